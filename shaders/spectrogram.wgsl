@@ -1,0 +1,95 @@
+// Spectrogram view: values in dB live in a storage buffer (frame-major); the uniform says which
+// part is visible, the dB range and which colormap row to use, so pan, zoom, range and colormap
+// changes never touch the data.
+
+struct Params {
+    frame_lo: f32,      // fractional frame at the left edge
+    frame_hi: f32,      // ... at the right edge
+    bin_lo: f32,        // fractional bin at the bottom edge
+    bin_hi: f32,        // ... at the top edge
+    db_lo: f32,         // value mapped to the colormap's first entry
+    db_hi: f32,         // ... and its last
+    bins: u32,
+    columns: u32,       // stored columns (frames / frame_step)
+    frame_step: f32,    // frames per stored column (> 1 only for very long clips)
+    colormap_row: f32,  // centre of the colormap's row in the atlas, in [0, 1]
+    srgb_target: u32,   // 1 when the target applies sRGB encoding itself
+    _pad: u32,
+};
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> values: array<f32>;
+@group(0) @binding(2) var colormap: texture_2d<f32>;
+@group(0) @binding(3) var colormap_sampler: sampler;
+
+struct VsOut {
+    @builtin(position) position: vec4<f32>,
+    @location(0) uv: vec2<f32>, // (0, 0) top left, (1, 1) bottom right of the viewport
+};
+
+@vertex
+fn vs_main(@builtin(vertex_index) index: u32) -> VsOut {
+    // One triangle covering the viewport.
+    let x = f32((index << 1u) & 2u);
+    let y = f32(index & 2u);
+    var out: VsOut;
+    out.position = vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
+    out.uv = vec2<f32>(x, y);
+    return out;
+}
+
+fn value_at(column: i32, bin: i32) -> f32 {
+    let c = u32(clamp(column, 0, i32(params.columns) - 1));
+    let b = u32(clamp(bin, 0, i32(params.bins) - 1));
+    return values[c * params.bins + b];
+}
+
+// Bilinear in frequency, and in time when zoomed in; when a pixel spans several columns,
+// their maximum, so short events do not vanish when zoomed out.
+fn sample_value(column: f32, bin: f32, columns_per_pixel: f32) -> f32 {
+    let b0 = floor(bin - 0.5);
+    let fb = bin - 0.5 - b0;
+    if columns_per_pixel <= 1.0 {
+        let c0 = floor(column - 0.5);
+        let fc = column - 0.5 - c0;
+        let lo = mix(value_at(i32(c0), i32(b0)), value_at(i32(c0), i32(b0) + 1), fb);
+        let hi = mix(value_at(i32(c0) + 1, i32(b0)), value_at(i32(c0) + 1, i32(b0) + 1), fb);
+        return mix(lo, hi, fc);
+    }
+    let start = column - 0.5 * columns_per_pixel;
+    let taps = min(u32(ceil(columns_per_pixel)), 16u);
+    let step = columns_per_pixel / f32(taps);
+    var best = -1e30;
+    for (var i = 0u; i < taps; i = i + 1u) {
+        let c = i32(floor(start + (f32(i) + 0.5) * step));
+        best = max(best, mix(value_at(c, i32(b0)), value_at(c, i32(b0) + 1), fb));
+    }
+    return best;
+}
+
+fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
+    let low = c / 12.92;
+    let high = pow((c + 0.055) / 1.055, vec3<f32>(2.4));
+    return select(high, low, c <= vec3<f32>(0.04045));
+}
+
+@fragment
+fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
+    let frame = mix(params.frame_lo, params.frame_hi, in.uv.x);
+    let column = frame / params.frame_step + 0.5;
+    let columns_per_pixel = abs(dpdx(column));
+    let bin = mix(params.bin_lo, params.bin_hi, 1.0 - in.uv.y) + 0.5;
+    let frames = f32(params.columns) * params.frame_step;
+    if frame < -0.5 || frame > frames - 0.5 || bin < 0.0 || bin > f32(params.bins) {
+        return vec4<f32>(0.0, 0.0, 0.0, 0.0);
+    }
+    let v = sample_value(column, bin, columns_per_pixel);
+    let t = clamp((v - params.db_lo) / (params.db_hi - params.db_lo), 0.0, 1.0);
+    // Centre of the texel for t, so the first and last entries are reached exactly.
+    let u = (t * 255.0 + 0.5) / 256.0;
+    var rgb = textureSampleLevel(colormap, colormap_sampler, vec2<f32>(u, params.colormap_row), 0.0).rgb;
+    if params.srgb_target == 1u {
+        rgb = srgb_to_linear(rgb);
+    }
+    return vec4<f32>(rgb, 1.0);
+}

@@ -1,0 +1,401 @@
+//! Decoding audio files (WAV, FLAC, MP3, Ogg Vorbis) into mono clips at the analysis rate.
+//!
+//! The format is sniffed from the content, never the file name. WAV goes through hound; anything
+//! hound refuses, and every compressed format, goes through symphonia. Decoding, downmixing (mean
+//! of the channels) and resampling run block by block, so memory holds the 16 kHz result and
+//! one block of the source, whatever the source's rate and channel count.
+//!
+//! Damaged input policy: a WAV whose data stops before the length its header states is an error
+//! (the header makes truncation certain, and a silently shortened clip would skew any analysis).
+//! Compressed streams carry no such promise and are often cut mid-frame by tools, so for those
+//! whatever decodes is kept, with a `log::warn!` saying how many packets were skipped or that the
+//! stream ended early. A decoder panic on malformed data is caught and reported as corruption.
+
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+
+use super::clip::{ANALYSIS_RATE_HZ, Clip};
+use super::resample::{ResampleError, StreamResampler};
+
+/// Longest clip accepted: three hours.
+pub const MAX_CLIP_SECS: f64 = 3.0 * 3600.0;
+
+/// Frames decoded per block before downmixing and resampling.
+const BLOCK_FRAMES: usize = 8192;
+
+/// Why a file could not become a clip. Every message starts with the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("{path}: cannot read the file: {error}")]
+    Unreadable { path: String, error: io::Error },
+    #[error("{path}: not an audio file, or a format that is not supported ({detail})")]
+    NotAudio { path: String, detail: String },
+    #[error("{path}: unsupported sample format: {detail}")]
+    UnsupportedFormat { path: String, detail: String },
+    #[error("{path}: truncated or corrupt data: {detail}")]
+    Corrupt { path: String, detail: String },
+    #[error("{path}: contains no samples")]
+    Empty { path: String },
+    #[error("{path}: contains {count} non-finite samples (NaN or infinity)")]
+    NonFinite { path: String, count: u64 },
+    #[error("{path}: is {duration_secs:.0} s long; clips longer than 3 hours are refused")]
+    TooLong { path: String, duration_secs: f64 },
+    #[error("{path}: cannot resample: {error}")]
+    Resample { path: String, error: ResampleError },
+    #[error("{path}: cannot write the file: {error}")]
+    Write { path: String, error: io::Error },
+}
+
+/// Loads any supported audio file as a mono clip at [`ANALYSIS_RATE_HZ`].
+pub fn load_clip(path: &Path) -> Result<Clip, AudioError> {
+    let label = path.display().to_string();
+    let unreadable = |error| AudioError::Unreadable { path: label.clone(), error };
+    let file = File::open(path).map_err(unreadable)?;
+    let byte_len = file.metadata().map_err(unreadable)?.len();
+    if byte_len == 0 {
+        return Err(AudioError::NotAudio { path: label, detail: "the file is empty".into() });
+    }
+    let samples = decode(&label, file)?;
+    let name = path.file_stem().map_or_else(|| label.clone(), |s| s.to_string_lossy().into_owned());
+    let mut clip = Clip::new(name, samples, ANALYSIS_RATE_HZ);
+    clip.source = Some(PathBuf::from(path));
+    Ok(clip)
+}
+
+/// Loads an in-memory audio file; `name` labels the clip and every error message.
+pub fn load_clip_from_bytes(name: &str, bytes: &[u8]) -> Result<Clip, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::NotAudio { path: name.into(), detail: "the data is empty".into() });
+    }
+    let samples = decode(name, Cursor::new(bytes))?;
+    Ok(Clip::new(name, samples, ANALYSIS_RATE_HZ))
+}
+
+/// Sniffs, decodes, downmixes and resamples; catches decoder panics on malformed data.
+fn decode<S: MediaSource>(label: &str, source: S) -> Result<Vec<f32>, AudioError> {
+    match catch_unwind(AssertUnwindSafe(|| decode_inner(label, source))) {
+        Ok(result) => result,
+        Err(_) => {
+            Err(AudioError::Corrupt { path: label.into(), detail: "the decoder failed on malformed data".into() })
+        }
+    }
+}
+
+fn decode_inner<S: MediaSource>(label: &str, mut source: S) -> Result<Vec<f32>, AudioError> {
+    let unreadable = |error| AudioError::Unreadable { path: label.into(), error };
+    let mut magic = [0u8; 12];
+    let magic_len = read_up_to(&mut source, &mut magic).map_err(unreadable)?;
+    source.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    if magic_len == 12 && &magic[0..4] == b"RIFF" && &magic[8..12] == b"WAVE" {
+        match decode_wav_hound(label, &mut source) {
+            Err(HoundFailure::Refused(hound_detail)) => {
+                // hound reads only plain PCM and float; symphonia knows more WAV encodings.
+                source.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+                decode_symphonia(label, Box::new(source)).map_err(|e| match e {
+                    AudioError::NotAudio { path, detail } => AudioError::UnsupportedFormat {
+                        path,
+                        detail: format!("WAV with {hound_detail}; the fallback decoder says: {detail}"),
+                    },
+                    other => other,
+                })
+            }
+            Err(HoundFailure::Fatal(e)) => Err(e),
+            Ok(samples) => Ok(samples),
+        }
+    } else {
+        decode_symphonia(label, Box::new(source))
+    }
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Downmixes interleaved blocks, checks them, and feeds the streaming resampler.
+struct MonoSink<'a> {
+    label: &'a str,
+    rate_hz: u32,
+    resampler: StreamResampler,
+    mono: Vec<f32>,
+    non_finite: u64,
+    max_frames: u64,
+}
+
+impl<'a> MonoSink<'a> {
+    fn new(label: &'a str, rate_hz: u32, expected_frames: Option<u64>) -> Result<Self, AudioError> {
+        if rate_hz == 0 {
+            return Err(AudioError::Corrupt { path: label.into(), detail: "sample rate is 0 Hz".into() });
+        }
+        if let Some(frames) = expected_frames {
+            check_duration(label, frames, rate_hz)?;
+        }
+        let resampler = StreamResampler::new(rate_hz, ANALYSIS_RATE_HZ)
+            .map_err(|error| AudioError::UnsupportedFormat { path: label.into(), detail: error.to_string() })?;
+        let mut sink = Self {
+            label,
+            rate_hz,
+            resampler,
+            mono: Vec::with_capacity(BLOCK_FRAMES),
+            non_finite: 0,
+            max_frames: (MAX_CLIP_SECS * rate_hz as f64) as u64,
+        };
+        if let Some(frames) = expected_frames {
+            sink.resampler.reserve_for_input(frames);
+        }
+        Ok(sink)
+    }
+
+    fn push_interleaved(&mut self, interleaved: &[f32], channels: usize) -> Result<(), AudioError> {
+        let channels = channels.max(1);
+        let inv_channels = 1.0 / channels as f32;
+        self.mono.clear();
+        for frame in interleaved.chunks_exact(channels) {
+            let mut sum = 0.0f32;
+            for &x in frame {
+                if x.is_finite() {
+                    sum += x;
+                } else {
+                    self.non_finite += 1;
+                }
+            }
+            self.mono.push(sum * inv_channels);
+        }
+        let frames = self.resampler.frames_in() + self.mono.len() as u64;
+        if frames > self.max_frames {
+            return Err(AudioError::TooLong {
+                path: self.label.into(),
+                duration_secs: frames as f64 / self.rate_hz as f64,
+            });
+        }
+        self.resampler.push(&self.mono).map_err(|error| AudioError::Resample { path: self.label.into(), error })
+    }
+
+    fn frames(&self) -> u64 {
+        self.resampler.frames_in()
+    }
+
+    fn finish(self) -> Result<Vec<f32>, AudioError> {
+        if self.non_finite > 0 {
+            return Err(AudioError::NonFinite { path: self.label.into(), count: self.non_finite });
+        }
+        if self.resampler.frames_in() == 0 {
+            return Err(AudioError::Empty { path: self.label.into() });
+        }
+        let label = self.label;
+        self.resampler.finish().map_err(|error| AudioError::Resample { path: label.into(), error })
+    }
+}
+
+fn check_duration(label: &str, frames: u64, rate_hz: u32) -> Result<(), AudioError> {
+    let duration_secs = frames as f64 / rate_hz as f64;
+    if duration_secs > MAX_CLIP_SECS {
+        return Err(AudioError::TooLong { path: label.into(), duration_secs });
+    }
+    Ok(())
+}
+
+enum HoundFailure {
+    /// hound does not handle this WAV flavour; another decoder may.
+    Refused(String),
+    Fatal(AudioError),
+}
+
+impl From<AudioError> for HoundFailure {
+    fn from(e: AudioError) -> Self {
+        HoundFailure::Fatal(e)
+    }
+}
+
+fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFailure> {
+    let mut reader = match hound::WavReader::new(BufReader::with_capacity(1 << 16, source)) {
+        Ok(reader) => reader,
+        Err(hound::Error::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            return Err(HoundFailure::Fatal(AudioError::Corrupt {
+                path: label.into(),
+                detail: "the WAV header is incomplete".into(),
+            }));
+        }
+        Err(hound::Error::IoError(error)) => {
+            return Err(HoundFailure::Fatal(AudioError::Unreadable { path: label.into(), error }));
+        }
+        Err(e) => return Err(HoundFailure::Refused(e.to_string())),
+    };
+    let spec = reader.spec();
+    let channels = spec.channels as usize;
+    let frames_promised = reader.duration() as u64;
+    let mut sink = MonoSink::new(label, spec.sample_rate, Some(frames_promised))?;
+    let mut block: Vec<f32> = Vec::with_capacity(BLOCK_FRAMES * channels);
+    let truncated = |sink: &MonoSink, block: &[f32]| {
+        let frames_read = sink.frames() + (block.len() / channels) as u64;
+        AudioError::Corrupt {
+            path: label.into(),
+            detail: format!(
+                "truncated: the header promises {frames_promised} frames but the data stops after {frames_read}"
+            ),
+        }
+    };
+    let read_error = |e: hound::Error, sink: &MonoSink, block: &[f32]| match e {
+        hound::Error::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => truncated(sink, block),
+        hound::Error::IoError(error) => AudioError::Unreadable { path: label.into(), error },
+        other => AudioError::Corrupt { path: label.into(), detail: other.to_string() },
+    };
+    match spec.sample_format {
+        hound::SampleFormat::Float if spec.bits_per_sample == 32 => {
+            for sample in reader.samples::<f32>() {
+                block.push(sample.map_err(|e| read_error(e, &sink, &block))?);
+                if block.len() == block.capacity() {
+                    sink.push_interleaved(&block, channels)?;
+                    block.clear();
+                }
+            }
+        }
+        hound::SampleFormat::Int if (8..=32).contains(&spec.bits_per_sample) => {
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f64;
+            for sample in reader.samples::<i32>() {
+                let value = sample.map_err(|e| read_error(e, &sink, &block))?;
+                block.push((value as f64 * scale) as f32);
+                if block.len() == block.capacity() {
+                    sink.push_interleaved(&block, channels)?;
+                    block.clear();
+                }
+            }
+        }
+        format => {
+            return Err(HoundFailure::Refused(format!("{}-bit {format:?} samples", spec.bits_per_sample)));
+        }
+    }
+    sink.push_interleaved(&block, channels)?;
+    Ok(sink.finish()?)
+}
+
+fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Vec<f32>, AudioError> {
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut format = symphonia::default::get_probe()
+        .probe(&Hint::new(), mss, FormatOptions::default(), MetadataOptions::default())
+        .map_err(|e| AudioError::NotAudio { path: label.into(), detail: probe_detail(&e) })?;
+    let track = format.default_track(TrackType::Audio).ok_or_else(|| AudioError::NotAudio {
+        path: label.into(),
+        detail: "the container has no audio track".into(),
+    })?;
+    let track_id = track.id;
+    let params = track.codec_params.as_ref().and_then(|p| p.audio()).cloned().ok_or_else(|| AudioError::NotAudio {
+        path: label.into(),
+        detail: "the audio track has no codec parameters".into(),
+    })?;
+    if let (Some(frames), Some(rate_hz)) = (track.num_frames, params.sample_rate) {
+        if rate_hz > 0 {
+            check_duration(label, frames, rate_hz)?;
+        }
+    }
+    let expected_frames = track.num_frames;
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| AudioError::UnsupportedFormat { path: label.into(), detail: e.to_string() })?;
+
+    let mut sink: Option<MonoSink> = None;
+    let mut interleaved: Vec<f32> = Vec::new();
+    let mut skipped_packets = 0u64;
+    let mut last_error = String::new();
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                log::warn!("{label}: the stream ends mid-packet; keeping what decoded");
+                break;
+            }
+            Err(SymphoniaError::ResetRequired) => {
+                log::warn!("{label}: the stream changes its track layout; keeping the first part");
+                break;
+            }
+            Err(SymphoniaError::IoError(error)) => {
+                return Err(AudioError::Unreadable { path: label.into(), error });
+            }
+            Err(e) => {
+                if sink.is_none() {
+                    return Err(AudioError::Corrupt { path: label.into(), detail: e.to_string() });
+                }
+                log::warn!("{label}: stopped at malformed data ({e}); keeping what decoded");
+                break;
+            }
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let buffer = match decoder.decode(&packet) {
+            Ok(buffer) => buffer,
+            Err(SymphoniaError::DecodeError(msg)) => {
+                skipped_packets += 1;
+                last_error = msg.to_string();
+                continue;
+            }
+            Err(SymphoniaError::IoError(e)) => {
+                skipped_packets += 1;
+                last_error = e.to_string();
+                continue;
+            }
+            Err(e @ SymphoniaError::Unsupported(_)) => {
+                return Err(AudioError::UnsupportedFormat { path: label.into(), detail: e.to_string() });
+            }
+            Err(e) => return Err(AudioError::Corrupt { path: label.into(), detail: e.to_string() }),
+        };
+        if buffer.frames() == 0 {
+            continue;
+        }
+        let rate_hz = buffer.spec().rate();
+        let channels = buffer.spec().channels().count();
+        let sink = match &mut sink {
+            Some(sink) if sink.rate_hz != rate_hz => {
+                return Err(AudioError::UnsupportedFormat {
+                    path: label.into(),
+                    detail: format!("the sample rate changes mid-stream ({} Hz to {rate_hz} Hz)", sink.rate_hz),
+                });
+            }
+            Some(sink) => sink,
+            None => sink.insert(MonoSink::new(label, rate_hz, expected_frames)?),
+        };
+        buffer.copy_to_vec_interleaved(&mut interleaved);
+        sink.push_interleaved(&interleaved, channels)?;
+    }
+    match sink {
+        Some(sink) => {
+            if skipped_packets > 0 {
+                log::warn!("{label}: skipped {skipped_packets} undecodable packets ({last_error})");
+            }
+            sink.finish()
+        }
+        None if skipped_packets > 0 => Err(AudioError::Corrupt {
+            path: label.into(),
+            detail: format!("none of {skipped_packets} packets decoded ({last_error})"),
+        }),
+        None => Err(AudioError::Empty { path: label.into() }),
+    }
+}
+
+fn probe_detail(e: &SymphoniaError) -> String {
+    match e {
+        SymphoniaError::Unsupported(_) => "the content matches no known audio format".into(),
+        SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            "no recognisable audio header before the end of the data".into()
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,167 @@
+//! Playing a clip on the default output device, with a lock-free playhead a UI can read.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::{FromSample, SizedSample};
+
+use super::devices::{self, DeviceError, Direction, StreamHealth};
+use super::resample::resample;
+
+/// Samples at the device's rate, shared read-only with the callback.
+struct Program {
+    samples: Arc<[f32]>,
+    /// First sample to play (non-zero only when no resampling copy was made).
+    offset: usize,
+    /// Frames the callback has played, counted from `offset`.
+    position: AtomicUsize,
+}
+
+impl Program {
+    fn len(&self) -> usize {
+        self.samples.len() - self.offset
+    }
+}
+
+/// A clip playing on the default output. Dropping it (or [`Playback::stop`]) stops the sound.
+pub struct Playback {
+    stream: cpal::Stream,
+    program: Arc<Program>,
+    health: Arc<StreamHealth>,
+    clip_rate_hz: u32,
+    device_rate_hz: u32,
+    start_sample: usize,
+    clip_len: usize,
+    device_name: String,
+}
+
+impl Playback {
+    /// Starts playing `samples` (mono, `sample_rate_hz`) from `start_sample`. The clip is
+    /// resampled to the device's rate here, once, before the stream starts.
+    pub fn start(samples: Arc<[f32]>, sample_rate_hz: u32, start_sample: usize) -> Result<Playback, DeviceError> {
+        let device = devices::find_device(Direction::Output, None)?;
+        let device_name = devices::device_name(&device);
+        let supported = devices::default_config(Direction::Output, &device, true)?;
+        let device_rate_hz = supported.sample_rate();
+        let clip_len = samples.len();
+        let start_sample = start_sample.min(clip_len);
+        let program = if device_rate_hz == sample_rate_hz {
+            Program { samples, offset: start_sample, position: AtomicUsize::new(0) }
+        } else {
+            let resampled = resample(&samples[start_sample..], sample_rate_hz, device_rate_hz)?;
+            Program { samples: resampled.into(), offset: 0, position: AtomicUsize::new(0) }
+        };
+        let program = Arc::new(program);
+        let health = Arc::new(StreamHealth::default());
+        let sample_format = supported.sample_format();
+        let config = supported.config();
+        let unusable = |e: cpal::Error| DeviceError::Unusable {
+            direction: Direction::Output,
+            device: device_name.clone(),
+            reason: e.to_string(),
+        };
+        macro_rules! build {
+            ($t:ty) => {
+                build_stream::<$t>(&device, config, program.clone(), health.clone())
+            };
+        }
+        let stream = match sample_format {
+            cpal::SampleFormat::I8 => build!(i8),
+            cpal::SampleFormat::I16 => build!(i16),
+            cpal::SampleFormat::I24 => build!(cpal::I24),
+            cpal::SampleFormat::I32 => build!(i32),
+            cpal::SampleFormat::I64 => build!(i64),
+            cpal::SampleFormat::U8 => build!(u8),
+            cpal::SampleFormat::U16 => build!(u16),
+            cpal::SampleFormat::U24 => build!(cpal::U24),
+            cpal::SampleFormat::U32 => build!(u32),
+            cpal::SampleFormat::U64 => build!(u64),
+            cpal::SampleFormat::F32 => build!(f32),
+            cpal::SampleFormat::F64 => build!(f64),
+            other => {
+                return Err(DeviceError::UnsupportedSampleFormat {
+                    direction: Direction::Output,
+                    device: device_name,
+                    format: other.to_string(),
+                });
+            }
+        }
+        .map_err(unusable)?;
+        stream.play().map_err(unusable)?;
+        Ok(Playback {
+            stream,
+            program,
+            health,
+            clip_rate_hz: sample_rate_hz,
+            device_rate_hz,
+            start_sample,
+            clip_len,
+            device_name,
+        })
+    }
+
+    /// The playhead in the clip's own samples (what the device has been handed so far).
+    pub fn position_samples(&self) -> usize {
+        let played = self.program.position.load(Ordering::Relaxed).min(self.program.len());
+        let in_clip = if self.device_rate_hz == self.clip_rate_hz {
+            played
+        } else {
+            (played as u128 * self.clip_rate_hz as u128 / self.device_rate_hz as u128) as usize
+        };
+        (self.start_sample + in_clip).min(self.clip_len)
+    }
+
+    /// True once every sample has been handed to the device.
+    pub fn is_finished(&self) -> bool {
+        self.program.position.load(Ordering::Relaxed) >= self.program.len()
+    }
+
+    /// Fails once the stream has failed (device unplugged, for example).
+    pub fn check(&self) -> Result<(), DeviceError> {
+        self.health.check(Direction::Output, &self.device_name)
+    }
+
+    pub fn device_rate_hz(&self) -> u32 {
+        self.device_rate_hz
+    }
+
+    pub fn device_name(&self) -> &str {
+        &self.device_name
+    }
+
+    /// Stops the sound; reports a stream failure that happened while playing.
+    pub fn stop(self) -> Result<(), DeviceError> {
+        let _ = self.stream.pause();
+        self.check()
+    }
+}
+
+fn build_stream<T>(
+    device: &cpal::Device,
+    config: cpal::StreamConfig,
+    program: Arc<Program>,
+    health: Arc<StreamHealth>,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample + FromSample<f32> + Send + 'static,
+{
+    let channels = usize::from(config.channels.max(1));
+    let silence = T::EQUILIBRIUM;
+    // Real-time path: reads the shared slice and one atomic; no allocation, lock or I/O.
+    let on_data = move |out: &mut [T], _: &cpal::OutputCallbackInfo| {
+        let playable = &program.samples[program.offset..];
+        let start = program.position.load(Ordering::Relaxed);
+        let mut frames = 0;
+        let mut chunks = out.chunks_exact_mut(channels);
+        for (i, frame) in chunks.by_ref().enumerate() {
+            let value = playable.get(start + i).map_or(silence, |&x| T::from_sample(x));
+            frame.fill(value);
+            frames += 1;
+        }
+        chunks.into_remainder().fill(silence);
+        program.position.store(start.saturating_add(frames), Ordering::Relaxed);
+    };
+    let on_error = move |e: cpal::Error| health.record(&e);
+    device.build_output_stream(config, on_data, on_error, None)
+}

@@ -1,0 +1,5 @@
+//! Background work on named threads, reporting through typed channels: the UI never waits.
+
+pub mod analysis;
+
+pub use analysis::{Analysis, AnalysisJobs, JobEvent, MAX_VIEW_SECS};

@@ -1,0 +1,50 @@
+//! `timbrescope`: with no verb the workbench opens; every verb is the same capability, headless.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "timbrescope", version, about = "Workbench for robust musical-instrument recognition")]
+struct Args {
+    #[command(subcommand)]
+    verb: Option<Verb>,
+    /// Clip to open in the workbench (WAV, FLAC, MP3, Ogg Vorbis).
+    clip: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// Render a view of a clip offscreen through the workbench's shaders into a PNG.
+    Render(cli::render::RenderArgs),
+    /// Export STFT or CQT features as float32 .npy [bins, frames].
+    Features(cli::features::FeaturesArgs),
+    /// Record from an input device into a WAV file.
+    Record(cli::record::RecordArgs),
+    /// Play a clip on the default output device.
+    Play(cli::play::PlayArgs),
+    /// List audio input and output devices.
+    Devices,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let args = Args::parse();
+    let result = match args.verb {
+        None => cli::gui::run(args.clip),
+        Some(Verb::Render(a)) => cli::render::run(a),
+        Some(Verb::Features(a)) => cli::features::run(a),
+        Some(Verb::Record(a)) => cli::record::run(a),
+        Some(Verb::Play(a)) => cli::play::run(a),
+        Some(Verb::Devices) => cli::record::list_devices(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

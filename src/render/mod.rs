@@ -1,0 +1,12 @@
+//! GPU renderers for the views: plain wgpu, used by the workbench's paint callbacks and by the
+//! headless `render` verb alike, so both draw through the same shaders.
+
+pub mod colormap;
+pub mod offscreen;
+mod pipeline;
+pub mod spectrogram;
+pub mod waveform;
+
+pub use colormap::Colormap;
+pub use spectrogram::{SpectrogramLayer, SpectrogramParams, SpectrogramRenderer};
+pub use waveform::{WaveformLayer, WaveformParams, WaveformRenderer};

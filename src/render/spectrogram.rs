@@ -1,0 +1,183 @@
+//! Spectrogram renderer: dB values on the GPU, colour and window chosen per frame by a uniform.
+
+use crate::dsp::{Scale, Spectrogram};
+
+use super::colormap::{self, Colormap};
+use super::pipeline::{fullscreen_pipeline, storage_buffer, storage_entry, uniform_buffer, uniform_entry};
+
+/// What part of a spectrogram to show and how; plain data, cheap to send every frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpectrogramParams {
+    /// Fractional frames at the left and right edges.
+    pub frames: [f32; 2],
+    /// Fractional bins at the bottom and top edges.
+    pub bins: [f32; 2],
+    /// dB mapped to the first and last colour.
+    pub db_range: [f32; 2],
+    pub colormap: Colormap,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Uniform {
+    frame_lo: f32,
+    frame_hi: f32,
+    bin_lo: f32,
+    bin_hi: f32,
+    db_lo: f32,
+    db_hi: f32,
+    bins: u32,
+    columns: u32,
+    frame_step: f32,
+    colormap_row: f32,
+    srgb_target: u32,
+    _pad: u32,
+}
+
+/// Pipeline and colormap atlas, built once per target format.
+pub struct SpectrogramRenderer {
+    pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
+    atlas: wgpu::TextureView,
+    sampler: wgpu::Sampler,
+    srgb_target: bool,
+}
+
+/// One spectrogram uploaded to the GPU, with its own uniform.
+pub struct SpectrogramLayer {
+    bind_group: wgpu::BindGroup,
+    uniform: wgpu::Buffer,
+    bins: u32,
+    columns: u32,
+    frame_step: u32,
+}
+
+impl SpectrogramRenderer {
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, target_format: wgpu::TextureFormat) -> Self {
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("spectrogram"),
+            entries: &[
+                uniform_entry(0),
+                storage_entry(1),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 2,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 3,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let source = include_str!("../../shaders/spectrogram.wgsl");
+        let pipeline = fullscreen_pipeline(device, "spectrogram", source, &layout, target_format);
+        Self {
+            pipeline,
+            layout,
+            atlas: colormap_atlas(device, queue),
+            sampler: device.create_sampler(&wgpu::SamplerDescriptor {
+                label: Some("colormap"),
+                mag_filter: wgpu::FilterMode::Linear,
+                min_filter: wgpu::FilterMode::Linear,
+                ..Default::default()
+            }),
+            srgb_target: target_format.is_srgb(),
+        }
+    }
+
+    /// Uploads a spectrogram (converted to dB if linear). Clips too long for one storage
+    /// buffer are reduced in time by taking the maximum over groups of frames.
+    pub fn upload(&self, device: &wgpu::Device, spec: &Spectrogram) -> SpectrogramLayer {
+        let max_bytes = device.limits().max_storage_buffer_binding_size as usize;
+        let frame_step = (spec.values.len() * 4).div_ceil(max_bytes.max(1)).max(1);
+        let mut values = if frame_step == 1 { spec.values.clone() } else { max_over_frames(spec, frame_step) };
+        if spec.scale == Scale::Linear {
+            crate::dsp::db::amplitudes_to_db_in_place(&mut values);
+        }
+        let columns = (values.len() / spec.bins.max(1)) as u32;
+        let buffer = storage_buffer(device, "spectrogram values", &values);
+        let uniform = uniform_buffer(device, "spectrogram params", std::mem::size_of::<Uniform>());
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("spectrogram"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&self.atlas) },
+                wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&self.sampler) },
+            ],
+        });
+        SpectrogramLayer { bind_group, uniform, bins: spec.bins as u32, columns, frame_step: frame_step as u32 }
+    }
+
+    /// Writes this frame's window and colours; call before the render pass that paints it.
+    pub fn prepare(&self, queue: &wgpu::Queue, layer: &SpectrogramLayer, params: &SpectrogramParams) {
+        let rows = Colormap::ALL.len() as f32;
+        let uniform = Uniform {
+            frame_lo: params.frames[0],
+            frame_hi: params.frames[1],
+            bin_lo: params.bins[0],
+            bin_hi: params.bins[1],
+            db_lo: params.db_range[0],
+            db_hi: if params.db_range[1] > params.db_range[0] { params.db_range[1] } else { params.db_range[0] + 1.0 },
+            bins: layer.bins,
+            columns: layer.columns,
+            frame_step: layer.frame_step as f32,
+            colormap_row: (params.colormap.index() as f32 + 0.5) / rows,
+            srgb_target: self.srgb_target as u32,
+            _pad: 0,
+        };
+        queue.write_buffer(&layer.uniform, 0, bytemuck::bytes_of(&uniform));
+    }
+
+    pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>, layer: &SpectrogramLayer) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &layer.bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+}
+
+fn max_over_frames(spec: &Spectrogram, step: usize) -> Vec<f32> {
+    let columns = spec.frames.div_ceil(step);
+    let mut out = vec![f32::NEG_INFINITY; columns * spec.bins];
+    for t in 0..spec.frames {
+        let dst = &mut out[(t / step) * spec.bins..(t / step + 1) * spec.bins];
+        for (d, &v) in dst.iter_mut().zip(spec.frame(t)) {
+            *d = d.max(v);
+        }
+    }
+    out
+}
+
+fn colormap_atlas(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::TextureView {
+    use wgpu::util::DeviceExt as _;
+    let texture = device.create_texture_with_data(
+        queue,
+        &wgpu::TextureDescriptor {
+            label: Some("colormap atlas"),
+            size: wgpu::Extent3d {
+                width: Colormap::TABLE_LEN as u32,
+                height: Colormap::ALL.len() as u32,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            // Stored as the sRGB-encoded bytes they are; the shader decodes only for sRGB targets.
+            format: wgpu::TextureFormat::Rgba8Unorm,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        &colormap::atlas_rgba(),
+    );
+    texture.create_view(&wgpu::TextureViewDescriptor::default())
+}

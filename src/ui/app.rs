@@ -1,0 +1,460 @@
+//! The workbench window: clip list, recorder, transport, the synced views and the status bar.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
+
+use super::gpu_views::{self, Slot};
+use super::record_panel::RecordPanel;
+use super::views::{ColorSettings, Hover, ViewWindow, views_ui};
+use crate::audio::playback::Playback;
+use crate::audio::{Clip, save::save_wav};
+use crate::data::demo::{demo_clips, try_load_demo};
+use crate::jobs::{Analysis, AnalysisJobs, JobEvent};
+use crate::render::Colormap;
+
+const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+const AUDIO_FILTER: [&str; 5] = ["wav", "flac", "mp3", "ogg", "oga"];
+
+/// Settings that survive a restart.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(default)]
+struct Settings {
+    colors: ColorSettings,
+    last_dir: Option<PathBuf>,
+}
+
+struct Status {
+    text: String,
+    is_error: bool,
+}
+
+enum DialogResult {
+    Open(PathBuf),
+    Save(PathBuf),
+}
+
+pub struct Workbench {
+    settings: Settings,
+    clips: Vec<Clip>,
+    selected: Option<usize>,
+    analysis: Option<Arc<Analysis>>,
+    /// The ticket of the analysis the views wait for.
+    pending: Option<u64>,
+    window: Option<ViewWindow>,
+    jobs: AnalysisJobs,
+    dialogs: (Sender<DialogResult>, Receiver<DialogResult>),
+    player: Option<Playback>,
+    /// Where playback starts, and where the playhead rests when stopped.
+    cursor_secs: f64,
+    recorder: RecordPanel,
+    hover: Hover,
+    status: Option<Status>,
+    gpu: bool,
+}
+
+impl Workbench {
+    /// Opens with the demo clips, or with `initial` when given.
+    pub fn new(cc: &eframe::CreationContext<'_>, initial: Option<PathBuf>) -> Self {
+        let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+        let gpu = match cc.wgpu_render_state.as_ref() {
+            Some(rs) => {
+                gpu_views::install(rs);
+                true
+            }
+            None => false,
+        };
+        let ctx = cc.egui_ctx.clone();
+        let mut app = Self {
+            settings,
+            clips: Vec::new(),
+            selected: None,
+            analysis: None,
+            pending: None,
+            window: None,
+            jobs: AnalysisJobs::new(Arc::new(move || ctx.request_repaint())),
+            dialogs: channel(),
+            player: None,
+            cursor_secs: 0.0,
+            recorder: RecordPanel::default(),
+            hover: Hover::default(),
+            status: None,
+            gpu,
+        };
+        if !gpu {
+            app.error("No GPU renderer: the views cannot be drawn (start with a Vulkan, Metal or DX12 capable driver; on Linux without a GPU install mesa-vulkan-drivers)");
+        }
+        for demo in demo_clips() {
+            match try_load_demo(demo) {
+                Ok(clip) => app.clips.push(clip),
+                Err(e) => app.error(e.to_string()),
+            }
+        }
+        match initial {
+            Some(path) => app.open(path),
+            None if !app.clips.is_empty() => app.select(0),
+            None => {}
+        }
+        app
+    }
+
+    /// The analysis the views show, once ready.
+    pub fn analysis(&self) -> Option<&Arc<Analysis>> {
+        self.analysis.as_ref()
+    }
+
+    /// True while a load or analysis the views wait for is running.
+    pub fn is_busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    pub fn clips(&self) -> &[Clip] {
+        &self.clips
+    }
+
+    pub fn select(&mut self, index: usize) {
+        if let Some(clip) = self.clips.get(index).cloned() {
+            self.stop_playback();
+            self.selected = Some(index);
+            self.pending = Some(self.jobs.analyse(clip));
+        }
+    }
+
+    pub fn open(&mut self, path: PathBuf) {
+        self.stop_playback();
+        self.settings.last_dir = path.parent().map(|p| p.to_path_buf());
+        self.info(format!("Loading {}…", path.display()));
+        self.pending = Some(self.jobs.load(path));
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(Status { text: text.into(), is_error: false });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        log::error!("{text}");
+        self.status = Some(Status { text, is_error: true });
+    }
+
+    fn handle_job_events(&mut self, frame: &eframe::Frame) {
+        for event in self.jobs.poll() {
+            match event {
+                JobEvent::Loaded { ticket, clip } if Some(ticket) == self.pending => {
+                    self.clips.push(clip);
+                    self.selected = Some(self.clips.len() - 1);
+                }
+                JobEvent::Analyzed { ticket, analysis } if Some(ticket) == self.pending => {
+                    self.pending = None;
+                    if let Some(rs) = frame.wgpu_render_state() {
+                        gpu_views::upload_waveform(rs, Slot::Waveform, &analysis.clip.samples);
+                        gpu_views::upload_spectrogram(rs, Slot::Stft, &analysis.stft);
+                        gpu_views::upload_spectrogram(rs, Slot::Cqt, &analysis.cqt);
+                    }
+                    let clip = &analysis.clip;
+                    let text = format!(
+                        "{}: {:.2} s at {} Hz, views computed in {:.1} ms",
+                        clip.name,
+                        clip.duration_secs(),
+                        clip.sample_rate_hz,
+                        analysis.elapsed_ms
+                    );
+                    self.info(text);
+                    self.window = Some(ViewWindow::fit(&analysis));
+                    self.cursor_secs = 0.0;
+                    self.analysis = Some(analysis);
+                }
+                JobEvent::Failed { ticket, message } if Some(ticket) == self.pending => {
+                    self.pending = None;
+                    self.error(message);
+                }
+                _ => {} // an answer to a request superseded since
+            }
+        }
+    }
+
+    fn handle_dialogs(&mut self) {
+        while let Ok(result) = self.dialogs.1.try_recv() {
+            match result {
+                DialogResult::Open(path) => self.open(path),
+                DialogResult::Save(path) => self.save_current(path),
+            }
+        }
+    }
+
+    /// File dialogs run on their own thread so the window keeps drawing behind them.
+    fn spawn_dialog(&self, save: bool, ctx: &egui::Context) {
+        let tx = self.dialogs.0.clone();
+        let dir = self.settings.last_dir.clone();
+        let name = self.current_clip().map(|c| format!("{}.wav", c.name.replace(['/', '\\'], "_")));
+        let ctx = ctx.clone();
+        let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+            let mut dialog = rfd::FileDialog::new();
+            if let Some(dir) = dir {
+                dialog = dialog.set_directory(dir);
+            }
+            let result = if save {
+                dialog
+                    .add_filter("WAV", &["wav"])
+                    .set_file_name(name.unwrap_or_default())
+                    .save_file()
+                    .map(DialogResult::Save)
+            } else {
+                dialog.add_filter("Audio", &AUDIO_FILTER).pick_file().map(DialogResult::Open)
+            };
+            if let Some(r) = result {
+                let _ = tx.send(r);
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    fn current_clip(&self) -> Option<&Clip> {
+        self.analysis.as_ref().map(|a| &a.clip)
+    }
+
+    fn save_current(&mut self, path: PathBuf) {
+        let Some(clip) = self.current_clip().cloned() else { return };
+        match save_wav(&path, &clip) {
+            Ok(()) => self.info(format!("Saved {}", path.display())),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn playhead_secs(&self) -> f64 {
+        match (&self.player, &self.analysis) {
+            (Some(p), Some(a)) => p.position_samples() as f64 / a.clip.sample_rate_hz as f64,
+            _ => self.cursor_secs,
+        }
+    }
+
+    pub fn toggle_playback(&mut self) {
+        if self.player.is_some() {
+            self.cursor_secs = self.playhead_secs();
+            self.stop_playback();
+            return;
+        }
+        let Some(analysis) = self.analysis.clone() else { return };
+        let clip = &analysis.clip;
+        let mut start = (self.cursor_secs * clip.sample_rate_hz as f64) as usize;
+        if start >= clip.samples.len() {
+            start = 0;
+        }
+        match Playback::start(clip.samples.clone(), clip.sample_rate_hz, start) {
+            Ok(p) => self.player = Some(p),
+            Err(e) => self.error(format!("Cannot play: {e}")),
+        }
+    }
+
+    fn stop_playback(&mut self) {
+        if let Some(p) = self.player.take()
+            && let Err(e) = p.stop()
+        {
+            self.error(e.to_string());
+        }
+    }
+
+    fn add_take(&mut self, clip: Clip) {
+        self.clips.push(clip);
+        self.select(self.clips.len() - 1);
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        // Keys belong to a text field while one has focus.
+        if ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let (open, save, space, fit, left, right, zoom_in, zoom_out, record) = ctx.input_mut(|i| {
+            (
+                i.consume_shortcut(&OPEN),
+                i.consume_shortcut(&SAVE),
+                i.consume_key(Modifiers::NONE, Key::Space),
+                i.consume_key(Modifiers::NONE, Key::F) || i.consume_key(Modifiers::NONE, Key::Home),
+                i.consume_key(Modifiers::NONE, Key::ArrowLeft),
+                i.consume_key(Modifiers::NONE, Key::ArrowRight),
+                i.consume_key(Modifiers::NONE, Key::Plus) || i.consume_key(Modifiers::NONE, Key::Equals),
+                i.consume_key(Modifiers::NONE, Key::Minus),
+                i.consume_key(Modifiers::NONE, Key::R),
+            )
+        });
+        if open {
+            self.spawn_dialog(false, ctx);
+        }
+        if save && self.analysis.is_some() {
+            self.spawn_dialog(true, ctx);
+        }
+        if space {
+            self.toggle_playback();
+        }
+        if record && let Some(take) = self.recorder.toggle() {
+            self.add_take(take);
+        }
+        if let (Some(window), Some(analysis)) = (&mut self.window, &self.analysis) {
+            let duration = analysis.clip.duration_secs();
+            let span = window.time_secs[1] - window.time_secs[0];
+            let centre = 0.5 * (window.time_secs[0] + window.time_secs[1]);
+            if fit {
+                *window = ViewWindow::fit(analysis);
+            }
+            if left {
+                window.pan_time(-0.2 * span, duration);
+            }
+            if right {
+                window.pan_time(0.2 * span, duration);
+            }
+            if zoom_in {
+                window.zoom_time(0.5, centre, duration);
+            }
+            if zoom_out {
+                window.zoom_time(2.0, centre, duration);
+            }
+        }
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            if ui
+                .button("📂 Open…")
+                .on_hover_text("Open a WAV, FLAC, MP3 or Ogg file (Ctrl+O), or drop one on the window")
+                .clicked()
+            {
+                self.spawn_dialog(false, ui.ctx());
+            }
+            if ui
+                .add_enabled(self.analysis.is_some(), egui::Button::new("💾 Save WAV…"))
+                .on_hover_text("Ctrl+S")
+                .clicked()
+            {
+                self.spawn_dialog(true, ui.ctx());
+            }
+            ui.separator();
+            let playing = self.player.is_some();
+            let label = if playing { "⏹ Stop" } else { "▶ Play" };
+            if ui.add_enabled(self.analysis.is_some(), egui::Button::new(label)).on_hover_text("Space").clicked() {
+                self.toggle_playback();
+            }
+            ui.label(format!("{:.2} s", self.playhead_secs()));
+            ui.separator();
+            let colors = &mut self.settings.colors;
+            egui::ComboBox::from_id_salt("colormap").selected_text(colors.colormap.name()).show_ui(ui, |ui| {
+                for map in Colormap::ALL {
+                    ui.selectable_value(&mut colors.colormap, map, map.name());
+                }
+            });
+            ui.add(egui::Slider::new(&mut colors.range_db, 20.0..=140.0).text("dB range").step_by(1.0));
+            ui.add(egui::Slider::new(&mut colors.top_offset_db, -60.0..=20.0).text("top dB").step_by(1.0));
+            ui.separator();
+            if ui.button("Fit").on_hover_text("Show the whole clip (F, or double-click a view)").clicked()
+                && let Some(a) = &self.analysis
+            {
+                self.window = Some(ViewWindow::fit(a));
+            }
+        });
+    }
+
+    fn clip_list_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Clips");
+        let mut clicked = None;
+        egui::ScrollArea::vertical().max_height(ui.available_height() * 0.55).show(ui, |ui| {
+            for (i, clip) in self.clips.iter().enumerate() {
+                let text = format!("{}  ({:.1} s)", clip.name, clip.duration_secs());
+                let response = ui.selectable_label(self.selected == Some(i), text);
+                let response = match &clip.source {
+                    Some(p) => response.on_hover_text(p.display().to_string()),
+                    None => response,
+                };
+                if response.clicked() {
+                    clicked = Some(i);
+                }
+            }
+        });
+        if let Some(i) = clicked {
+            self.select(i);
+        }
+        ui.separator();
+        if let Some(take) = self.recorder.ui(ui) {
+            self.add_take(take);
+        }
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if self.pending.is_some() {
+                ui.spinner();
+            }
+            if let Some(status) = &self.status {
+                let color = if status.is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+                ui.colored_label(color, &status.text);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.monospace(self.hover.describe());
+            });
+        });
+    }
+}
+
+impl eframe::App for Workbench {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        self.handle_job_events(frame);
+        self.handle_dialogs();
+        self.recorder.logic(ctx);
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.open(path);
+        }
+        if let Some(player) = &self.player {
+            if let Err(e) = player.check() {
+                self.player = None;
+                self.error(format!("Playback stopped: {e}"));
+            } else if player.is_finished() {
+                self.player = None;
+                self.cursor_secs = 0.0;
+            } else {
+                ctx.request_repaint();
+            }
+        }
+        self.shortcuts(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        egui::Panel::left("clips").default_size(220.0).show(ui, |ui| self.clip_list_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            let playhead = self.playhead_secs();
+            match (&self.analysis, &mut self.window) {
+                (Some(analysis), Some(window)) if self.gpu => {
+                    let response = views_ui(ui, analysis, window, &self.settings.colors, Some(playhead));
+                    self.hover = response.hover;
+                    if let Some(t) = response.seek_secs {
+                        let playing = self.player.is_some();
+                        self.stop_playback();
+                        self.cursor_secs = t;
+                        if playing {
+                            self.toggle_playback();
+                        }
+                    }
+                }
+                _ => {
+                    ui.centered_and_justified(|ui| {
+                        let text = if self.pending.is_some() {
+                            "Analysing…"
+                        } else {
+                            "Open a clip (Ctrl+O), drop one here, or pick a demo clip."
+                        };
+                        ui.label(text);
+                    });
+                }
+            }
+        });
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}

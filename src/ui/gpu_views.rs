@@ -1,0 +1,113 @@
+//! The bridge from egui to the renderers: GPU layers live in egui-wgpu's callback resources,
+//! each frame's paint callback carries only plain parameters.
+
+use std::collections::HashMap;
+
+use eframe::egui;
+use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait, RenderState};
+
+use crate::dsp::Spectrogram;
+use crate::render::{
+    SpectrogramLayer, SpectrogramParams, SpectrogramRenderer, WaveformLayer, WaveformParams, WaveformRenderer,
+};
+
+/// Which uploaded data a view draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Waveform,
+    Stft,
+    Cqt,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum SlotParams {
+    Waveform(WaveformParams),
+    Spectrogram(SpectrogramParams),
+}
+
+enum Layer {
+    Waveform(WaveformLayer),
+    Spectrogram(SpectrogramLayer),
+}
+
+/// Renderers and uploaded layers, kept in egui-wgpu's callback resources.
+struct GpuViews {
+    waveform: WaveformRenderer,
+    spectrogram: SpectrogramRenderer,
+    layers: HashMap<Slot, Layer>,
+}
+
+/// Builds the renderers once for the window's target format.
+pub fn install(render_state: &RenderState) {
+    let views = GpuViews {
+        waveform: WaveformRenderer::new(&render_state.device, render_state.target_format),
+        spectrogram: SpectrogramRenderer::new(&render_state.device, &render_state.queue, render_state.target_format),
+        layers: HashMap::new(),
+    };
+    render_state.renderer.write().callback_resources.insert(views);
+}
+
+pub fn upload_waveform(render_state: &RenderState, slot: Slot, samples: &[f32]) {
+    with_views(render_state, |views| {
+        let layer = views.waveform.upload(&render_state.device, samples);
+        views.layers.insert(slot, Layer::Waveform(layer));
+    });
+}
+
+pub fn upload_spectrogram(render_state: &RenderState, slot: Slot, spectrogram: &Spectrogram) {
+    with_views(render_state, |views| {
+        let layer = views.spectrogram.upload(&render_state.device, spectrogram);
+        views.layers.insert(slot, Layer::Spectrogram(layer));
+    });
+}
+
+fn with_views(render_state: &RenderState, f: impl FnOnce(&mut GpuViews)) {
+    let mut renderer = render_state.renderer.write();
+    match renderer.callback_resources.get_mut::<GpuViews>() {
+        Some(views) => f(views),
+        None => log::warn!("GPU views were not installed; nothing uploaded"),
+    }
+}
+
+/// A paint callback drawing `slot` into `rect`.
+pub fn view_shape(rect: egui::Rect, slot: Slot, params: SlotParams) -> egui::Shape {
+    egui::Shape::Callback(egui_wgpu::Callback::new_paint_callback(rect, ViewCallback { slot, params }))
+}
+
+struct ViewCallback {
+    slot: Slot,
+    params: SlotParams,
+}
+
+impl CallbackTrait for ViewCallback {
+    fn prepare(
+        &self,
+        _device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen: &egui_wgpu::ScreenDescriptor,
+        _encoder: &mut wgpu::CommandEncoder,
+        resources: &mut CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        let Some(views) = resources.get::<GpuViews>() else { return Vec::new() };
+        match (views.layers.get(&self.slot), &self.params) {
+            (Some(Layer::Waveform(layer)), SlotParams::Waveform(p)) => views.waveform.prepare(queue, layer, p),
+            (Some(Layer::Spectrogram(layer)), SlotParams::Spectrogram(p)) => views.spectrogram.prepare(queue, layer, p),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        pass: &mut wgpu::RenderPass<'static>,
+        resources: &CallbackResources,
+    ) {
+        let Some(views) = resources.get::<GpuViews>() else { return };
+        match views.layers.get(&self.slot) {
+            Some(Layer::Waveform(layer)) => views.waveform.paint(pass, layer),
+            Some(Layer::Spectrogram(layer)) => views.spectrogram.paint(pass, layer),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! The stacked waveform / STFT / CQT views: one time window for all, axes, hover read-out,
+//! zoom and pan by mouse and keyboard, and the playhead.
+
+use eframe::egui::{self, Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
+
+use super::gpu_views::{Slot, SlotParams, view_shape};
+use crate::dsp::notes::{hz_to_note, midi_name};
+use crate::dsp::{Spectrogram, View};
+use crate::jobs::Analysis;
+use crate::render::{Colormap, SpectrogramParams, WaveformParams};
+
+const GUTTER_PX: f32 = 58.0;
+const TIME_AXIS_PX: f32 = 18.0;
+const GAP_PX: f32 = 6.0;
+const WAVE_COLOR: [f32; 4] = [0.45, 0.78, 1.0, 1.0];
+const AXIS_COLOR: [f32; 4] = [0.5, 0.5, 0.5, 0.6];
+
+/// Visible region of every view, in physical units so that views stay in sync.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ViewWindow {
+    pub time_secs: [f64; 2],
+    pub stft_hz: [f64; 2],
+    /// Fractional CQT bins.
+    pub cqt_bins: [f64; 2],
+    /// Waveform amplitude at the top edge.
+    pub amplitude: f32,
+}
+
+impl ViewWindow {
+    pub fn fit(analysis: &Analysis) -> Self {
+        Self {
+            time_secs: [0.0, analysis.clip.duration_secs().max(1e-3)],
+            stft_hz: [0.0, analysis.stft.bin_to_hz(analysis.stft.bins as f64 - 1.0)],
+            cqt_bins: [-0.5, analysis.cqt.bins as f64 - 0.5],
+            amplitude: 1.0,
+        }
+    }
+
+    /// Zooms time by `factor` (< 1 zooms in) keeping `anchor_secs` in place.
+    pub fn zoom_time(&mut self, factor: f64, anchor_secs: f64, duration_secs: f64) {
+        let [a, b] = self.time_secs;
+        let span = ((b - a) * factor).clamp(0.005, duration_secs.max(0.005) * 1.05);
+        let rel = ((anchor_secs - a) / (b - a)).clamp(0.0, 1.0);
+        let start = anchor_secs - rel * span;
+        self.time_secs = [start, start + span];
+        self.clamp_time(duration_secs);
+    }
+
+    pub fn pan_time(&mut self, delta_secs: f64, duration_secs: f64) {
+        self.time_secs = [self.time_secs[0] + delta_secs, self.time_secs[1] + delta_secs];
+        self.clamp_time(duration_secs);
+    }
+
+    fn clamp_time(&mut self, duration_secs: f64) {
+        let span = self.time_secs[1] - self.time_secs[0];
+        let lo = -0.025 * span;
+        let hi = duration_secs + 0.025 * span;
+        if self.time_secs[0] < lo {
+            self.time_secs = [lo, lo + span];
+        }
+        if self.time_secs[1] > hi && span < hi - lo {
+            self.time_secs = [hi - span, hi];
+        }
+    }
+}
+
+/// How spectrograms are coloured.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ColorSettings {
+    pub colormap: Colormap,
+    /// dB shown, below the top.
+    pub range_db: f32,
+    /// Top of the range relative to the clip's maximum (usually 0).
+    pub top_offset_db: f32,
+}
+
+impl Default for ColorSettings {
+    fn default() -> Self {
+        Self { colormap: Colormap::Magma, range_db: 80.0, top_offset_db: 0.0 }
+    }
+}
+
+/// What the pointer is over, for the status bar.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hover {
+    pub time_secs: Option<f64>,
+    pub freq_hz: Option<f64>,
+    pub level_db: Option<f32>,
+    pub view: Option<&'static str>,
+}
+
+impl Hover {
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(view) = self.view {
+            parts.push(view.to_string());
+        }
+        if let Some(t) = self.time_secs {
+            parts.push(format!("t = {t:.3} s"));
+        }
+        if let Some(f) = self.freq_hz {
+            let note = hz_to_note(f).map(|(n, c)| format!(" ({n} {c:+.0}¢)")).unwrap_or_default();
+            parts.push(format!("f = {f:.1} Hz{note}"));
+        }
+        if let Some(db) = self.level_db {
+            parts.push(format!("{db:.1} dB"));
+        }
+        parts.join("   ")
+    }
+}
+
+/// What the user did in the views this frame.
+#[derive(Default)]
+pub struct ViewsResponse {
+    pub hover: Hover,
+    /// Clicked a time: move the playhead there.
+    pub seek_secs: Option<f64>,
+}
+
+/// Draws the three views filling `ui`'s remaining space.
+pub fn views_ui(
+    ui: &mut egui::Ui,
+    analysis: &Analysis,
+    window: &mut ViewWindow,
+    colors: &ColorSettings,
+    playhead_secs: Option<f64>,
+) -> ViewsResponse {
+    let full = ui.available_rect_before_wrap();
+    let plot = Rect::from_min_max(
+        Pos2::new(full.left() + GUTTER_PX, full.top()),
+        Pos2::new(full.right() - 4.0, full.bottom() - TIME_AXIS_PX),
+    );
+    let usable = (plot.height() - 2.0 * GAP_PX).max(30.0);
+    let heights = [0.22 * usable, 0.39 * usable, 0.39 * usable];
+    let mut top = plot.top();
+    let mut rects = [Rect::NOTHING; 3];
+    for (r, h) in rects.iter_mut().zip(heights) {
+        *r = Rect::from_min_size(Pos2::new(plot.left(), top), Vec2::new(plot.width(), h));
+        top += h + GAP_PX;
+    }
+    ui.allocate_rect(full, Sense::hover());
+    let duration = analysis.clip.duration_secs();
+    let painter = ui.painter_at(full);
+    let mut out = ViewsResponse::default();
+    // The mapping of this frame; interactions below change the window for the next one.
+    let time = window.time_secs;
+    let secs_to_x = |t: f64| plot.left() + ((t - time[0]) / (time[1] - time[0])) as f32 * plot.width();
+    let x_to_secs = |x: f32| time[0] + ((x - plot.left()) / plot.width()) as f64 * (time[1] - time[0]);
+
+    let top_db = analysis.stft.max_value().unwrap_or(0.0).max(analysis.cqt.max_value().unwrap_or(0.0)).ceil()
+        + colors.top_offset_db;
+    let db_range = [top_db - colors.range_db.max(1.0), top_db];
+    let sr = analysis.clip.sample_rate_hz as f64;
+
+    // Waveform.
+    let wave_params = WaveformParams {
+        samples: [(window.time_secs[0] * sr) as f32, (window.time_secs[1] * sr) as f32],
+        amplitude: window.amplitude,
+        color: WAVE_COLOR,
+        axis_color: AXIS_COLOR,
+    };
+    painter.rect_filled(rects[0], 2.0, Color32::from_gray(20));
+    painter.add(view_shape(rects[0], Slot::Waveform, SlotParams::Waveform(wave_params)));
+    // Spectrograms.
+    for (rect, view) in [(rects[1], View::Stft), (rects[2], View::Cqt)] {
+        let spec = analysis.view(view);
+        let bins = bin_window(spec, view, window);
+        let params = SpectrogramParams {
+            frames: [spec.secs_to_frame(window.time_secs[0]) as f32, spec.secs_to_frame(window.time_secs[1]) as f32],
+            bins: [bins[0] as f32, bins[1] as f32],
+            db_range,
+            colormap: colors.colormap,
+        };
+        painter.rect_filled(rect, 2.0, Color32::from_gray(12));
+        let slot = if view == View::Stft { Slot::Stft } else { Slot::Cqt };
+        painter.add(view_shape(rect, slot, SlotParams::Spectrogram(params)));
+    }
+
+    // Titles, axes.
+    let titles = ["Waveform", "STFT  1024 / 256, dB", "CQT  96 bins/oct from C1, dB"];
+    for (rect, title) in rects.iter().zip(titles) {
+        painter.text(
+            rect.left_top() + Vec2::new(6.0, 4.0),
+            Align2::LEFT_TOP,
+            title,
+            FontId::proportional(12.0),
+            Color32::from_white_alpha(200),
+        );
+    }
+    amplitude_axis(&painter, rects[0], window.amplitude);
+    stft_axis(&painter, rects[1], &analysis.stft, bin_window(&analysis.stft, View::Stft, window));
+    cqt_axis(&painter, rects[2], bin_window(&analysis.cqt, View::Cqt, window));
+    time_axis(&painter, plot, window.time_secs, &secs_to_x);
+
+    // Interaction: one response per view so drags and hovers know their view.
+    let names = ["waveform", "STFT", "CQT"];
+    for (i, rect) in rects.iter().enumerate() {
+        let response = ui.interact(*rect, egui::Id::unique(("timbrescope view", i)), Sense::click_and_drag());
+        if let Some(pos) = response.hover_pos() {
+            let t = x_to_secs(pos.x);
+            out.hover.time_secs = Some(t);
+            out.hover.view = Some(names[i]);
+            if i == 0 {
+                let amp = window.amplitude * (1.0 - 2.0 * (pos.y - rect.top()) / rect.height());
+                let sample = (t * sr).round();
+                if sample >= 0.0 && (sample as usize) < analysis.clip.samples.len() {
+                    let v = analysis.clip.samples[sample as usize];
+                    out.hover.level_db = Some(crate::dsp::db::amplitude_to_db(v.abs()));
+                }
+                let _ = amp;
+            } else {
+                let view = if i == 1 { View::Stft } else { View::Cqt };
+                let spec = analysis.view(view);
+                let bins = bin_window(spec, view, window);
+                let bin = bins[0] + (rect.bottom() - pos.y) as f64 / rect.height() as f64 * (bins[1] - bins[0]);
+                out.hover.freq_hz = Some(spec.bin_to_hz(bin.max(0.0)));
+                let frame = spec.secs_to_frame(t).round();
+                let b = bin.round();
+                if frame >= 0.0 && (frame as usize) < spec.frames && b >= 0.0 && (b as usize) < spec.bins {
+                    out.hover.level_db = Some(spec.get(b as usize, frame as usize));
+                }
+            }
+            // Wheel: zoom time around the pointer; Ctrl+wheel (or pinch): zoom frequency here.
+            let (scroll, zoom, modifiers) = ui.input(|inp| (inp.smooth_scroll_delta, inp.zoom_delta(), inp.modifiers));
+            if zoom != 1.0 && i > 0 {
+                let view = if i == 1 { View::Stft } else { View::Cqt };
+                let anchor = 1.0 - ((pos.y - rect.top()) / rect.height()) as f64;
+                zoom_frequency(window, analysis, view, 1.0 / zoom as f64, anchor);
+            } else if zoom != 1.0 {
+                window.amplitude = (window.amplitude / zoom).clamp(1e-3, 4.0);
+            } else if modifiers.shift && scroll.y != 0.0 {
+                let span = window.time_secs[1] - window.time_secs[0];
+                window.pan_time(-(scroll.y as f64) / plot.width() as f64 * span, duration);
+            } else if scroll.y != 0.0 {
+                window.zoom_time((-(scroll.y as f64) * 0.003).exp(), t, duration);
+            }
+        }
+        if response.dragged() {
+            let delta = response.drag_delta();
+            let span = window.time_secs[1] - window.time_secs[0];
+            window.pan_time(-(delta.x as f64) / plot.width() as f64 * span, duration);
+            if i > 0 && delta.y != 0.0 {
+                let view = if i == 1 { View::Stft } else { View::Cqt };
+                pan_frequency(window, analysis, view, delta.y as f64 / rect.height() as f64);
+            }
+        }
+        if response.double_clicked() {
+            *window = ViewWindow::fit(analysis);
+        } else if response.clicked()
+            && let Some(pos) = response.interact_pointer_pos()
+        {
+            out.seek_secs = Some(x_to_secs(pos.x).clamp(0.0, duration));
+        }
+    }
+
+    // Hover line and playhead across every view.
+    if let Some(t) = out.hover.time_secs {
+        let x = secs_to_x(t);
+        painter.line_segment(
+            [Pos2::new(x, plot.top()), Pos2::new(x, plot.bottom())],
+            Stroke::new(1.0, Color32::from_white_alpha(70)),
+        );
+    }
+    if let Some(t) = playhead_secs {
+        let x = secs_to_x(t);
+        if (plot.left()..=plot.right()).contains(&x) {
+            painter.line_segment(
+                [Pos2::new(x, plot.top()), Pos2::new(x, plot.bottom())],
+                Stroke::new(1.5, Color32::from_rgb(255, 210, 60)),
+            );
+        }
+    }
+    out
+}
+
+/// Visible fractional bins of a view.
+pub fn bin_window(spec: &Spectrogram, view: View, window: &ViewWindow) -> [f64; 2] {
+    match view {
+        View::Stft => [spec.hz_to_bin(window.stft_hz[0]), spec.hz_to_bin(window.stft_hz[1])],
+        View::Cqt => window.cqt_bins,
+    }
+}
+
+fn zoom_frequency(window: &mut ViewWindow, analysis: &Analysis, view: View, factor: f64, anchor: f64) {
+    let spec = analysis.view(view);
+    let [lo, hi] = bin_window(spec, view, window);
+    let span = ((hi - lo) * factor).clamp(4.0, spec.bins as f64);
+    let center = lo + anchor * (hi - lo);
+    let new_lo = (center - anchor * span).clamp(-0.5, spec.bins as f64 - 0.5 - span);
+    set_bins(window, analysis, view, [new_lo, new_lo + span]);
+}
+
+fn pan_frequency(window: &mut ViewWindow, analysis: &Analysis, view: View, fraction: f64) {
+    let spec = analysis.view(view);
+    let [lo, hi] = bin_window(spec, view, window);
+    let span = hi - lo;
+    let new_lo = (lo + fraction * span).clamp(-0.5, (spec.bins as f64 - 0.5 - span).max(-0.5));
+    set_bins(window, analysis, view, [new_lo, new_lo + span]);
+}
+
+fn set_bins(window: &mut ViewWindow, analysis: &Analysis, view: View, bins: [f64; 2]) {
+    match view {
+        View::Stft => window.stft_hz = [analysis.stft.bin_to_hz(bins[0]).max(0.0), analysis.stft.bin_to_hz(bins[1])],
+        View::Cqt => window.cqt_bins = bins,
+    }
+}
+
+fn label(painter: &egui::Painter, pos: Pos2, align: Align2, text: impl ToString) {
+    painter.text(pos, align, text.to_string(), FontId::monospace(10.5), Color32::from_gray(170));
+}
+
+/// A 1-2-5 step giving about `target` ticks over `span`.
+pub fn nice_step(span: f64, target: f64) -> f64 {
+    let raw = (span / target).max(1e-12);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|&s| s >= raw).unwrap_or(10.0 * magnitude)
+}
+
+fn time_axis(painter: &egui::Painter, plot: Rect, time: [f64; 2], secs_to_x: &dyn Fn(f64) -> f32) {
+    let step = nice_step(time[1] - time[0], (plot.width() / 90.0).max(2.0) as f64);
+    let mut t = (time[0] / step).ceil() * step;
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    while t <= time[1] {
+        let x = secs_to_x(t);
+        painter.line_segment(
+            [Pos2::new(x, plot.bottom()), Pos2::new(x, plot.bottom() + 4.0)],
+            Stroke::new(1.0, Color32::GRAY),
+        );
+        label(painter, Pos2::new(x, plot.bottom() + 4.0), Align2::CENTER_TOP, format!("{t:.decimals$}"));
+        t += step;
+    }
+    label(painter, Pos2::new(plot.left() - 4.0, plot.bottom() + 4.0), Align2::RIGHT_TOP, "s");
+}
+
+fn amplitude_axis(painter: &egui::Painter, rect: Rect, amplitude: f32) {
+    for v in [amplitude, 0.0, -amplitude] {
+        let y = rect.center().y - v / amplitude * rect.height() / 2.0;
+        label(
+            painter,
+            Pos2::new(rect.left() - 4.0, y.clamp(rect.top() + 6.0, rect.bottom() - 6.0)),
+            Align2::RIGHT_CENTER,
+            format!("{v:+.2}"),
+        );
+    }
+}
+
+fn stft_axis(painter: &egui::Painter, rect: Rect, spec: &Spectrogram, bins: [f64; 2]) {
+    let (lo, hi) = (spec.bin_to_hz(bins[0]), spec.bin_to_hz(bins[1]));
+    let step = nice_step(hi - lo, (rect.height() / 40.0).max(2.0) as f64);
+    let mut f = (lo / step).ceil() * step;
+    while f <= hi {
+        let y = rect.bottom() - ((spec.hz_to_bin(f) - bins[0]) / (bins[1] - bins[0])) as f32 * rect.height();
+        let text = if f >= 1000.0 { format!("{:.1}k", f / 1000.0) } else { format!("{f:.0}") };
+        tick(painter, rect, y, text);
+        f += step;
+    }
+    label(painter, Pos2::new(rect.left() - 4.0, rect.top()), Align2::RIGHT_TOP, "Hz");
+}
+
+/// Note names on the CQT: every C, or every semitone when zoomed in far enough to read them.
+fn cqt_axis(painter: &egui::Painter, rect: Rect, bins: [f64; 2]) {
+    const BINS_PER_SEMITONE: f64 = 8.0;
+    const C1_MIDI: i32 = 24;
+    let px_per_semitone = rect.height() as f64 / (bins[1] - bins[0]) * BINS_PER_SEMITONE;
+    let every = if px_per_semitone >= 13.0 {
+        1
+    } else if px_per_semitone >= 3.5 {
+        3
+    } else {
+        12
+    };
+    let first = (bins[0] / BINS_PER_SEMITONE).ceil() as i32;
+    let last = (bins[1] / BINS_PER_SEMITONE).floor() as i32;
+    for semitone in first..=last {
+        if semitone.rem_euclid(every) != 0 {
+            continue;
+        }
+        let bin = semitone as f64 * BINS_PER_SEMITONE;
+        let y = rect.bottom() - ((bin - bins[0]) / (bins[1] - bins[0])) as f32 * rect.height();
+        tick(painter, rect, y, midi_name(C1_MIDI + semitone));
+    }
+}
+
+fn tick(painter: &egui::Painter, rect: Rect, y: f32, text: String) {
+    if y < rect.top() - 0.5 || y > rect.bottom() + 0.5 {
+        return;
+    }
+    painter.line_segment([Pos2::new(rect.left() - 3.0, y), Pos2::new(rect.left(), y)], Stroke::new(1.0, Color32::GRAY));
+    label(painter, Pos2::new(rect.left() - 5.0, y), Align2::RIGHT_CENTER, text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(4.0, 8.0), 0.5);
+        assert_eq!(nice_step(8000.0, 10.0), 1000.0);
+        assert_eq!(nice_step(0.03, 6.0), 0.005);
+    }
+}
