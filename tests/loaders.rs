@@ -21,15 +21,21 @@ fn tone_amplitude(x: &[f32], rate_hz: f64, freq_hz: f64) -> f64 {
     2.0 * (s * s + c * c).sqrt() / x.len() as f64
 }
 
-/// Magnitude of the Hann-windowed DFT of `x` at `freq_hz`.
+/// Magnitude of the Hann-windowed DFT of `x` at `freq_hz` (a rotating phasor instead of a sine
+/// and cosine per sample; in f64 its drift over a few seconds is negligible).
 fn dft_magnitude(x: &[f32], rate_hz: f64, freq_hz: f64) -> f64 {
     let len = x.len() as f64;
+    let (step_re, step_im) = ((TAU * freq_hz / rate_hz).cos(), -(TAU * freq_hz / rate_hz).sin());
+    let (win_re, win_im) = ((TAU / len).cos(), (TAU / len).sin());
+    let (mut p_re, mut p_im) = (1.0, 0.0);
+    let (mut w_re, mut w_im) = (1.0, 0.0);
     let (mut re, mut im) = (0.0, 0.0);
-    for (n, &v) in x.iter().enumerate() {
-        let w = 0.5 - 0.5 * (TAU * n as f64 / len).cos();
-        let t = TAU * freq_hz * n as f64 / rate_hz;
-        re += w * v as f64 * t.cos();
-        im -= w * v as f64 * t.sin();
+    for &v in x {
+        let weighted = v as f64 * (0.5 - 0.5 * w_re);
+        re += weighted * p_re;
+        im += weighted * p_im;
+        (p_re, p_im) = (p_re * step_re - p_im * step_im, p_re * step_im + p_im * step_re);
+        (w_re, w_im) = (w_re * win_re - w_im * win_im, w_re * win_im + w_im * win_re);
     }
     (re * re + im * im).sqrt()
 }
@@ -218,8 +224,9 @@ fn check_fixture(file: &str, amp_tol_db: f64, len_tol: i64) {
     assert!((f - 440.0).abs() < 1.5, "{file}: dominant {f} Hz");
     let a = tone_amplitude(tone, 16_000.0, 440.0);
     assert!(db(a / 0.5).abs() < amp_tol_db, "{file}: amplitude {a}");
-    // Without delay removal MP3 would start 1105 samples (25 ms at 44.1 kHz) late, Vorbis and FLAC
-    // have none to remove; 2 ms allows only the blur of the envelope and the codec's pre-echo.
+    // Without delay and padding removal the MP3 decodes 777 samples (at 16 kHz) too long and starts
+    // 1105 samples at 44.1 kHz (25 ms) late; the Vorbis one 150 samples too long. 2 ms allows only
+    // the blur of the 1 ms envelope and the codec's pre-echo.
     let onset = onset_secs(&clip.samples, a / 2f64.sqrt());
     assert!((onset - 0.1).abs() < 0.002, "{file}: onset at {onset} s instead of 0.1 s");
     // The leading silence must really be silent (no shifted tone, no garbage).
@@ -235,9 +242,10 @@ fn flac_fixture() {
 
 #[test]
 fn mp3_fixture_with_encoder_delay_removed() {
-    // The LAME header gives the exact delay and padding, so the length is exact; the codec at
-    // 128 kbit/s moves a pure tone's level by a few hundredths of a dB.
-    check_fixture("tone440_44k_stereo.mp3", 0.2, 1);
+    // The LAME header gives the exact delay and padding, so the length is exact. At 128 kbit/s
+    // LAME quantises this tone 0.45 dB low (LAME's own decoder measures the same 0.475), so the
+    // level is checked to 0.6 dB: still far from the -6 dB a wrong downmix would give.
+    check_fixture("tone440_44k_stereo.mp3", 0.6, 1);
 }
 
 #[test]

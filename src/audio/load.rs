@@ -227,7 +227,7 @@ impl From<AudioError> for HoundFailure {
 fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFailure> {
     let mut reader = match hound::WavReader::new(BufReader::with_capacity(1 << 16, source)) {
         Ok(reader) => reader,
-        Err(hound::Error::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+        Err(hound::Error::IoError(e)) if is_eof(&e) => {
             return Err(HoundFailure::Fatal(AudioError::Corrupt {
                 path: label.into(),
                 detail: "the WAV header is incomplete".into(),
@@ -253,7 +253,7 @@ fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFa
         }
     };
     let read_error = |e: hound::Error, sink: &MonoSink, block: &[f32]| match e {
-        hound::Error::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => truncated(sink, block),
+        hound::Error::IoError(e) if is_eof(&e) => truncated(sink, block),
         hound::Error::IoError(error) => AudioError::Unreadable { path: label.into(), error },
         other => AudioError::Corrupt { path: label.into(), detail: other.to_string() },
     };
@@ -286,6 +286,12 @@ fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFa
     Ok(sink.finish()?)
 }
 
+/// End of data where more was promised. hound reports it as `Other` with a fixed message.
+fn is_eof(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::UnexpectedEof
+        || (e.kind() == io::ErrorKind::Other && e.to_string() == "Failed to read enough bytes.")
+}
+
 fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Vec<f32>, AudioError> {
     let mss = MediaSourceStream::new(source, Default::default());
     let mut format = symphonia::default::get_probe()
@@ -300,10 +306,10 @@ fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Ve
         path: label.into(),
         detail: "the audio track has no codec parameters".into(),
     })?;
-    if let (Some(frames), Some(rate_hz)) = (track.num_frames, params.sample_rate) {
-        if rate_hz > 0 {
-            check_duration(label, frames, rate_hz)?;
-        }
+    if let (Some(frames), Some(rate_hz)) = (track.num_frames, params.sample_rate)
+        && rate_hz > 0
+    {
+        check_duration(label, frames, rate_hz)?;
     }
     let expected_frames = track.num_frames;
     let mut decoder = symphonia::default::get_codecs()

@@ -1,12 +1,12 @@
 //! Writing clips as mono WAV files atomically: a temp file beside the target, then a rename.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use super::clip::Clip;
 use super::load::AudioError;
+use crate::atomic_file;
 
 /// Writes 32-bit float mono WAV at the clip's rate; the samples round-trip bit for bit.
 pub fn save_wav(path: &Path, clip: &Clip) -> Result<(), AudioError> {
@@ -40,42 +40,19 @@ pub fn save_wav_pcm16(path: &Path, clip: &Clip) -> Result<(), AudioError> {
     })
 }
 
-type Writer<'f> = hound::WavWriter<BufWriter<&'f File>>;
-
 fn write_atomically(
     path: &Path,
     spec: hound::WavSpec,
-    write: impl for<'f> FnOnce(&mut Writer<'f>) -> Result<(), hound::Error>,
+    write: impl FnOnce(&mut hound::WavWriter<&mut BufWriter<File>>) -> Result<(), hound::Error>,
 ) -> Result<(), AudioError> {
-    let label = path.display().to_string();
-    let temp = temp_path(path);
-    let result = (|| -> Result<(), hound::Error> {
-        let file = File::create_new(&temp)?;
-        let mut writer = hound::WavWriter::new(BufWriter::new(&file), spec)?;
-        write(&mut writer)?;
-        writer.finalize()?;
-        // Durable before the rename makes it visible under the real name.
-        file.sync_all()?;
-        Ok(())
-    })()
-    .map_err(|e| match e {
+    let to_io = |e: hound::Error| match e {
         hound::Error::IoError(error) => error,
         other => io::Error::other(other.to_string()),
+    };
+    atomic_file::write_atomically(path, |file| {
+        let mut writer = hound::WavWriter::new(file, spec).map_err(to_io)?;
+        write(&mut writer).map_err(to_io)?;
+        writer.finalize().map_err(to_io)
     })
-    .and_then(|()| fs::rename(&temp, path));
-    if let Err(error) = result {
-        // The temp file may never have been created; nothing to report then.
-        let _ = fs::remove_file(&temp);
-        return Err(AudioError::Write { path: label, error });
-    }
-    Ok(())
-}
-
-/// A hidden name beside the target, unique within this process and across processes.
-fn temp_path(path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let file_name = path.file_name().map_or_else(|| "clip".into(), |s| s.to_string_lossy());
-    let temp_name = format!(".{file_name}.{}.{n}.tmp", std::process::id());
-    path.with_file_name(temp_name)
+    .map_err(|error| AudioError::Write { path: path.display().to_string(), error })
 }

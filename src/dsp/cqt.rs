@@ -13,9 +13,8 @@
 //!
 //! Long clips are processed in blocks so plans and buffers stay bounded.
 
-use std::collections::HashMap;
 use std::f64::consts::PI;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use realfft::num_complex::{Complex32, Complex64};
 use realfft::{RealFftPlanner, RealToComplex};
@@ -28,6 +27,8 @@ use crate::audio::ANALYSIS_RATE_HZ;
 const HANN_BANDWIDTH: f64 = 1.500_183_105_468_75;
 /// The largest inverse FFT per bin; clips needing more are split into blocks.
 const MAX_FOLDED_LEN: usize = 4096;
+/// Plans kept for reuse; each is a few MB and takes tens of milliseconds to build.
+const CACHED_PLANS: usize = 6;
 
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CqtConfig {
@@ -118,14 +119,11 @@ struct Plan {
     kernels: Vec<BinKernel>,
 }
 
-/// A reusable CQT analyser: plans are cached per padded length, scratch is reused.
+/// A reusable CQT analyser: plans are shared process-wide per padded length, scratch is reused.
 pub struct Cqt {
     config: CqtConfig,
     /// Half of the longest kernel, rounded up to whole hops: the context a frame needs.
     margin_hops: usize,
-    plans: HashMap<usize, Arc<Plan>>,
-    real_planner: RealFftPlanner<f32>,
-    complex_planner: FftPlanner<f32>,
     buffer: Vec<f32>,
     spectrum: Vec<Complex32>,
     folded: Vec<Complex32>,
@@ -139,9 +137,6 @@ impl Cqt {
         Ok(Self {
             margin_hops: half_longest.div_ceil(config.hop_len),
             config,
-            plans: HashMap::new(),
-            real_planner: RealFftPlanner::new(),
-            complex_planner: FftPlanner::new(),
             buffer: Vec::new(),
             spectrum: Vec::new(),
             folded: Vec::new(),
@@ -202,7 +197,7 @@ impl Cqt {
         folded_len: usize,
         out: &mut [f32],
     ) {
-        let plan = self.plan(folded_len);
+        let plan = shared_plan(&self.config, folded_len);
         let n = folded_len * self.config.hop_len;
         self.buffer.clear();
         self.buffer.resize(n, 0.0);
@@ -242,22 +237,34 @@ impl Cqt {
             }
         }
     }
+}
 
-    fn plan(&mut self, folded_len: usize) -> Arc<Plan> {
-        if let Some(plan) = self.plans.get(&folded_len) {
-            return plan.clone();
-        }
-        let n = folded_len * self.config.hop_len;
-        let plan = Arc::new(Plan {
-            folded_len,
-            forward: self.real_planner.plan_fft_forward(n),
-            inverse: self.complex_planner.plan_fft_inverse(folded_len),
-            kernels: (0..self.config.n_bins).map(|k| bin_kernel(&self.config, k, n)).collect(),
-        });
-        debug_assert_eq!(plan.folded_len, folded_len);
-        self.plans.insert(folded_len, plan.clone());
-        plan
+/// The plan for `config` and `folded_len`, built once and shared by every thread.
+fn shared_plan(config: &CqtConfig, folded_len: usize) -> Arc<Plan> {
+    static CACHE: Mutex<Vec<(CqtConfig, Arc<Plan>)>> = Mutex::new(Vec::new());
+    let find = |cache: &[(CqtConfig, Arc<Plan>)]| {
+        cache.iter().find(|(c, p)| c == config && p.folded_len == folded_len).map(|(_, p)| p.clone())
+    };
+    if let Some(plan) = find(&CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
+        return plan;
     }
+    // Built outside the lock so other lengths are not held up; a rare duplicate build is harmless.
+    let n = folded_len * config.hop_len;
+    let plan = Arc::new(Plan {
+        folded_len,
+        forward: RealFftPlanner::new().plan_fft_forward(n),
+        inverse: FftPlanner::new().plan_fft_inverse(folded_len),
+        kernels: (0..config.n_bins).map(|k| bin_kernel(config, k, n)).collect(),
+    });
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(existing) = find(&cache) {
+        return existing;
+    }
+    if cache.len() >= CACHED_PLANS {
+        cache.remove(0);
+    }
+    cache.push((*config, plan.clone()));
+    plan
 }
 
 /// The conjugated DFT (length `n`) of bin `k`'s kernel, times `sqrt(L_k) / n`, over its band.
@@ -272,8 +279,7 @@ fn bin_kernel(cfg: &CqtConfig, k: usize, n: usize) -> BinKernel {
     let reach = (10.0 * n as f64 / count as f64).ceil() + 2.0;
     let lo = (centre - reach).floor().max(0.0) as usize;
     let hi = ((centre + reach).ceil() as usize).min(n / 2);
-    let spectrum: Vec<Complex64> =
-        (lo..=hi).map(|f| hann_kernel_dft(omega, first, count, 2.0 * PI * f as f64 / n as f64)).collect();
+    let spectrum = hann_kernel_dft_sweep(omega, first, count, lo, hi, n);
     let keep = sparsify_threshold(&spectrum, cfg.sparsity);
     let kept: Vec<usize> = (0..spectrum.len()).filter(|&i| spectrum[i].norm() >= keep).collect();
     let (a, b) = (kept[0], *kept.last().expect("the peak is always kept"));
@@ -318,6 +324,43 @@ pub(crate) fn hann_kernel_dft(omega: f64, first: f64, count: usize, freq: f64) -
     let sum = dirichlet(theta) * 0.5 - dirichlet(theta - 2.0 * step) * 0.25 - dirichlet(theta + 2.0 * step) * 0.25;
     // Sum of a periodic Hann window of M samples is M/2.
     sum * Complex64::from_polar(2.0 / m, -theta * first)
+}
+
+/// [`hann_kernel_dft`] at the DFT frequencies `lo..=hi` of an `n`-point transform, advancing the
+/// three oscillating factors by complex rotation instead of calling sin/cos per point; points
+/// next to the closed form's 0/0 fall back to it.
+fn hann_kernel_dft_sweep(omega: f64, first: f64, count: usize, lo: usize, hi: usize, n: usize) -> Vec<Complex64> {
+    let m = count as f64;
+    let step = 2.0 * PI / n as f64;
+    let theta0 = step * lo as f64 - omega;
+    // sum_m w_m e^{-i theta m} = e^{-i theta (M-1)/2} sin(M theta/2) [1/2 / sin(theta/2)
+    //   + 1/4 e^{i pi (M-1)/M} / sin(theta/2 - pi/M) + 1/4 e^{-i pi (M-1)/M} / sin(theta/2 + pi/M)]
+    let shift = Complex64::from_polar(1.0, PI * (m - 1.0) / m);
+    let (pi_m_sin, pi_m_cos) = (PI / m).sin_cos();
+    let phase_rate = (m - 1.0) / 2.0 + first;
+    let mut z_m = Complex64::from_polar(1.0, m * theta0 / 2.0);
+    let mut z_half = Complex64::from_polar(1.0, theta0 / 2.0);
+    let mut z_phase = Complex64::from_polar(2.0 / m, -theta0 * phase_rate);
+    let r_m = Complex64::from_polar(1.0, m * step / 2.0);
+    let r_half = Complex64::from_polar(1.0, step / 2.0);
+    let r_phase = Complex64::from_polar(1.0, -step * phase_rate);
+    let mut out = Vec::with_capacity(hi + 1 - lo);
+    for f in lo..=hi {
+        let (sin_half, cos_half) = (z_half.im, z_half.re);
+        let sin_minus = sin_half * pi_m_cos - cos_half * pi_m_sin;
+        let sin_plus = sin_half * pi_m_cos + cos_half * pi_m_sin;
+        if sin_half.abs() < 1e-6 || sin_minus.abs() < 1e-6 || sin_plus.abs() < 1e-6 {
+            out.push(hann_kernel_dft(omega, first, count, step * f as f64));
+        } else {
+            let bracket =
+                Complex64::new(0.5 / sin_half, 0.0) + shift * (0.25 / sin_minus) + shift.conj() * (0.25 / sin_plus);
+            out.push(z_phase * bracket * z_m.im);
+        }
+        z_m *= r_m;
+        z_half *= r_half;
+        z_phase *= r_phase;
+    }
+    out
 }
 
 /// librosa's `sparsify_rows` threshold: the magnitude below which coefficients summing to
@@ -380,6 +423,26 @@ mod tests {
                     .sum();
                 let closed = hann_kernel_dft(omega, first, count, freq);
                 assert!((direct - closed).norm() < 1e-6, "bin {k}: {direct} vs {closed}");
+            }
+        }
+    }
+
+    #[test]
+    fn swept_kernel_spectrum_matches_the_closed_form() {
+        let cfg = CqtConfig::default();
+        let n = 98_304;
+        for k in [0, 96, 401, 760] {
+            let len = cfg.kernel_len(k);
+            let first = (-len / 2.0).floor();
+            let count = ((len / 2.0).floor() - first) as usize;
+            let omega = 2.0 * PI * cfg.bin_hz(k) / cfg.sample_rate_hz as f64;
+            let centre = (omega * n as f64 / (2.0 * PI)) as usize;
+            let (lo, hi) = (centre.saturating_sub(3000), (centre + 3000).min(n / 2));
+            let swept = hann_kernel_dft_sweep(omega, first, count, lo, hi, n);
+            for (i, f) in (lo..=hi).enumerate() {
+                let closed = hann_kernel_dft(omega, first, count, 2.0 * PI * f as f64 / n as f64);
+                // Thousands of rotations accumulate ~1e-13 of phase error; the kernel peaks at 1.
+                assert!((swept[i] - closed).norm() < 1e-9, "bin {k} f {f}: {} vs {closed}", swept[i]);
             }
         }
     }

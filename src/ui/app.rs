@@ -52,6 +52,7 @@ pub struct Workbench {
     cursor_secs: f64,
     recorder: RecordPanel,
     hover: Hover,
+    view_rects: Option<[egui::Rect; 3]>,
     status: Option<Status>,
     gpu: bool,
 }
@@ -81,6 +82,7 @@ impl Workbench {
             cursor_secs: 0.0,
             recorder: RecordPanel::default(),
             hover: Hover::default(),
+            view_rects: None,
             status: None,
             gpu,
         };
@@ -113,6 +115,21 @@ impl Workbench {
 
     pub fn clips(&self) -> &[Clip] {
         &self.clips
+    }
+
+    /// The visible region of the views.
+    pub fn view_window(&self) -> Option<ViewWindow> {
+        self.window
+    }
+
+    /// Where the waveform, STFT and CQT were last drawn, in points.
+    pub fn view_rects(&self) -> Option<[egui::Rect; 3]> {
+        self.view_rects
+    }
+
+    /// The status line (info or error).
+    pub fn status_text(&self) -> Option<&str> {
+        self.status.as_ref().map(|s| s.text.as_str())
     }
 
     pub fn select(&mut self, index: usize) {
@@ -317,29 +334,26 @@ impl Workbench {
     fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             if ui
-                .button("📂 Open…")
+                .button("Open…")
                 .on_hover_text("Open a WAV, FLAC, MP3 or Ogg file (Ctrl+O), or drop one on the window")
                 .clicked()
             {
                 self.spawn_dialog(false, ui.ctx());
             }
-            if ui
-                .add_enabled(self.analysis.is_some(), egui::Button::new("💾 Save WAV…"))
-                .on_hover_text("Ctrl+S")
-                .clicked()
+            if ui.add_enabled(self.analysis.is_some(), egui::Button::new("Save WAV…")).on_hover_text("Ctrl+S").clicked()
             {
                 self.spawn_dialog(true, ui.ctx());
             }
             ui.separator();
             let playing = self.player.is_some();
-            let label = if playing { "⏹ Stop" } else { "▶ Play" };
+            let label = if playing { "Stop" } else { "Play" };
             if ui.add_enabled(self.analysis.is_some(), egui::Button::new(label)).on_hover_text("Space").clicked() {
                 self.toggle_playback();
             }
             ui.label(format!("{:.2} s", self.playhead_secs()));
             ui.separator();
             let colors = &mut self.settings.colors;
-            egui::ComboBox::from_id_salt("colormap").selected_text(colors.colormap.name()).show_ui(ui, |ui| {
+            egui::ComboBox::from_label("colormap").selected_text(colors.colormap.name()).show_ui(ui, |ui| {
                 for map in Colormap::ALL {
                     ui.selectable_value(&mut colors.colormap, map, map.name());
                 }
@@ -431,6 +445,7 @@ impl eframe::App for Workbench {
                 (Some(analysis), Some(window)) if self.gpu => {
                     let response = views_ui(ui, analysis, window, &self.settings.colors, Some(playhead));
                     self.hover = response.hover;
+                    self.view_rects = Some(response.rects);
                     if let Some(t) = response.seek_secs {
                         let playing = self.player.is_some();
                         self.stop_playback();

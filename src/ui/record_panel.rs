@@ -74,15 +74,12 @@ impl RecordPanel {
             Some(Ok(devices)) if !devices.is_empty() => {
                 let current = self.selected.clone().unwrap_or_else(|| "default input".into());
                 ui.add_enabled_ui(!self.is_recording(), |ui| {
-                    egui::ComboBox::from_id_salt("input device").selected_text(current).width(170.0).show_ui(
-                        ui,
-                        |ui| {
-                            ui.selectable_value(&mut self.selected, None, "default input");
-                            for d in devices {
-                                ui.selectable_value(&mut self.selected, Some(d.clone()), d);
-                            }
-                        },
-                    );
+                    egui::ComboBox::from_label("input").selected_text(current).width(170.0).show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.selected, None, "default input");
+                        for d in devices {
+                            ui.selectable_value(&mut self.selected, Some(d.clone()), d);
+                        }
+                    });
                 });
             }
             Some(Ok(_)) => {
@@ -94,11 +91,11 @@ impl RecordPanel {
             None => {}
         }
         ui.horizontal(|ui| {
-            let label = if self.is_recording() { "⏹ Stop (R)" } else { "⏺ Record (R)" };
+            let label = if self.is_recording() { "Stop (R)" } else { "Record (R)" };
             if ui.button(label).clicked() {
                 take = self.toggle();
             }
-            if ui.small_button("⟳").on_hover_text("Look for devices again").clicked() {
+            if ui.small_button("Rescan").on_hover_text("Look for input devices again").clicked() {
                 self.devices = None;
             }
         });

@@ -110,9 +110,10 @@ impl Hover {
 }
 
 /// What the user did in the views this frame.
-#[derive(Default)]
 pub struct ViewsResponse {
     pub hover: Hover,
+    /// Where the waveform, STFT and CQT were drawn.
+    pub rects: [Rect; 3],
     /// Clicked a time: move the playhead there.
     pub seek_secs: Option<f64>,
 }
@@ -128,7 +129,7 @@ pub fn views_ui(
     let full = ui.available_rect_before_wrap();
     let plot = Rect::from_min_max(
         Pos2::new(full.left() + GUTTER_PX, full.top()),
-        Pos2::new(full.right() - 4.0, full.bottom() - TIME_AXIS_PX),
+        Pos2::new(full.right() - 16.0, full.bottom() - TIME_AXIS_PX),
     );
     let usable = (plot.height() - 2.0 * GAP_PX).max(30.0);
     let heights = [0.22 * usable, 0.39 * usable, 0.39 * usable];
@@ -141,7 +142,7 @@ pub fn views_ui(
     ui.allocate_rect(full, Sense::hover());
     let duration = analysis.clip.duration_secs();
     let painter = ui.painter_at(full);
-    let mut out = ViewsResponse::default();
+    let mut out = ViewsResponse { hover: Hover::default(), rects, seek_secs: None };
     // The mapping of this frame; interactions below change the window for the next one.
     let time = window.time_secs;
     let secs_to_x = |t: f64| plot.left() + ((t - time[0]) / (time[1] - time[0])) as f32 * plot.width();
@@ -177,7 +178,7 @@ pub fn views_ui(
     }
 
     // Titles, axes.
-    let titles = ["Waveform", "STFT  1024 / 256, dB", "CQT  96 bins/oct from C1, dB"];
+    let titles = ["Waveform", "STFT  1024 / 256, Hz", "CQT  96 bins/oct from C1"];
     for (rect, title) in rects.iter().zip(titles) {
         painter.text(
             rect.left_top() + Vec2::new(6.0, 4.0),
@@ -354,7 +355,6 @@ fn stft_axis(painter: &egui::Painter, rect: Rect, spec: &Spectrogram, bins: [f64
         tick(painter, rect, y, text);
         f += step;
     }
-    label(painter, Pos2::new(rect.left() - 4.0, rect.top()), Align2::RIGHT_TOP, "Hz");
 }
 
 /// Note names on the CQT: every C, or every semitone when zoomed in far enough to read them.
