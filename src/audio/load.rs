@@ -29,8 +29,13 @@ use super::resample::{ResampleError, StreamResampler};
 /// Longest clip accepted: three hours.
 pub const MAX_CLIP_SECS: f64 = 3.0 * 3600.0;
 
-/// Frames decoded per block before downmixing and resampling.
+/// Frames decoded per block before downmixing and resampling (hound blocks hold up to 8 times
+/// as many samples, whatever the channel count).
 const BLOCK_FRAMES: usize = 8192;
+
+/// Output reserved up front from a header's length claim; beyond it the Vec grows as decoded,
+/// so a lying header cannot make a tiny file reserve gigabytes.
+const MAX_RESERVE_FRAMES: u64 = 10 * 60 * ANALYSIS_RATE_HZ as u64;
 
 /// Why a file could not become a clip. Every message starts with the file it is about.
 #[derive(Debug, thiserror::Error)]
@@ -97,14 +102,21 @@ fn decode_inner<S: MediaSource>(label: &str, mut source: S) -> Result<Vec<f32>, 
     source.seek(SeekFrom::Start(0)).map_err(unreadable)?;
     if magic_len == 12 && &magic[0..4] == b"RIFF" && &magic[8..12] == b"WAVE" {
         match decode_wav_hound(label, &mut source) {
-            Err(HoundFailure::Refused(hound_detail)) => {
-                // hound reads only plain PCM and float; symphonia knows more WAV encodings.
+            Err(HoundFailure::Refused { malformed, detail: hound_detail }) => {
+                // hound reads only plain PCM and float and is strict about the header; symphonia
+                // knows more WAV encodings. If it cannot read the file either, hound's reason is
+                // the clearer one.
                 source.seek(SeekFrom::Start(0)).map_err(unreadable)?;
                 decode_symphonia(label, Box::new(source)).map_err(|e| match e {
-                    AudioError::NotAudio { path, detail } => AudioError::UnsupportedFormat {
-                        path,
-                        detail: format!("WAV with {hound_detail}; the fallback decoder says: {detail}"),
-                    },
+                    AudioError::NotAudio { path, .. } | AudioError::Corrupt { path, .. } if malformed => {
+                        AudioError::Corrupt { path, detail: format!("malformed WAV header ({hound_detail})") }
+                    }
+                    AudioError::NotAudio { path, detail } | AudioError::UnsupportedFormat { path, detail } => {
+                        AudioError::UnsupportedFormat {
+                            path,
+                            detail: format!("WAV encoding not supported ({hound_detail}; {detail})"),
+                        }
+                    }
                     other => other,
                 })
             }
@@ -158,7 +170,8 @@ impl<'a> MonoSink<'a> {
             max_frames: (MAX_CLIP_SECS * rate_hz as f64) as u64,
         };
         if let Some(frames) = expected_frames {
-            sink.resampler.reserve_for_input(frames);
+            let ten_minutes_in = MAX_RESERVE_FRAMES * rate_hz as u64 / ANALYSIS_RATE_HZ as u64;
+            sink.resampler.reserve_for_input(frames.min(ten_minutes_in));
         }
         Ok(sink)
     }
@@ -213,8 +226,12 @@ fn check_duration(label: &str, frames: u64, rate_hz: u32) -> Result<(), AudioErr
 }
 
 enum HoundFailure {
-    /// hound does not handle this WAV flavour; another decoder may.
-    Refused(String),
+    /// hound does not handle this WAV flavour (`malformed`: or finds its header invalid);
+    /// another decoder may.
+    Refused {
+        malformed: bool,
+        detail: String,
+    },
     Fatal(AudioError),
 }
 
@@ -236,13 +253,18 @@ fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFa
         Err(hound::Error::IoError(error)) => {
             return Err(HoundFailure::Fatal(AudioError::Unreadable { path: label.into(), error }));
         }
-        Err(e) => return Err(HoundFailure::Refused(e.to_string())),
+        Err(e @ hound::Error::FormatError(_)) => {
+            return Err(HoundFailure::Refused { malformed: true, detail: e.to_string() });
+        }
+        Err(e) => return Err(HoundFailure::Refused { malformed: false, detail: e.to_string() }),
     };
     let spec = reader.spec();
     let channels = spec.channels as usize;
     let frames_promised = reader.duration() as u64;
     let mut sink = MonoSink::new(label, spec.sample_rate, Some(frames_promised))?;
-    let mut block: Vec<f32> = Vec::with_capacity(BLOCK_FRAMES * channels);
+    // Whole frames only, at least one, however many channels the header claims.
+    let block_len = (BLOCK_FRAMES * 8 / channels).max(1) * channels;
+    let mut block: Vec<f32> = Vec::with_capacity(block_len);
     let truncated = |sink: &MonoSink, block: &[f32]| {
         let frames_read = sink.frames() + (block.len() / channels) as u64;
         AudioError::Corrupt {
@@ -261,7 +283,7 @@ fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFa
         hound::SampleFormat::Float if spec.bits_per_sample == 32 => {
             for sample in reader.samples::<f32>() {
                 block.push(sample.map_err(|e| read_error(e, &sink, &block))?);
-                if block.len() == block.capacity() {
+                if block.len() == block_len {
                     sink.push_interleaved(&block, channels)?;
                     block.clear();
                 }
@@ -272,14 +294,17 @@ fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFa
             for sample in reader.samples::<i32>() {
                 let value = sample.map_err(|e| read_error(e, &sink, &block))?;
                 block.push((value as f64 * scale) as f32);
-                if block.len() == block.capacity() {
+                if block.len() == block_len {
                     sink.push_interleaved(&block, channels)?;
                     block.clear();
                 }
             }
         }
         format => {
-            return Err(HoundFailure::Refused(format!("{}-bit {format:?} samples", spec.bits_per_sample)));
+            return Err(HoundFailure::Refused {
+                malformed: false,
+                detail: format!("{}-bit {format:?} samples", spec.bits_per_sample),
+            });
         }
     }
     sink.push_interleaved(&block, channels)?;
@@ -296,7 +321,17 @@ fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Ve
     let mss = MediaSourceStream::new(source, Default::default());
     let mut format = symphonia::default::get_probe()
         .probe(&Hint::new(), mss, FormatOptions::default(), MetadataOptions::default())
-        .map_err(|e| AudioError::NotAudio { path: label.into(), detail: probe_detail(&e) })?;
+        .map_err(|e| match e {
+            SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => AudioError::Corrupt {
+                path: label.into(),
+                detail: "the data ends before the header is complete (truncated?)".into(),
+            },
+            SymphoniaError::Unsupported(_) => {
+                AudioError::NotAudio { path: label.into(), detail: "the content matches no known audio format".into() }
+            }
+            SymphoniaError::IoError(error) => AudioError::Unreadable { path: label.into(), error },
+            other => AudioError::Corrupt { path: label.into(), detail: other.to_string() },
+        })?;
     let track = format.default_track(TrackType::Audio).ok_or_else(|| AudioError::NotAudio {
         path: label.into(),
         detail: "the container has no audio track".into(),
@@ -393,15 +428,5 @@ fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Ve
             detail: format!("none of {skipped_packets} packets decoded ({last_error})"),
         }),
         None => Err(AudioError::Empty { path: label.into() }),
-    }
-}
-
-fn probe_detail(e: &SymphoniaError) -> String {
-    match e {
-        SymphoniaError::Unsupported(_) => "the content matches no known audio format".into(),
-        SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-            "no recognisable audio header before the end of the data".into()
-        }
-        other => other.to_string(),
     }
 }

@@ -89,7 +89,7 @@ impl CqtConfig {
         if self.hop_len == 0 {
             return bad("hop_len", "must be > 0".into());
         }
-        if !(self.filter_scale > 0.0) || !(0.0..1.0).contains(&self.sparsity) {
+        if self.filter_scale.is_nan() || self.filter_scale <= 0.0 || !(0.0..1.0).contains(&self.sparsity) {
             return bad("filter_scale", "filter_scale must be > 0 and sparsity in [0, 1)".into());
         }
         let nyquist = self.sample_rate_hz as f64 / 2.0;
@@ -385,7 +385,7 @@ pub fn next_fast_len(n: usize) -> usize {
     loop {
         let mut r = candidate;
         for p in [2, 3, 5] {
-            while r % p == 0 {
+            while r.is_multiple_of(p) {
                 r /= p;
             }
         }

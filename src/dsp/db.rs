@@ -10,7 +10,7 @@ pub const FLOOR_DB: f32 = -100.0;
 
 const POWER_FLOOR: f32 = AMPLITUDE_FLOOR * AMPLITUDE_FLOOR;
 /// 10*log10(2): converts log2 of a power to dB.
-const DB_PER_LOG2_POWER: f32 = 3.010_299_956_639_812;
+const DB_PER_LOG2_POWER: f32 = 3.010_3;
 
 /// dB of one magnitude, exact reference (libm).
 pub fn amplitude_to_db(amplitude: f32) -> f32 {

@@ -33,7 +33,7 @@ impl StftConfig {
     }
 
     fn validate(&self) -> Result<(), DspError> {
-        if self.n_fft < 2 || self.n_fft % 2 != 0 {
+        if self.n_fft < 2 || !self.n_fft.is_multiple_of(2) {
             return Err(DspError::Parameter {
                 name: "n_fft",
                 message: format!("must be even and >= 2, got {}", self.n_fft),

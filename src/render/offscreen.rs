@@ -43,9 +43,28 @@ pub struct HeadlessGpu {
 
 impl HeadlessGpu {
     pub fn new() -> Result<Self, RenderError> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-            .map_err(|e| RenderError::NoAdapter(e.to_string()))?;
+        // Vulkan/Metal/DX12 first; GL only where none of them has an adapter (it logs noisily when
+        // it has no display). WGPU_BACKEND overrides both.
+        let chosen = std::env::var_os("WGPU_BACKEND").is_some();
+        let attempts: &[Option<wgpu::Backends>] =
+            if chosen { &[None] } else { &[Some(wgpu::Backends::PRIMARY), Some(wgpu::Backends::GL)] };
+        let mut last_error = String::from("no backend tried");
+        let mut found = None;
+        for backends in attempts {
+            let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+            if let Some(b) = backends {
+                desc.backends = *b;
+            }
+            let instance = wgpu::Instance::new(desc);
+            match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default())) {
+                Ok(adapter) => {
+                    found = Some(adapter);
+                    break;
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        let adapter = found.ok_or(RenderError::NoAdapter(last_error))?;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("timbrescope headless"),
             required_limits: adapter.limits(),

@@ -74,7 +74,7 @@ impl RecordPanel {
             Some(Ok(devices)) if !devices.is_empty() => {
                 let current = self.selected.clone().unwrap_or_else(|| "default input".into());
                 ui.add_enabled_ui(!self.is_recording(), |ui| {
-                    egui::ComboBox::from_label("input").selected_text(current).width(170.0).show_ui(ui, |ui| {
+                    egui::ComboBox::from_label("input").selected_text(current).width(130.0).show_ui(ui, |ui| {
                         ui.selectable_value(&mut self.selected, None, "default input");
                         for d in devices {
                             ui.selectable_value(&mut self.selected, Some(d.clone()), d);

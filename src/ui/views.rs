@@ -330,7 +330,7 @@ fn time_axis(painter: &egui::Painter, plot: Rect, time: [f64; 2], secs_to_x: &dy
         label(painter, Pos2::new(x, plot.bottom() + 4.0), Align2::CENTER_TOP, format!("{t:.decimals$}"));
         t += step;
     }
-    label(painter, Pos2::new(plot.left() - 4.0, plot.bottom() + 4.0), Align2::RIGHT_TOP, "s");
+    label(painter, Pos2::new(plot.left() - 16.0, plot.bottom() + 4.0), Align2::RIGHT_TOP, "s");
 }
 
 fn amplitude_axis(painter: &egui::Painter, rect: Rect, amplitude: f32) {

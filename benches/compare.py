@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Times timbrescope (criterion) and librosa on the same demo clips in one run; prints the ratios.
+
+usage: benches/compare.py            (needs the venv made by scripts/fixtures.sh)
+The criterion benches run in the dev profile, which optimises every crate (see Cargo.toml).
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = ROOT / ".venv" / "bin" / "python"
+
+
+def criterion_median_ms(name: str) -> float:
+    est = json.loads((ROOT / "target" / "criterion" / name / "new" / "estimates.json").read_text())
+    return est["median"]["point_estimate"] / 1e6
+
+
+def main() -> int:
+    if not PY.exists():
+        # Creates the pinned reference environment (and regenerates the fixtures, byte-identical).
+        subprocess.run(["bash", str(ROOT / "scripts" / "fixtures.sh")], check=True)
+    env = dict(os.environ, RAYON_NUM_THREADS="1")
+    subprocess.run(["cargo", "bench", "--profile", "dev", "--bench", "dsp", "--", "--noplot"], cwd=ROOT, env=env, check=True)
+    ref = json.loads(subprocess.run([str(PY), str(ROOT / "benches" / "librosa_ref.py"), str(ROOT / "assets" / "demo")],
+                                    cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+    ours = {
+        "stft_log": criterion_median_ms("stft_log"),
+        "cqt": criterion_median_ms("cqt_db"),
+        "folder_1": criterion_median_ms("features_folder_cqt/1"),
+        "folder_2": criterion_median_ms("features_folder_cqt/2"),
+    }
+    rows = [
+        ("STFT 1024/256 + dB", ours["stft_log"], "librosa.stft + log", ref["stft_log_ms"]),
+        ("CQT 761 bins, dB", ours["cqt"], "librosa.cqt (defaults)", ref["cqt_ms"]),
+        ("CQT 761 bins, dB", ours["cqt"], "librosa.cqt, filter bases memoised", ref["cqt_basis_memo_ms"]),
+    ]
+    if "nnaudio_cqt2010v2_ms" in ref:
+        rows.append(("CQT 761 bins, dB", ours["cqt"], "nnAudio CQT2010v2", ref["nnaudio_cqt2010v2_ms"]))
+    if "torch_stft_log_ms" in ref:
+        rows.append(("STFT 1024/256 + dB", ours["stft_log"], "torch.stft + log", ref["torch_stft_log_ms"]))
+    print("\n| work (4-s clip, 16 kHz, one thread) | timbrescope median | reference | reference median | speed-up |")
+    print("|---|---|---|---|---|")
+    for what, t, ref_name, r in rows:
+        print(f"| {what} | {t:.3f} ms | {ref_name} | {r:.2f} ms | {r / t:.1f}x |")
+    per_clip_1 = ours["folder_1"] / 32
+    per_clip_2 = ours["folder_2"] / 32
+    print(f"\nfeatures folder (32 clips, CQT, load + transform + .npy): 1 thread {per_clip_1:.2f} ms/clip, "
+          f"2 threads {per_clip_2:.2f} ms/clip, scaling {per_clip_1 / per_clip_2:.2f}x on {os.cpu_count()} cores")
+    print(f"librosa {ref.get('librosa')}, clips: {ref.get('clips')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
