@@ -18,6 +18,7 @@ fn transforms(c: &mut Criterion) {
     let x = demo_clip();
     let mut stft = Stft::new(StftConfig::default()).unwrap();
     c.bench_function("stft_log", |b| b.iter(|| black_box(stft.compute(black_box(&x), Scale::Db))));
+    c.bench_function("stft_log_per_frame", |b| b.iter(|| black_box(stft.compute_per_frame(black_box(&x), Scale::Db))));
     let mut cqt = Cqt::new(CqtConfig::default()).unwrap();
     cqt.compute(&x, Scale::Db); // builds and caches the plan, as librosa's timings with cache do
     c.bench_function("cqt_db", |b| b.iter(|| black_box(cqt.compute(black_box(&x), Scale::Db))));

@@ -1,5 +1,6 @@
 //! Time-frequency analysis: STFT, CQT, decibels and the note/frequency helpers the views need.
 
+mod batch_fft;
 pub mod cqt;
 pub mod db;
 pub mod notes;

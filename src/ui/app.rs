@@ -20,11 +20,19 @@ const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S)
 const AUDIO_FILTER: [&str; 5] = ["wav", "flac", "mp3", "ogg", "oga"];
 
 /// Settings that survive a restart.
-#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 struct Settings {
     colors: ColorSettings,
     last_dir: Option<PathBuf>,
+    /// Show the spectrum at the pointer (or playhead) below the views.
+    show_slice: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { colors: ColorSettings::default(), last_dir: None, show_slice: true }
+    }
 }
 
 struct Status {
@@ -360,6 +368,7 @@ impl Workbench {
             });
             ui.add(egui::Slider::new(&mut colors.range_db, 20.0..=140.0).text("dB range").step_by(1.0));
             ui.add(egui::Slider::new(&mut colors.top_offset_db, -60.0..=20.0).text("top dB").step_by(1.0));
+            ui.checkbox(&mut self.settings.show_slice, "spectrum slice");
             ui.separator();
             if ui.button("Fit").on_hover_text("Show the whole clip (F, or double-click a view)").clicked()
                 && let Some(a) = &self.analysis
@@ -443,6 +452,15 @@ impl eframe::App for Workbench {
             let playhead = self.playhead_secs();
             match (&self.analysis, &mut self.window) {
                 (Some(analysis), Some(window)) if self.gpu => {
+                    if self.settings.show_slice {
+                        // Last frame's pointer time, else the playhead.
+                        let t = self.hover.time_secs.unwrap_or(playhead).clamp(0.0, analysis.clip.duration_secs());
+                        let range = super::views::db_range(analysis, &self.settings.colors);
+                        egui::Panel::bottom("slice")
+                            .resizable(true)
+                            .default_size(190.0)
+                            .show(ui, |ui| super::slice::slice_ui(ui, analysis, t, range));
+                    }
                     let response = views_ui(ui, analysis, window, &self.settings.colors, Some(playhead));
                     self.hover = response.hover;
                     self.view_rects = Some(response.rects);

@@ -3,6 +3,7 @@
 pub mod app;
 mod gpu_views;
 mod record_panel;
+mod slice;
 pub mod views;
 
 pub use app::Workbench;

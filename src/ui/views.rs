@@ -148,9 +148,7 @@ pub fn views_ui(
     let secs_to_x = |t: f64| plot.left() + ((t - time[0]) / (time[1] - time[0])) as f32 * plot.width();
     let x_to_secs = |x: f32| time[0] + ((x - plot.left()) / plot.width()) as f64 * (time[1] - time[0]);
 
-    let top_db = analysis.stft.max_value().unwrap_or(0.0).max(analysis.cqt.max_value().unwrap_or(0.0)).ceil()
-        + colors.top_offset_db;
-    let db_range = [top_db - colors.range_db.max(1.0), top_db];
+    let db_range = db_range(analysis, colors);
     let sr = analysis.clip.sample_rate_hz as f64;
 
     // Waveform.
@@ -272,6 +270,13 @@ pub fn views_ui(
         }
     }
     out
+}
+
+/// The dB mapped to the colormap's ends: `range_db` below the clip's maximum (plus an offset).
+pub fn db_range(analysis: &Analysis, colors: &ColorSettings) -> [f32; 2] {
+    let max = analysis.stft.max_value().unwrap_or(0.0).max(analysis.cqt.max_value().unwrap_or(0.0));
+    let top = max.ceil() + colors.top_offset_db;
+    [top - colors.range_db.max(1.0), top]
 }
 
 /// Visible fractional bins of a view.
