@@ -48,8 +48,7 @@ pub fn amplitudes_to_db_in_place(values: &mut [f32]) {
 fn log2_fast<const FUSED: bool>(x: f32) -> f32 {
     // log2(1 + t) = t P(t) on the centred mantissa; coefficients from scripts/fit_log2_poly.py
     // (max error 5.7e-7 in log2, 1.7e-6 dB).
-    const P: [f32; 7] =
-        [1.442_696_4, -0.721_364_05, 0.480_629_1, -0.359_350_38, 0.295_634_1, -0.269_509_35, 0.172_130_75];
+    const P: [f32; 7] = [1.442_696_4, -0.721_364, 0.480_629_1, -0.359_350_38, 0.295_634_1, -0.269_509_35, 0.172_130_75];
     let bits = x.to_bits();
     let exponent = ((bits >> 23) & 0xff) as i32 - 127;
     let mantissa = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // in [1, 2)
