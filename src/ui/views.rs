@@ -86,6 +86,8 @@ pub struct Hover {
     pub time_secs: Option<f64>,
     pub freq_hz: Option<f64>,
     pub level_db: Option<f32>,
+    /// The waveform's sample under the pointer.
+    pub sample_value: Option<f32>,
     pub view: Option<&'static str>,
 }
 
@@ -101,6 +103,9 @@ impl Hover {
         if let Some(f) = self.freq_hz {
             let note = hz_to_note(f).map(|(n, c)| format!(" ({n} {c:+.0}¢)")).unwrap_or_default();
             parts.push(format!("f = {f:.1} Hz{note}"));
+        }
+        if let Some(v) = self.sample_value {
+            parts.push(format!("x = {v:+.4}"));
         }
         if let Some(db) = self.level_db {
             parts.push(format!("{db:.1} dB"));
@@ -200,13 +205,12 @@ pub fn views_ui(
             out.hover.time_secs = Some(t);
             out.hover.view = Some(names[i]);
             if i == 0 {
-                let amp = window.amplitude * (1.0 - 2.0 * (pos.y - rect.top()) / rect.height());
                 let sample = (t * sr).round();
                 if sample >= 0.0 && (sample as usize) < analysis.clip.samples.len() {
                     let v = analysis.clip.samples[sample as usize];
+                    out.hover.sample_value = Some(v);
                     out.hover.level_db = Some(crate::dsp::db::amplitude_to_db(v.abs()));
                 }
-                let _ = amp;
             } else {
                 let view = if i == 1 { View::Stft } else { View::Cqt };
                 let spec = analysis.view(view);
@@ -397,6 +401,33 @@ fn tick(painter: &egui::Painter, rect: Rect, y: f32, text: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hover_read_out_names_the_note() {
+        let hover = Hover {
+            time_secs: Some(1.5),
+            freq_hz: Some(446.0),
+            level_db: Some(-12.34),
+            sample_value: None,
+            view: Some("CQT"),
+        };
+        assert_eq!(hover.describe(), "CQT   t = 1.500 s   f = 446.0 Hz (A4 +23¢)   -12.3 dB");
+    }
+
+    #[test]
+    fn zoom_keeps_the_anchor_and_stays_in_the_clip() {
+        let mut w =
+            ViewWindow { time_secs: [0.0, 4.0], stft_hz: [0.0, 8000.0], cqt_bins: [-0.5, 760.5], amplitude: 1.0 };
+        w.zoom_time(0.5, 1.0, 4.0);
+        // 1 s was a quarter of the way across and stays there: [0.5, 2.5].
+        assert!((w.time_secs[0] - 0.5).abs() < 1e-9 && (w.time_secs[1] - 2.5).abs() < 1e-9, "{:?}", w.time_secs);
+        w.pan_time(-10.0, 4.0);
+        assert!(
+            w.time_secs[0] >= -0.05 - 1e-9 && (w.time_secs[1] - w.time_secs[0] - 2.0).abs() < 1e-9,
+            "{:?}",
+            w.time_secs
+        );
+    }
 
     #[test]
     fn nice_steps() {
