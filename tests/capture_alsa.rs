@@ -10,11 +10,14 @@
 //! (measured: a 440 Hz tone came out with a phase jump every few periods, peaking at 460 Hz).
 //! Playback has no such problem, so there the plug converts to 16-bit mono on the way out.
 
+mod common;
+
 use std::f64::consts::TAU;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{dominant_frequency, tone_amplitude};
 use timbrescope::audio::{Clip, load_clip, save_wav};
 
 /// Rate of both raw files.
@@ -95,37 +98,6 @@ fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn tone_amplitude(x: &[f32], rate_hz: f64, freq_hz: f64) -> f64 {
-    let (mut s, mut c) = (0.0, 0.0);
-    for (n, &v) in x.iter().enumerate() {
-        let t = TAU * freq_hz * n as f64 / rate_hz;
-        s += v as f64 * t.sin();
-        c += v as f64 * t.cos();
-    }
-    2.0 * (s * s + c * c).sqrt() / x.len() as f64
-}
-
-/// Strongest frequency from 50 Hz to Nyquist on a 5 Hz grid, refined to 0.5 Hz (Hann window).
-fn dominant_frequency(x: &[f32], rate_hz: f64) -> f64 {
-    let len = x.len() as f64;
-    let windowed: Vec<f64> =
-        x.iter().enumerate().map(|(n, &v)| v as f64 * (0.5 - 0.5 * (TAU * n as f64 / len).cos())).collect();
-    let magnitude = |f: f64| {
-        let (mut re, mut im) = (0.0, 0.0);
-        for (n, &v) in windowed.iter().enumerate() {
-            let t = TAU * f * n as f64 / rate_hz;
-            re += v * t.cos();
-            im -= v * t.sin();
-        }
-        re * re + im * im
-    };
-    let best = |freqs: Vec<f64>| {
-        freqs.into_iter().map(|f| (f, magnitude(f))).fold((0.0, -1.0), |a, b| if b.1 > a.1 { b } else { a }).0
-    };
-    let coarse = best((10..(rate_hz / 10.0) as usize).map(|k| k as f64 * 5.0).collect());
-    best((-10..=10).map(|k| coarse + k as f64 * 0.5).collect())
 }
 
 #[test]

@@ -1,53 +1,17 @@
 //! Loading every supported format into 16 kHz mono clips, rejecting bad input, and saving WAV.
 
+mod common;
+
 use std::f64::consts::TAU;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::{dominant_frequency, tone_amplitude};
 use timbrescope::audio::{
     ANALYSIS_RATE_HZ, AudioError, Clip, load_clip, load_clip_from_bytes, save_wav, save_wav_pcm16,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
-
-/// Least-squares amplitude of a sinusoid of frequency `freq_hz` in `x`.
-fn tone_amplitude(x: &[f32], rate_hz: f64, freq_hz: f64) -> f64 {
-    let (mut s, mut c) = (0.0, 0.0);
-    for (n, &v) in x.iter().enumerate() {
-        let t = TAU * freq_hz * n as f64 / rate_hz;
-        s += v as f64 * t.sin();
-        c += v as f64 * t.cos();
-    }
-    2.0 * (s * s + c * c).sqrt() / x.len() as f64
-}
-
-/// Magnitude of the Hann-windowed DFT of `x` at `freq_hz` (a rotating phasor instead of a sine
-/// and cosine per sample; in f64 its drift over a few seconds is negligible).
-fn dft_magnitude(x: &[f32], rate_hz: f64, freq_hz: f64) -> f64 {
-    let len = x.len() as f64;
-    let (step_re, step_im) = ((TAU * freq_hz / rate_hz).cos(), -(TAU * freq_hz / rate_hz).sin());
-    let (win_re, win_im) = ((TAU / len).cos(), (TAU / len).sin());
-    let (mut p_re, mut p_im) = (1.0, 0.0);
-    let (mut w_re, mut w_im) = (1.0, 0.0);
-    let (mut re, mut im) = (0.0, 0.0);
-    for &v in x {
-        let weighted = v as f64 * (0.5 - 0.5 * w_re);
-        re += weighted * p_re;
-        im += weighted * p_im;
-        (p_re, p_im) = (p_re * step_re - p_im * step_im, p_re * step_im + p_im * step_re);
-        (w_re, w_im) = (w_re * win_re - w_im * win_im, w_re * win_im + w_im * win_re);
-    }
-    (re * re + im * im).sqrt()
-}
-
-/// Strongest frequency between 50 Hz and Nyquist: a 10 Hz grid, then refined to 0.5 Hz.
-fn dominant_frequency(x: &[f32], rate_hz: f64) -> f64 {
-    let best = |freqs: &mut dyn Iterator<Item = f64>| {
-        freqs.map(|f| (f, dft_magnitude(x, rate_hz, f))).fold((0.0, -1.0), |a, b| if b.1 > a.1 { b } else { a }).0
-    };
-    let coarse = best(&mut (5..(rate_hz / 20.0) as usize).map(|k| k as f64 * 10.0));
-    best(&mut (-20..=20).map(|k| coarse + k as f64 * 0.5))
-}
 
 fn db(ratio: f64) -> f64 {
     20.0 * ratio.log10()
