@@ -91,7 +91,9 @@ impl BatchRealFft {
         }
         // X_k = (Z_k + conj Z_{m-k}) / 2 - i e^{-2 pi i k/n} (Z_k - conj Z_{m-k}) / 2.
         for (k, (&(wr, wi), out)) in self.split.iter().zip(power.iter_mut()).enumerate() {
-            let (zk, zm) = (k % m, (m - k) % m);
+            // Indices modulo m without a division: only k = 0 and k = m wrap.
+            let zk = if k == m { 0 } else { k };
+            let zm = if k == 0 { 0 } else { m - k };
             let (zr, zi, yr, yi) = (re[zk].0, im[zk].0, re[zm].0, im[zm].0);
             out.0 = std::array::from_fn(|l| {
                 let er = 0.5 * (zr[l] + yr[l]);

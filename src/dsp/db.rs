@@ -27,7 +27,10 @@ pub fn power_to_db_fast(power: f32) -> f32 {
 /// FMA hardware `mul_add` is a slow library call).
 #[inline(always)]
 pub fn power_to_db_fused(power: f32) -> f32 {
-    DB_PER_LOG2_POWER * log2_fast::<true>(power.max(POWER_FLOOR))
+    // A plain comparison (one max instruction) rather than f32::max's NaN handling: powers
+    // are never NaN here.
+    let clamped = if power > POWER_FLOOR { power } else { POWER_FLOOR };
+    DB_PER_LOG2_POWER * log2_fast::<true>(clamped)
 }
 
 /// dB of a magnitude, fast path.

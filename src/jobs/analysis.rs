@@ -121,3 +121,25 @@ fn analyse(ticket: u64, clip: Clip) -> Result<JobEvent, String> {
     let analysis = Analysis::compute(clip, &mut Analyzer::default())?;
     Ok(JobEvent::Analyzed { ticket, analysis: Arc::new(analysis) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::ANALYSIS_RATE_HZ;
+
+    #[test]
+    fn clips_longer_than_the_view_limit_get_a_clear_error() {
+        let secs = MAX_VIEW_SECS as usize + 60;
+        let clip = Clip::new("long take", vec![0.0; secs * ANALYSIS_RATE_HZ as usize], ANALYSIS_RATE_HZ);
+        let err = Analysis::compute(clip, &mut Analyzer::default()).err().expect("too long for the views");
+        assert!(err.contains("long take") && err.contains("1260 s") && err.contains("1200 s"), "{err}");
+    }
+
+    #[test]
+    fn views_have_the_design_shapes() {
+        let clip = Clip::new("tone", vec![0.1; 16_000], ANALYSIS_RATE_HZ);
+        let a = Analysis::compute(clip, &mut Analyzer::default()).unwrap();
+        assert_eq!((a.stft.bins, a.stft.frames), (513, 63));
+        assert_eq!((a.cqt.bins, a.cqt.frames), (761, 63));
+    }
+}
