@@ -5,7 +5,9 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use super::batch_fft::{BatchRealFft, LANES, Lanes};
+use super::batch_fft::BatchRealFft;
+#[cfg(target_arch = "x86_64")]
+use super::batch_fft::{LANES, Lanes};
 use super::{DspError, FrequencyAxis, Scale, Spectrogram, db};
 use crate::audio::ANALYSIS_RATE_HZ;
 

@@ -17,6 +17,8 @@ pub struct Analysis {
     pub clip: Clip,
     pub stft: Spectrogram,
     pub cqt: Spectrogram,
+    /// Loudest value of either view (dB), found once so views need not rescan every frame.
+    pub max_db: f32,
     pub elapsed_ms: f64,
 }
 
@@ -34,7 +36,8 @@ impl Analysis {
         let start = Instant::now();
         let stft = analyzer.compute(View::Stft, &clip.samples, Scale::Db);
         let cqt = analyzer.compute(View::Cqt, &clip.samples, Scale::Db);
-        Ok(Self { clip, stft, cqt, elapsed_ms: start.elapsed().as_secs_f64() * 1e3 })
+        let max_db = stft.max_value().unwrap_or(0.0).max(cqt.max_value().unwrap_or(0.0));
+        Ok(Self { clip, stft, cqt, max_db, elapsed_ms: start.elapsed().as_secs_f64() * 1e3 })
     }
 
     pub fn view(&self, view: View) -> &Spectrogram {
@@ -141,5 +144,7 @@ mod tests {
         let a = Analysis::compute(clip, &mut Analyzer::default()).unwrap();
         assert_eq!((a.stft.bins, a.stft.frames), (513, 63));
         assert_eq!((a.cqt.bins, a.cqt.frames), (761, 63));
+        let loudest = a.stft.values.iter().chain(&a.cqt.values).copied().fold(f32::MIN, f32::max);
+        assert_eq!(a.max_db, loudest);
     }
 }

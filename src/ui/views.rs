@@ -278,8 +278,7 @@ pub fn views_ui(
 
 /// The dB mapped to the colormap's ends: `range_db` below the clip's maximum (plus an offset).
 pub fn db_range(analysis: &Analysis, colors: &ColorSettings) -> [f32; 2] {
-    let max = analysis.stft.max_value().unwrap_or(0.0).max(analysis.cqt.max_value().unwrap_or(0.0));
-    let top = max.ceil() + colors.top_offset_db;
+    let top = analysis.max_db.ceil() + colors.top_offset_db;
     [top - colors.range_db.max(1.0), top]
 }
 
