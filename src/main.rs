@@ -21,6 +21,14 @@ enum Verb {
     Render(cli::render::RenderArgs),
     /// Export STFT or CQT features as float32 .npy [bins, frames].
     Features(cli::features::FeaturesArgs),
+    /// Build data sets: `dataset synth` renders the taxonomy from SoundFonts in NSynth's layout.
+    #[command(subcommand)]
+    Dataset(cli::dataset::DatasetVerb),
+    /// The on-disk feature cache for training: `cache build`.
+    #[command(subcommand)]
+    Cache(cli::cache::CacheVerb),
+    /// Polyphonic mixtures with ideal-ratio soft masks, one .npz each.
+    Mix(cli::mix::MixArgs),
     /// Record from an input device into a WAV file.
     Record(cli::record::RecordArgs),
     /// Play a clip on the default output device.
@@ -36,6 +44,9 @@ fn main() -> ExitCode {
         None => cli::gui::run(args.clip),
         Some(Verb::Render(a)) => cli::render::run(a),
         Some(Verb::Features(a)) => cli::features::run(a),
+        Some(Verb::Dataset(v)) => cli::dataset::run(v),
+        Some(Verb::Cache(v)) => cli::cache::run(v),
+        Some(Verb::Mix(a)) => cli::mix::run(a),
         Some(Verb::Record(a)) => cli::record::run(a),
         Some(Verb::Play(a)) => cli::play::run(a),
         Some(Verb::Devices) => cli::record::list_devices(),

@@ -1,7 +1,11 @@
 //! One file per verb; each parses its arguments and calls into the library.
 
+pub mod cache;
+pub mod dataset;
 pub mod features;
 pub mod gui;
+pub mod mix;
 pub mod play;
+pub mod progress;
 pub mod record;
 pub mod render;

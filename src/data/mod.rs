@@ -1,4 +1,12 @@
-//! Data sources: single notes rendered from SoundFonts with NSynth's protocol, and the demo clips.
+//! Data: the instrument taxonomy, notes rendered from SoundFonts with NSynth's protocol, the
+//! NSynth-layout reader, splits, the feature cache and polyphonic mixtures.
 
+pub mod cache;
+pub mod dataset;
 pub mod demo;
+pub mod mixing;
+pub mod mixture;
+pub mod nsynth;
 pub mod soundfont;
+pub mod synth;
+pub mod taxonomy;

@@ -1,0 +1,90 @@
+//! `dataset synth`: render the taxonomy from SoundFonts into an NSynth-layout data set.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use timbrescope::data::synth::{DEFAULT_SILENCE_PEAK, SynthOptions, synthesize};
+use timbrescope::data::taxonomy::Taxonomy;
+
+use super::progress::{Progress, threads};
+
+#[derive(Subcommand)]
+pub enum DatasetVerb {
+    /// Render every instrument of the taxonomy over its pitch range with NSynth's protocol.
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+pub struct SynthArgs {
+    /// SF2 bank; repeat for more. The first is split into train/valid/test, the others are held out whole.
+    #[arg(long = "soundfont", required = true)]
+    soundfonts: Vec<PathBuf>,
+    /// Output folder (examples.json and audio/).
+    #[arg(long)]
+    out: PathBuf,
+    /// Render every Nth pitch of each range.
+    #[arg(long, default_value_t = 1)]
+    pitch_step: u8,
+    /// Comma-separated MIDI velocities (default: the taxonomy's 25,50,75,100,127).
+    #[arg(long, value_delimiter = ',')]
+    velocities: Option<Vec<u8>>,
+    /// Seed of the train/valid/test split.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A taxonomy JSON file instead of the shipped assets/taxonomy.json.
+    #[arg(long)]
+    taxonomy: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub fn run(verb: DatasetVerb) -> anyhow::Result<()> {
+    match verb {
+        DatasetVerb::Synth(args) => synth(args),
+    }
+}
+
+fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    let taxonomy = match &args.taxonomy {
+        Some(path) => Taxonomy::load(path)?,
+        None => Taxonomy::default(),
+    };
+    let options = SynthOptions {
+        soundfonts: args.soundfonts,
+        out: args.out.clone(),
+        pitch_step: args.pitch_step,
+        velocities: args.velocities,
+        seed: args.seed,
+        threads: threads(args.threads)?,
+        taxonomy,
+        silence_peak: DEFAULT_SILENCE_PEAK,
+    };
+    let progress = Progress::new("rendering");
+    let report = synthesize(&options, &|done, total| progress.update(done, total))
+        .with_context(|| format!("cannot build the data set in {}", args.out.display()))?;
+    progress.finish();
+    if !report.left_out.is_empty() {
+        eprintln!("warning: {} planned item(s) left out:", report.left_out.len());
+        for item in &report.left_out {
+            eprintln!("  {}: {}", item.what, item.reason);
+        }
+    }
+    if report.clipped > 0 {
+        eprintln!("warning: {} note(s) exceeded full scale and were clipped in 16-bit PCM", report.clipped);
+    }
+    eprintln!(
+        "{} notes in {} ({} rendered, {} kept from an earlier run) in {:.1} s",
+        report.notes,
+        args.out.display(),
+        report.rendered,
+        report.reused,
+        report.elapsed_secs
+    );
+    if report.notes == 0 {
+        anyhow::bail!("no note could be rendered");
+    }
+    Ok(())
+}

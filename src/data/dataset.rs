@@ -1,0 +1,294 @@
+//! A data set in NSynth's layout: `examples.json` (note_str -> labels) and `audio/<note_str>.wav`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::nsynth::NsynthMapping;
+use super::taxonomy::Taxonomy;
+use crate::atomic_file::write_atomically;
+use crate::dsp::descriptors::Descriptors;
+
+/// NSynth's notes are 4 s at 16 kHz.
+pub const NOTE_SAMPLES: usize = 64_000;
+pub const NOTE_RATE_HZ: u32 = 16_000;
+pub const EXAMPLES_JSON: &str = "examples.json";
+pub const AUDIO_DIR: &str = "audio";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid examples.json: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("{path}: note {note_str:?}: {problem}")]
+    BadNote { path: PathBuf, note_str: String, problem: String },
+    #[error("{path}: {problem}")]
+    BadAudio { path: PathBuf, problem: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Taxonomy(#[from] super::taxonomy::TaxonomyError),
+    #[error(transparent)]
+    Bank(#[from] super::soundfont::BankError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One entry of examples.json: NSynth's keys, then ours (absent in real NSynth).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoteRecord {
+    pub note: u64,
+    pub note_str: String,
+    pub instrument: u64,
+    pub instrument_str: String,
+    pub pitch: u8,
+    pub velocity: u8,
+    pub sample_rate: u32,
+    pub instrument_family: u8,
+    pub instrument_family_str: String,
+    pub instrument_source: u8,
+    pub instrument_source_str: String,
+    pub qualities: Vec<u8>,
+    pub qualities_str: Vec<String>,
+    /// Index into the taxonomy's 16 instruments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument16: Option<u8>,
+    /// Index into the taxonomy's 8 families.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family8: Option<u8>,
+    /// The SoundFont the note was rendered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptors: Option<Descriptors>,
+    /// Keys this version does not know (e.g. drawn degradation parameters) survive a rewrite.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    Train,
+    Valid,
+    Test,
+    /// Every note of a bank held out of training, for the cross-bank test.
+    TestBank,
+}
+
+impl Split {
+    pub const ALL: [Split; 4] = [Split::Train, Split::Valid, Split::Test, Split::TestBank];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Valid => "valid",
+            Split::Test => "test",
+            Split::TestBank => "test_bank",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Split> {
+        Split::ALL.into_iter().find(|split| split.as_str() == s)
+    }
+}
+
+/// The targets of every task head for one note; `None` where the data set has no such label.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Labels {
+    pub instrument: Option<u8>,
+    pub family: Option<u8>,
+    pub pitch_class: u8,
+    pub velocity_bin: u8,
+    pub descriptors: Option<[f32; 5]>,
+}
+
+/// A note with its labels resolved against the taxonomy (and, for NSynth, the mapping).
+#[derive(Clone, Debug)]
+pub struct Note {
+    pub record: NoteRecord,
+    pub labels: Labels,
+    pub split: Option<Split>,
+}
+
+/// An opened data set folder.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    root: PathBuf,
+    pub taxonomy: Taxonomy,
+    /// Sorted by note_str, so indices are stable for a given examples.json.
+    pub notes: Vec<Note>,
+}
+
+impl Dataset {
+    /// Opens a folder of ours or a real NSynth split (labels mapped by the shipped mapping).
+    pub fn open(root: &Path) -> Result<Self, DatasetError> {
+        Self::open_with(root, Taxonomy::default(), &NsynthMapping::default())
+    }
+
+    pub fn open_with(root: &Path, taxonomy: Taxonomy, mapping: &NsynthMapping) -> Result<Self, DatasetError> {
+        let path = root.join(EXAMPLES_JSON);
+        let records = read_examples(&path)?;
+        // Real NSynth folders carry their split in the folder name (nsynth-train, nsynth-valid, ...).
+        let folder_split = folder_split(root);
+        let mut notes = Vec::with_capacity(records.len());
+        for (key, record) in records {
+            if key != record.note_str {
+                return Err(bad_note(&path, &key, format!("its key differs from its note_str {:?}", record.note_str)));
+            }
+            check_note_str(&record.note_str).map_err(|problem| bad_note(&path, &key, problem))?;
+            if record.pitch > 127 || record.velocity > 127 {
+                return Err(bad_note(&path, &key, "pitch and velocity must lie in 0..=127".into()));
+            }
+            let instrument = match record.instrument16 {
+                Some(i) if usize::from(i) >= taxonomy.instruments.len() => {
+                    return Err(bad_note(&path, &key, format!("instrument16 {i} is not in the taxonomy")));
+                }
+                Some(i) => Some(i),
+                None => mapping.instrument(&record.instrument_str, &taxonomy),
+            };
+            let family = match record.family8 {
+                Some(f) if usize::from(f) >= taxonomy.families.len() => {
+                    return Err(bad_note(&path, &key, format!("family8 {f} is not in the taxonomy")));
+                }
+                Some(f) => Some(f),
+                None => mapping.family(&record.instrument_family_str, &taxonomy),
+            };
+            let labels = Labels {
+                instrument,
+                family,
+                pitch_class: record.pitch % 12,
+                velocity_bin: taxonomy.velocity_bin(record.velocity) as u8,
+                descriptors: record.descriptors.map(|d| d.to_array()),
+            };
+            let split = record.split.or(folder_split);
+            notes.push(Note { record, labels, split });
+        }
+        Ok(Self { root: root.to_owned(), taxonomy, notes })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn audio_path(&self, note: &Note) -> PathBuf {
+        audio_path(&self.root, &note.record.note_str)
+    }
+
+    /// The note's samples, checked to be NSynth's 4 s of 16 kHz mono.
+    pub fn load_audio(&self, note: &Note) -> Result<Vec<f32>, DatasetError> {
+        read_note_wav(&self.audio_path(note))
+    }
+
+    /// Indices of the notes in a split.
+    pub fn split_indices(&self, split: Split) -> Vec<usize> {
+        (0..self.notes.len()).filter(|&i| self.notes[i].split == Some(split)).collect()
+    }
+
+    /// Banks present, sorted.
+    pub fn banks(&self) -> Vec<String> {
+        let banks: std::collections::BTreeSet<&String> =
+            self.notes.iter().filter_map(|n| n.record.bank.as_ref()).collect();
+        banks.into_iter().cloned().collect()
+    }
+}
+
+pub fn audio_path(root: &Path, note_str: &str) -> PathBuf {
+    root.join(AUDIO_DIR).join(format!("{note_str}.wav"))
+}
+
+/// A note_str becomes a file name, so it must not name anything outside `audio/`.
+pub fn check_note_str(note_str: &str) -> Result<(), String> {
+    let safe = !note_str.is_empty()
+        && !note_str.starts_with('.')
+        && note_str.len() <= 200
+        && note_str.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if safe { Ok(()) } else { Err("note_str must be a plain file name of [A-Za-z0-9_.-] not starting with '.'".into()) }
+}
+
+fn bad_note(path: &Path, note_str: &str, problem: String) -> DatasetError {
+    DatasetError::BadNote { path: path.to_owned(), note_str: note_str.to_owned(), problem }
+}
+
+fn folder_split(root: &Path) -> Option<Split> {
+    let name = root.file_name()?.to_string_lossy().to_lowercase();
+    [Split::Train, Split::Valid, Split::Test].into_iter().find(|s| {
+        let suffix = s.as_str();
+        name == suffix || name.ends_with(&format!("-{suffix}")) || name.ends_with(&format!("_{suffix}"))
+    })
+}
+
+pub fn read_examples(path: &Path) -> Result<BTreeMap<String, NoteRecord>, DatasetError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Read { path: path.to_owned(), source })?;
+    serde_json::from_str(&text).map_err(|source| DatasetError::Parse { path: path.to_owned(), source })
+}
+
+/// Writes examples.json atomically, keys sorted, so a killed run never leaves half of it.
+pub fn write_examples(path: &Path, records: &BTreeMap<String, NoteRecord>) -> Result<(), DatasetError> {
+    write_atomically(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, records).map_err(std::io::Error::other)?;
+        std::io::Write::write_all(w, b"\n")
+    })
+    .map_err(|source| DatasetError::Write { path: path.to_owned(), source })
+}
+
+/// Reads a note WAV and insists on NSynth's format: mono, 16 kHz, exactly 4 s.
+pub fn read_note_wav(path: &Path) -> Result<Vec<f32>, DatasetError> {
+    let bad = |problem: String| DatasetError::BadAudio { path: path.to_owned(), problem };
+    let mut reader = hound::WavReader::open(path).map_err(|e| bad(format!("cannot read WAV: {e}")))?;
+    let spec = reader.spec();
+    if spec.channels != 1 || spec.sample_rate != NOTE_RATE_HZ {
+        return Err(bad(format!(
+            "expected mono at {NOTE_RATE_HZ} Hz, found {} channel(s) at {} Hz",
+            spec.channels, spec.sample_rate
+        )));
+    }
+    if reader.duration() as usize != NOTE_SAMPLES {
+        return Err(bad(format!("expected {NOTE_SAMPLES} samples (4 s), found {}", reader.duration())));
+    }
+    let samples: Result<Vec<f32>, hound::Error> = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => reader.samples::<f32>().collect(),
+        (hound::SampleFormat::Int, bits @ 1..=32) => {
+            let scale = 1.0 / (1_u64 << (bits - 1)) as f32;
+            reader.samples::<i32>().map(|s| s.map(|v| v as f32 * scale)).collect()
+        }
+        (format, bits) => return Err(bad(format!("unsupported sample format {format:?} with {bits} bits"))),
+    };
+    samples.map_err(|e| bad(format!("truncated or unreadable samples: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_str_cannot_escape_the_folder() {
+        for bad in ["", "../x", "a/b", "a\\b", ".hidden", "..", "a b", "x\0y"] {
+            assert!(check_note_str(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["keyboard_acoustic_004-060-100", "guitar_electronic_fluidr3_gm_07-040-025", "a.b"] {
+            assert!(check_note_str(good).is_ok(), "{good:?} rejected");
+        }
+    }
+
+    #[test]
+    fn splits_round_trip_through_their_names() {
+        for split in Split::ALL {
+            assert_eq!(Split::parse(split.as_str()), Some(split));
+            let json = serde_json::to_string(&split).unwrap();
+            assert_eq!(json, format!("\"{}\"", split.as_str()));
+        }
+    }
+
+    #[test]
+    fn nsynth_folder_names_give_the_split() {
+        assert_eq!(folder_split(Path::new("/data/nsynth-valid")), Some(Split::Valid));
+        assert_eq!(folder_split(Path::new("/data/nsynth-test")), Some(Split::Test));
+        assert_eq!(folder_split(Path::new("/data/mine")), None);
+        assert_eq!(folder_split(Path::new("/data/latest")), None);
+    }
+}

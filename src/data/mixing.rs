@@ -1,0 +1,172 @@
+//! Polyphonic mixtures drawn from a data set: 2 or 3 notes of different instruments, seeded.
+
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rand::seq::IndexedRandom as _;
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use super::dataset::{Dataset, DatasetError, NOTE_RATE_HZ, Split};
+use super::mixture::{DEFAULT_EPS, Mixture, MixtureError, write_npz};
+use crate::dsp::{Stft, StftConfig};
+
+/// Each source's gain is drawn uniformly in this range (dB), so no source always dominates.
+pub const GAIN_RANGE_DB: (f32, f32) = (-6.0, 0.0);
+
+#[derive(Clone, Debug)]
+pub struct MixOptions {
+    pub out: PathBuf,
+    pub count: usize,
+    pub sources: RangeInclusive<usize>,
+    pub seed: u64,
+    /// Draw notes from this split only (None: every note with an instrument label).
+    pub split: Option<Split>,
+    pub threads: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MixError {
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Mixture(#[from] MixtureError),
+    #[error("cannot create {path}: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The notes and gains of one mixture, before any audio is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MixturePlan {
+    pub notes: Vec<usize>,
+    pub gains_db: Vec<f32>,
+}
+
+/// Mixture `index` of a seed: its own random stream, so mixtures can be made in any order.
+pub fn plan_mixture(
+    candidates: &[usize],
+    dataset: &Dataset,
+    sources: &RangeInclusive<usize>,
+    seed: u64,
+    index: usize,
+) -> Result<MixturePlan, MixError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index as u64);
+    let k = rng.random_range(sources.clone());
+    let mut notes: Vec<usize> = Vec::with_capacity(k);
+    // Distinct instruments, so every source of a mixture has its own label and mask.
+    for _ in 0..k {
+        let free: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let inst = dataset.notes[c].labels.instrument;
+                notes.iter().all(|&n| dataset.notes[n].labels.instrument != inst)
+            })
+            .collect();
+        let Some(&pick) = free.choose(&mut rng) else {
+            return Err(MixError::Invalid(format!("the data set has fewer than {k} instruments to mix")));
+        };
+        notes.push(pick);
+    }
+    let gains_db = (0..k).map(|_| rng.random_range(GAIN_RANGE_DB.0..=GAIN_RANGE_DB.1)).collect();
+    Ok(MixturePlan { notes, gains_db })
+}
+
+pub fn mixture_path(out: &Path, index: usize) -> PathBuf {
+    out.join(format!("mix_{index:06}.npz"))
+}
+
+/// Writes `count` mixtures as .npz files; returns how many were written.
+pub fn make_mixtures(
+    dataset: &Dataset,
+    options: &MixOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<usize, MixError> {
+    let (lo, hi) = (*options.sources.start(), *options.sources.end());
+    if lo < 1 || lo > hi {
+        return Err(MixError::Invalid(format!(
+            "--sources must be a range like 2..3 with 1 <= min <= max, got {lo}..{hi}"
+        )));
+    }
+    if options.threads == 0 {
+        return Err(MixError::Invalid("--threads must be at least 1".into()));
+    }
+    let candidates: Vec<usize> = (0..dataset.notes.len())
+        .filter(|&i| dataset.notes[i].labels.instrument.is_some())
+        .filter(|&i| options.split.is_none_or(|s| dataset.notes[i].split == Some(s)))
+        .collect();
+    if candidates.is_empty() {
+        return Err(MixError::Invalid("no note with an instrument label in the chosen split".into()));
+    }
+    std::fs::create_dir_all(&options.out).map_err(|source| MixError::Create { path: options.out.clone(), source })?;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<MixError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..options.threads.min(options.count) {
+            scope.spawn(|| {
+                let mut stft = Stft::new(StftConfig::default()).expect("the default STFT is valid");
+                while !failed.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= options.count {
+                        break;
+                    }
+                    if let Err(error) = write_one(dataset, &candidates, options, index, &mut stft) {
+                        failed.store(true, Ordering::Relaxed);
+                        first_error.lock().expect("no panics while holding").get_or_insert(error);
+                    }
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, options.count);
+                }
+            });
+        }
+    });
+    match first_error.into_inner().expect("workers finished") {
+        Some(error) => Err(error),
+        None => Ok(options.count),
+    }
+}
+
+fn write_one(
+    dataset: &Dataset,
+    candidates: &[usize],
+    options: &MixOptions,
+    index: usize,
+    stft: &mut Stft,
+) -> Result<(), MixError> {
+    let plan = plan_mixture(candidates, dataset, &options.sources, options.seed, index)?;
+    let audio = plan.notes.iter().map(|&n| dataset.load_audio(&dataset.notes[n])).collect::<Result<Vec<_>, _>>()?;
+    let sources: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
+    let gains: Vec<f32> = plan.gains_db.iter().map(|db| 10_f32.powf(db / 20.0)).collect();
+    let mixture = Mixture::build(&sources, &gains, NOTE_RATE_HZ, stft, DEFAULT_EPS)?;
+    let notes: Vec<serde_json::Value> = plan
+        .notes
+        .iter()
+        .zip(&plan.gains_db)
+        .map(|(&n, gain_db)| {
+            let note = &dataset.notes[n];
+            let instrument = note.labels.instrument.map(|i| dataset.taxonomy.instruments[usize::from(i)].name.clone());
+            json!({
+                "note_str": note.record.note_str,
+                "instrument16": note.labels.instrument,
+                "instrument": instrument,
+                "family8": note.labels.family,
+                "pitch": note.record.pitch,
+                "pitch_class": note.labels.pitch_class,
+                "velocity": note.record.velocity,
+                "velocity_bin": note.labels.velocity_bin,
+                "split": note.split,
+                "gain_db": gain_db,
+            })
+        })
+        .collect();
+    let meta = json!({ "index": index, "seed": options.seed, "notes": notes });
+    write_npz(&mixture_path(&options.out, index), &mixture, &meta)?;
+    Ok(())
+}

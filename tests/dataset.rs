@@ -1,0 +1,272 @@
+//! The data set generator and reader: NSynth's layout, labels, splits, resuming, the NSynth
+//! reader with its label mapping, and bad input.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::tiny_data;
+use timbrescope::data::dataset::{Dataset, DatasetError, NOTE_SAMPLES, Split, read_examples};
+use timbrescope::data::synth::synthesize;
+
+/// The keys every entry of NSynth's examples.json carries.
+const NSYNTH_KEYS: [&str; 13] = [
+    "note",
+    "note_str",
+    "instrument",
+    "instrument_str",
+    "pitch",
+    "velocity",
+    "sample_rate",
+    "instrument_family",
+    "instrument_family_str",
+    "instrument_source",
+    "instrument_source_str",
+    "qualities",
+    "qualities_str",
+];
+
+#[test]
+fn synth_writes_nsynth_layout_with_labels_and_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, report) = tiny_data::build(dir.path());
+    assert_eq!(report.notes, tiny_data::KEPT_NOTES);
+    assert_eq!(report.rendered, tiny_data::KEPT_NOTES);
+
+    let json: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(root.join("examples.json")).unwrap()).unwrap();
+    assert_eq!(json.len(), tiny_data::KEPT_NOTES);
+    for (key, entry) in &json {
+        for k in NSYNTH_KEYS.iter().chain(&["instrument16", "family8", "bank", "split", "descriptors"]) {
+            assert!(entry.get(*k).is_some(), "{key} lacks {k}");
+        }
+        assert_eq!(entry["note_str"], key.as_str());
+        assert_eq!(entry["sample_rate"], 16000);
+    }
+
+    let dataset = Dataset::open_with(&root, tiny_data::taxonomy(), &Default::default()).unwrap();
+    assert_eq!(dataset.banks(), ["tiny_a", "tiny_b"]);
+    let mut splits_of: BTreeMap<(String, u8, u8), BTreeSet<Split>> = BTreeMap::new();
+    for note in &dataset.notes {
+        let r = &note.record;
+        // NSynth's own name pattern: instrument_str, then 3-digit pitch and velocity.
+        assert_eq!(r.note_str, format!("{}-{:03}-{:03}", r.instrument_str, r.pitch, r.velocity));
+        assert_eq!(note.labels.pitch_class, r.pitch % 12);
+        assert_eq!(note.labels.velocity_bin, if r.velocity == 50 { 0 } else { 1 });
+        let inst = &dataset.taxonomy.instruments[usize::from(note.labels.instrument.unwrap())];
+        assert_eq!(r.instrument_family_str, inst.family);
+        assert_eq!(usize::from(note.labels.family.unwrap()), dataset.taxonomy.family_index(&inst.family).unwrap());
+        assert!(note.labels.descriptors.is_some());
+        let bank = r.bank.clone().unwrap();
+        if bank == "tiny_b" {
+            assert_eq!(note.split, Some(Split::TestBank), "{}", r.note_str);
+        } else {
+            assert_ne!(note.split, Some(Split::TestBank), "{}", r.note_str);
+        }
+        splits_of.entry((bank, note.labels.instrument.unwrap(), r.pitch)).or_default().insert(note.split.unwrap());
+
+        // The audio is NSynth's: 16-bit PCM, mono, 16 kHz, 4 s.
+        let wav = hound::WavReader::open(dataset.audio_path(note)).unwrap();
+        let spec = wav.spec();
+        assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 16000, 16));
+        assert_eq!(spec.sample_format, hound::SampleFormat::Int);
+        assert_eq!(wav.duration() as usize, NOTE_SAMPLES);
+    }
+    // A pitch of one instrument never appears in two splits (across its velocities).
+    assert!(splits_of.values().all(|s| s.len() == 1));
+    // tone_a in bank A: 24 pitches in runs of ten: 3 valid, 3 test, 18 train, two velocities each.
+    let count = |split: Split, instrument: u8| {
+        dataset.notes.iter().filter(|n| n.split == Some(split) && n.labels.instrument == Some(instrument)).count()
+    };
+    assert_eq!((count(Split::Valid, 0), count(Split::Test, 0), count(Split::Train, 0)), (6, 6, 36));
+
+    // The note sounds at its label's pitch: the tiny bank's partials sit on exact harmonics.
+    let note = dataset.notes.iter().find(|n| n.record.note_str.ends_with("tiny_a_000-069-100")).unwrap();
+    let samples = dataset.load_audio(note).unwrap();
+    let f0 = common::dominant_frequency(&samples[8000..40000], 16000.0);
+    // 0.5%: well inside a semitone (6%); the sample is tuned exactly, the estimate is not.
+    assert!((f0 / 440.0 - 1.0).abs() < 0.005, "f0 {f0}");
+}
+
+#[test]
+fn missing_programs_and_silent_pitches_are_left_out_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, report) = tiny_data::build(dir.path());
+    let missing: Vec<_> = report.left_out.iter().filter(|l| l.reason.contains("no GM program 5")).collect();
+    assert_eq!(missing.len(), 1, "{:?}", report.left_out);
+    assert!(missing[0].what.contains("absent") && missing[0].what.contains("tiny_a.sf2"));
+    let silent: BTreeSet<&str> =
+        report.left_out.iter().filter(|l| l.reason.contains("silent")).map(|l| l.what.as_str()).collect();
+    // Bank B has program 0 only from key 60: pitches 48..=59 at two velocities.
+    let expected: BTreeSet<String> =
+        (48..60).flat_map(|p| [50, 100].map(|v| format!("keyboard_acoustic_tiny_b_000-{p:03}-{v:03}"))).collect();
+    assert_eq!(silent, expected.iter().map(String::as_str).collect());
+    assert!(!dir.path().join("data/audio/keyboard_acoustic_tiny_b_000-048-050.wav").exists());
+}
+
+#[test]
+fn rerun_keeps_good_files_and_redoes_damaged_ones_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _) = tiny_data::build(dir.path());
+    let examples = std::fs::read(root.join("examples.json")).unwrap();
+    let audio = root.join("audio");
+    let removed = audio.join("keyboard_acoustic_tiny_a_000-060-100.wav");
+    let truncated = audio.join("string_electronic_tiny_a_040-060-050.wav");
+    let original = std::fs::read(&truncated).unwrap();
+    std::fs::remove_file(&removed).unwrap();
+    std::fs::write(&truncated, &original[..original.len() / 2]).unwrap();
+
+    let (a, b) = (dir.path().join("tiny_a.sf2"), dir.path().join("tiny_b.sf2"));
+    let report = synthesize(&tiny_data::options(&[a, b], &root), &|_, _| {}).unwrap();
+    assert_eq!((report.rendered, report.reused), (2, tiny_data::KEPT_NOTES - 2));
+    assert!(removed.exists());
+    assert!(std::fs::read(&truncated).unwrap() == original, "a re-render must be bit-identical");
+    let rewritten = std::fs::read(root.join("examples.json")).unwrap();
+    assert!(rewritten == examples, "a resumed run must write the same examples.json");
+    // No temporary files are left next to the data.
+    let stray: Vec<_> = std::fs::read_dir(&audio)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
+fn another_seed_draws_other_splits_but_the_same_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = tiny_data::banks(dir.path());
+    let render = |seed: u64, out: &str| {
+        let options =
+            timbrescope::data::synth::SynthOptions { seed, ..tiny_data::options(&[a.clone()], &dir.path().join(out)) };
+        synthesize(&options, &|_, _| {}).unwrap();
+        read_examples(&dir.path().join(out).join("examples.json")).unwrap()
+    };
+    let (first, again, other) = (render(3, "s3"), render(3, "s3b"), render(4, "s4"));
+    assert_eq!(first, again);
+    assert_eq!(first.keys().collect::<Vec<_>>(), other.keys().collect::<Vec<_>>());
+    assert!(first.iter().any(|(k, r)| other[k].split != r.split));
+}
+
+fn error_text(result: Result<impl std::fmt::Debug, DatasetError>) -> String {
+    result.unwrap_err().to_string()
+}
+
+#[test]
+fn bad_soundfonts_name_the_file_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let missing = dir.path().join("nowhere.sf2");
+    let err = error_text(synthesize(&tiny_data::options(std::slice::from_ref(&missing), &out), &|_, _| {}));
+    assert!(err.contains("nowhere.sf2"), "{err}");
+    let garbage = dir.path().join("garbage.sf2");
+    std::fs::write(&garbage, b"RIFF\x04\x00\x00\x00sfbkjunk").unwrap();
+    let err = error_text(synthesize(&tiny_data::options(&[garbage], &out), &|_, _| {}));
+    assert!(err.contains("garbage.sf2"), "{err}");
+    assert!(!out.exists(), "nothing is created before the banks are read");
+}
+
+/// A copy of the tiny data set whose examples.json or audio the test then damages.
+fn damaged_copy(dir: &Path, edit: impl FnOnce(&Path)) -> Result<Dataset, DatasetError> {
+    let (root, _) = tiny_data::build(dir);
+    edit(&root);
+    Dataset::open_with(&root, tiny_data::taxonomy(), &Default::default())
+}
+
+#[test]
+fn malformed_examples_json_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let err =
+        error_text(damaged_copy(dir.path(), |root| std::fs::write(root.join("examples.json"), "{\"a\": 3").unwrap()));
+    assert!(err.contains("examples.json") && err.contains("not a valid"), "{err}");
+}
+
+#[test]
+fn an_escaping_note_str_is_an_error_even_when_key_and_name_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = error_text(damaged_copy(dir.path(), |root| {
+        let path = root.join("examples.json");
+        let text = std::fs::read_to_string(&path).unwrap().replace("keyboard_acoustic_tiny_a_000-048-050", "../secret");
+        std::fs::write(&path, text).unwrap();
+    }));
+    assert!(err.contains("../secret") && err.contains("plain file name"), "{err}");
+}
+
+#[test]
+fn missing_short_or_wrong_rate_audio_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = damaged_copy(dir.path(), |root| {
+        let audio = root.join("audio");
+        std::fs::remove_file(audio.join("keyboard_acoustic_tiny_a_000-050-050.wav")).unwrap();
+        let write = |name: &str, rate: u32, len: usize| {
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: rate,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            let mut w = hound::WavWriter::create(audio.join(name), spec).unwrap();
+            (0..len).for_each(|_| w.write_sample(0_i16).unwrap());
+            w.finalize().unwrap();
+        };
+        write("keyboard_acoustic_tiny_a_000-051-050.wav", 16000, 16000);
+        write("keyboard_acoustic_tiny_a_000-052-050.wav", 44100, NOTE_SAMPLES);
+    })
+    .unwrap();
+    let load = |suffix: &str| {
+        let note = dataset.notes.iter().find(|n| n.record.note_str.ends_with(suffix)).unwrap();
+        dataset.load_audio(note).unwrap_err().to_string()
+    };
+    let err = load("000-050-050");
+    assert!(err.contains("000-050-050.wav"), "{err}");
+    let err = load("000-051-050");
+    assert!(err.contains("000-051-050.wav") && err.contains("64000") && err.contains("16000"), "{err}");
+    let err = load("000-052-050");
+    assert!(err.contains("000-052-050.wav") && err.contains("44100"), "{err}");
+}
+
+/// A real NSynth split folder: the fixture's examples.json uses NSynth's exact keys and values.
+#[test]
+fn nsynth_folders_are_read_with_their_official_labels_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("nsynth-valid");
+    std::fs::create_dir_all(root.join("audio")).unwrap();
+    std::fs::copy(common::fixture("nsynth/examples.json"), root.join("examples.json")).unwrap();
+    let records = read_examples(&root.join("examples.json")).unwrap();
+    for (note_str, record) in &records {
+        let freq = 440.0 * 2_f32.powf((f32::from(record.pitch) - 69.0) / 12.0);
+        let samples: Vec<f32> =
+            (0..NOTE_SAMPLES).map(|i| 0.3 * (std::f32::consts::TAU * freq * i as f32 / 16000.0).sin()).collect();
+        let clip = timbrescope::audio::Clip::new(note_str.clone(), samples, 16000);
+        timbrescope::audio::save_wav_pcm16(&root.join("audio").join(format!("{note_str}.wav")), &clip).unwrap();
+    }
+    let dataset = Dataset::open(&root).unwrap();
+    assert_eq!(dataset.notes.len(), records.len());
+    let by_name = |name: &str| dataset.notes.iter().find(|n| n.record.note_str == name).unwrap();
+
+    let bass = by_name("bass_synthetic_068-049-025");
+    assert_eq!(bass.record.instrument_family_str, "bass");
+    assert_eq!(bass.record.qualities_str, ["dark"]);
+    assert_eq!(bass.labels.family, Some(4), "NSynth bass -> our bass family (index 4)");
+    assert_eq!(bass.labels.instrument, None, "NSynth instruments have no GM program to map");
+    assert_eq!((bass.labels.pitch_class, bass.labels.velocity_bin), (1, 0));
+    assert_eq!(bass.split, Some(Split::Valid), "from the folder name nsynth-valid");
+
+    let keys = by_name("keyboard_electronic_001-021-127");
+    assert_eq!((keys.labels.family, keys.labels.velocity_bin), (Some(0), 4));
+    let flute = by_name("flute_acoustic_002-077-100");
+    assert_eq!(flute.labels.family, None, "flute has no family among our eight");
+    assert_eq!(flute.labels.pitch_class, 5);
+    let samples = dataset.load_audio(flute).unwrap();
+    let f0 = common::dominant_frequency(&samples, 16000.0);
+    // 0.5%: the tone is written at the label's pitch; this only guards against a wrong file.
+    assert!((f0 / 698.456 - 1.0).abs() < 0.005, "{f0}");
+
+    // Paths from JSON are never trusted, in NSynth folders either.
+    let text =
+        std::fs::read_to_string(root.join("examples.json")).unwrap().replace("flute_acoustic_002-077-100", "../../x");
+    std::fs::write(root.join("examples.json"), text).unwrap();
+    let err = Dataset::open(&root).unwrap_err().to_string();
+    assert!(err.contains("../../x"), "{err}");
+}
