@@ -13,6 +13,15 @@ struct Args {
     verb: Option<Verb>,
     /// Clip to open in the workbench (WAV, FLAC, MP3, Ogg Vorbis).
     clip: Option<std::path::PathBuf>,
+    /// Data set folder to open in the workbench's browser.
+    #[arg(long)]
+    dataset: Option<std::path::PathBuf>,
+    /// Show the instrument grid at this MIDI pitch once the data set is open.
+    #[arg(long, requires = "dataset", value_parser = clap::value_parser!(u8).range(0..=127))]
+    grid: Option<u8>,
+    /// Mixture .npz (from `timbrescope mix`) to open in the workbench's mixture view.
+    #[arg(long)]
+    mixture: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -41,7 +50,12 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args = Args::parse();
     let result = match args.verb {
-        None => cli::gui::run(args.clip),
+        None => cli::gui::run(cli::gui::Start {
+            clip: args.clip,
+            dataset: args.dataset,
+            mixture: args.mixture,
+            grid_pitch: args.grid,
+        }),
         Some(Verb::Render(a)) => cli::render::run(a),
         Some(Verb::Features(a)) => cli::features::run(a),
         Some(Verb::Dataset(v)) => cli::dataset::run(v),

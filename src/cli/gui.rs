@@ -2,9 +2,18 @@
 
 use std::path::PathBuf;
 
-use timbrescope::ui::Workbench;
+use timbrescope::ui::{Mode, Workbench};
 
-pub fn run(clip: Option<PathBuf>) -> anyhow::Result<()> {
+/// What the window opens with besides the demo clips.
+pub struct Start {
+    pub clip: Option<PathBuf>,
+    pub dataset: Option<PathBuf>,
+    pub mixture: Option<PathBuf>,
+    /// Show the instrument grid at this MIDI pitch once the data set is open.
+    pub grid_pitch: Option<u8>,
+}
+
+pub fn run(start: Start) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("timbrescope")
@@ -13,6 +22,23 @@ pub fn run(clip: Option<PathBuf>) -> anyhow::Result<()> {
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    eframe::run_native("timbrescope", options, Box::new(move |cc| Ok(Box::new(Workbench::new(cc, clip)))))
-        .map_err(|e| anyhow::anyhow!("the workbench window could not start: {e}"))
+    eframe::run_native(
+        "timbrescope",
+        options,
+        Box::new(move |cc| {
+            let mut app = Workbench::new(cc, start.clip);
+            if let Some(dir) = start.dataset {
+                app.open_dataset(dir);
+            }
+            if let Some(pitch) = start.grid_pitch {
+                app.show_grid_when_open(pitch);
+            }
+            if let Some(path) = start.mixture {
+                app.open_mixture(path);
+                app.set_mode(Mode::Mixture);
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the workbench window could not start: {e}"))
 }

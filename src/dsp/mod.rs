@@ -3,6 +3,7 @@
 mod batch_fft;
 pub mod cqt;
 pub mod db;
+pub mod descriptors;
 pub mod notes;
 pub mod spectrogram;
 pub mod stft;

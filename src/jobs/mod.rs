@@ -1,5 +1,6 @@
 //! Background work on named threads, reporting through typed channels: the UI never waits.
 
 pub mod analysis;
+pub mod data;
 
 pub use analysis::{Analysis, AnalysisJobs, JobEvent, MAX_VIEW_SECS};

@@ -6,17 +6,23 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
+use super::browser::{Browser, BrowserAction};
 use super::gpu_views::{self, Slot};
+use super::grid::{GridAction, GridState, grid_ui};
+use super::mixture_view::{MixtureAction, mixture_ui};
 use super::record_panel::RecordPanel;
 use super::views::{ColorSettings, Hover, ViewWindow, views_ui};
 use crate::audio::playback::Playback;
 use crate::audio::{Clip, save::save_wav};
 use crate::data::demo::{demo_clips, try_load_demo};
+use crate::jobs::data::{DataEvent, DataJobs, GridRequest, MixtureView};
 use crate::jobs::{Analysis, AnalysisJobs, JobEvent};
 use crate::render::Colormap;
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+const OPEN_DATASET: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
+const OPEN_MIXTURE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::M);
 const AUDIO_FILTER: [&str; 5] = ["wav", "flac", "mp3", "ogg", "oga"];
 
 /// Settings that survive a restart.
@@ -27,11 +33,13 @@ struct Settings {
     last_dir: Option<PathBuf>,
     /// Show the spectrum at the pointer (or playhead) below the views.
     show_slice: bool,
+    /// The data set folder open last time, reopened at launch.
+    last_dataset: Option<PathBuf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { colors: ColorSettings::default(), last_dir: None, show_slice: true }
+        Self { colors: ColorSettings::default(), last_dir: None, show_slice: true, last_dataset: None }
     }
 }
 
@@ -43,6 +51,27 @@ struct Status {
 enum DialogResult {
     Open(PathBuf),
     Save(PathBuf),
+    Dataset(PathBuf),
+    Mixture(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialog {
+    Open,
+    Save,
+    Dataset,
+    Mixture,
+}
+
+/// What the central panel shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Waveform, STFT and CQT of the selected clip.
+    Clip,
+    /// One view of every instrument at one pitch.
+    Grid,
+    /// A mixture's STFT and its sources' soft masks.
+    Mixture,
 }
 
 pub struct Workbench {
@@ -63,6 +92,21 @@ pub struct Workbench {
     view_rects: Option<[egui::Rect; 3]>,
     status: Option<Status>,
     gpu: bool,
+    mode: Mode,
+    browser: Browser,
+    data_jobs: DataJobs,
+    grid: Option<GridState>,
+    grid_pending: Option<u64>,
+    mixture: Option<Arc<MixtureView>>,
+    mixture_pending: Option<u64>,
+    /// The clip list entry that browsing replaces, so clicking through notes does not pile up clips.
+    browser_clip: Option<usize>,
+    /// The load in flight came from the browser.
+    loading_note: bool,
+    /// A file dialog asked for where no context was at hand; opened on the next frame.
+    dialog_request: Option<Dialog>,
+    /// Show the grid at this pitch as soon as a data set has opened.
+    grid_on_open: Option<u8>,
 }
 
 impl Workbench {
@@ -77,6 +121,7 @@ impl Workbench {
             None => false,
         };
         let ctx = cc.egui_ctx.clone();
+        let data_ctx = cc.egui_ctx.clone();
         let mut app = Self {
             settings,
             clips: Vec::new(),
@@ -93,7 +138,21 @@ impl Workbench {
             view_rects: None,
             status: None,
             gpu,
+            mode: Mode::Clip,
+            browser: Browser::default(),
+            data_jobs: DataJobs::new(Arc::new(move || data_ctx.request_repaint())),
+            grid: None,
+            grid_pending: None,
+            mixture: None,
+            mixture_pending: None,
+            browser_clip: None,
+            loading_note: false,
+            dialog_request: None,
+            grid_on_open: None,
         };
+        if let Some(dir) = app.settings.last_dataset.clone().filter(|d| d.join("examples.json").exists()) {
+            app.open_dataset(dir);
+        }
         if !gpu {
             app.error("No GPU renderer: the views cannot be drawn (start with a Vulkan, Metal or DX12 capable driver; on Linux without a GPU install mesa-vulkan-drivers)");
         }
@@ -140,6 +199,153 @@ impl Workbench {
         self.status.as_ref().map(|s| s.text.as_str())
     }
 
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
+    pub fn browser(&self) -> &Browser {
+        &self.browser
+    }
+
+    pub fn grid(&self) -> Option<&GridState> {
+        self.grid.as_ref()
+    }
+
+    pub fn mixture(&self) -> Option<&Arc<MixtureView>> {
+        self.mixture.as_ref()
+    }
+
+    /// True while a data set, grid or mixture request is running.
+    pub fn is_data_busy(&self) -> bool {
+        self.grid_pending.is_some() || self.mixture_pending.is_some()
+    }
+
+    /// Opens a data set folder (examples.json + audio/) in the browser, in the background.
+    pub fn open_dataset(&mut self, root: PathBuf) {
+        self.info(format!("Opening data set {}…", root.display()));
+        self.data_jobs.open_dataset(root);
+    }
+
+    /// Opens a mixture .npz in the mixture view, in the background.
+    pub fn open_mixture(&mut self, path: PathBuf) {
+        self.info(format!("Opening mixture {}…", path.display()));
+        self.mixture_pending = Some(self.data_jobs.mixture(path));
+    }
+
+    /// Shows the instrument grid at `pitch` once the data set being opened arrives.
+    pub fn show_grid_when_open(&mut self, pitch: u8) {
+        self.grid_on_open = Some(pitch);
+    }
+
+    /// Loads note `index` of the open data set into the clip views.
+    pub fn load_note(&mut self, index: usize) {
+        if let Some(action) = self.browser.load_action(index) {
+            self.browser_action(action);
+        }
+    }
+
+    /// Shows every instrument of the open data set at one pitch.
+    pub fn request_grid(&mut self, request: GridRequest) {
+        if let Some(dataset) = self.browser.dataset().cloned() {
+            self.grid_pending = Some(self.data_jobs.grid(dataset, request));
+            self.mode = Mode::Grid;
+        }
+    }
+
+    fn browser_action(&mut self, action: BrowserAction) {
+        match action {
+            BrowserAction::PickFolder => self.dialog_request = Some(Dialog::Dataset),
+            BrowserAction::Load { path, name } => {
+                self.stop_playback();
+                self.info(format!("Loading {name}…"));
+                self.loading_note = true;
+                self.mode = Mode::Clip;
+                self.pending = Some(self.jobs.load(path));
+            }
+            BrowserAction::Grid { pitch, velocity, bank } => {
+                let view = self.grid.as_ref().map_or(crate::dsp::View::Cqt, |g| g.request.view);
+                self.request_grid(GridRequest { view, pitch, velocity, bank });
+            }
+        }
+    }
+
+    fn handle_data_events(&mut self, frame: &eframe::Frame) {
+        for event in self.data_jobs.poll() {
+            match event {
+                DataEvent::DatasetOpened(Ok(dataset)) => {
+                    self.info(format!("Data set {}: {} notes", dataset.root().display(), dataset.notes.len()));
+                    self.settings.last_dataset = Some(dataset.root().to_owned());
+                    self.browser.set_dataset(dataset);
+                    if let Some(pitch) = self.grid_on_open.take()
+                        && let Some(BrowserAction::Grid { velocity, bank, .. }) = self.browser.grid_request()
+                    {
+                        self.request_grid(GridRequest { view: crate::dsp::View::Cqt, pitch, velocity, bank });
+                    }
+                }
+                DataEvent::DatasetOpened(Err(message)) => self.error(message),
+                DataEvent::Grid { ticket, request, cells } if Some(ticket) == self.grid_pending => {
+                    self.grid_pending = None;
+                    if let Some(rs) = frame.wgpu_render_state() {
+                        for (i, cell) in cells.iter().enumerate() {
+                            if let Some(spec) = &cell.spectrogram {
+                                gpu_views::upload_spectrogram(rs, Slot::Grid(i as u8), spec);
+                            }
+                        }
+                    }
+                    let found = cells.iter().filter(|c| c.spectrogram.is_some()).count();
+                    let pitch = crate::dsp::notes::midi_name(i32::from(request.pitch));
+                    self.info(format!("{found} of {} instruments have a note at {pitch}", cells.len()));
+                    self.grid = Some(GridState::new(request, cells));
+                }
+                DataEvent::Mixture { ticket, result } if Some(ticket) == self.mixture_pending => {
+                    self.mixture_pending = None;
+                    match result {
+                        Ok(view) => {
+                            if let Some(rs) = frame.wgpu_render_state() {
+                                gpu_views::upload_spectrogram(rs, Slot::Mixture(0), &view.mixture_db);
+                                for (k, mask) in view.masks.iter().enumerate() {
+                                    gpu_views::upload_spectrogram(rs, Slot::Mixture(k as u8 + 1), mask);
+                                }
+                            }
+                            self.info(format!("{}: {} sources", view.path.display(), view.masks.len()));
+                            self.mixture = Some(view);
+                            self.mode = Mode::Mixture;
+                        }
+                        Err(message) => self.error(message),
+                    }
+                }
+                _ => {} // superseded
+            }
+        }
+    }
+
+    fn mixture_action(&mut self, action: MixtureAction) {
+        match action {
+            MixtureAction::Play { samples, sample_rate_hz, what } => {
+                self.stop_playback();
+                match Playback::start(samples, sample_rate_hz, 0) {
+                    Ok(p) => {
+                        self.player = Some(p);
+                        self.info(format!("Playing {what}"));
+                    }
+                    Err(e) => self.error(format!("Cannot play: {e}")),
+                }
+            }
+            MixtureAction::OpenInViews => {
+                if let Some(view) = &self.mixture {
+                    let name = view.path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let clip = Clip::new(name, view.file.mixture.clone(), view.file.sample_rate_hz);
+                    self.mode = Mode::Clip;
+                    self.add_take(clip);
+                }
+            }
+        }
+    }
+
     pub fn select(&mut self, index: usize) {
         if let Some(clip) = self.clips.get(index).cloned() {
             self.stop_playback();
@@ -169,8 +375,22 @@ impl Workbench {
         for event in self.jobs.poll() {
             match event {
                 JobEvent::Loaded { ticket, clip } if Some(ticket) == self.pending => {
-                    self.clips.push(clip);
-                    self.selected = Some(self.clips.len() - 1);
+                    let index = match self.browser_clip.filter(|&i| self.loading_note && i < self.clips.len()) {
+                        Some(i) => {
+                            self.clips[i] = clip;
+                            i
+                        }
+                        None => {
+                            self.clips.push(clip);
+                            let i = self.clips.len() - 1;
+                            if self.loading_note {
+                                self.browser_clip = Some(i);
+                            }
+                            i
+                        }
+                    };
+                    self.loading_note = false;
+                    self.selected = Some(index);
                 }
                 JobEvent::Analyzed { ticket, analysis } if Some(ticket) == self.pending => {
                     self.pending = None;
@@ -206,12 +426,14 @@ impl Workbench {
             match result {
                 DialogResult::Open(path) => self.open(path),
                 DialogResult::Save(path) => self.save_current(path),
+                DialogResult::Dataset(path) => self.open_dataset(path),
+                DialogResult::Mixture(path) => self.open_mixture(path),
             }
         }
     }
 
     /// File dialogs run on their own thread so the window keeps drawing behind them.
-    fn spawn_dialog(&self, save: bool, ctx: &egui::Context) {
+    fn spawn_dialog(&self, kind: Dialog, ctx: &egui::Context) {
         let tx = self.dialogs.0.clone();
         let dir = self.settings.last_dir.clone();
         let name = self.current_clip().map(|c| format!("{}.wav", c.name.replace(['/', '\\'], "_")));
@@ -221,14 +443,15 @@ impl Workbench {
             if let Some(dir) = dir {
                 dialog = dialog.set_directory(dir);
             }
-            let result = if save {
-                dialog
+            let result = match kind {
+                Dialog::Save => dialog
                     .add_filter("WAV", &["wav"])
                     .set_file_name(name.unwrap_or_default())
                     .save_file()
-                    .map(DialogResult::Save)
-            } else {
-                dialog.add_filter("Audio", &AUDIO_FILTER).pick_file().map(DialogResult::Open)
+                    .map(DialogResult::Save),
+                Dialog::Open => dialog.add_filter("Audio", &AUDIO_FILTER).pick_file().map(DialogResult::Open),
+                Dialog::Dataset => dialog.pick_folder().map(DialogResult::Dataset),
+                Dialog::Mixture => dialog.add_filter("Mixture", &["npz"]).pick_file().map(DialogResult::Mixture),
             };
             if let Some(r) = result {
                 let _ = tx.send(r);
@@ -292,6 +515,17 @@ impl Workbench {
         if ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input() {
             return;
         }
+        let (open_dataset, open_mixture) =
+            ctx.input_mut(|i| (i.consume_shortcut(&OPEN_DATASET), i.consume_shortcut(&OPEN_MIXTURE)));
+        if open_dataset {
+            self.spawn_dialog(Dialog::Dataset, ctx);
+        }
+        if open_mixture {
+            self.spawn_dialog(Dialog::Mixture, ctx);
+        }
+        if let Some(kind) = self.dialog_request.take() {
+            self.spawn_dialog(kind, ctx);
+        }
         let (open, save, space, fit, left, right, zoom_in, zoom_out, record) = ctx.input_mut(|i| {
             (
                 i.consume_shortcut(&OPEN),
@@ -306,10 +540,10 @@ impl Workbench {
             )
         });
         if open {
-            self.spawn_dialog(false, ctx);
+            self.spawn_dialog(Dialog::Open, ctx);
         }
         if save && self.analysis.is_some() {
-            self.spawn_dialog(true, ctx);
+            self.spawn_dialog(Dialog::Save, ctx);
         }
         if space {
             self.toggle_playback();
@@ -346,11 +580,11 @@ impl Workbench {
                 .on_hover_text("Open a WAV, FLAC, MP3 or Ogg file (Ctrl+O), or drop one on the window")
                 .clicked()
             {
-                self.spawn_dialog(false, ui.ctx());
+                self.spawn_dialog(Dialog::Open, ui.ctx());
             }
             if ui.add_enabled(self.analysis.is_some(), egui::Button::new("Save WAV…")).on_hover_text("Ctrl+S").clicked()
             {
-                self.spawn_dialog(true, ui.ctx());
+                self.spawn_dialog(Dialog::Save, ui.ctx());
             }
             ui.separator();
             let playing = self.player.is_some();
@@ -381,7 +615,7 @@ impl Workbench {
     fn clip_list_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Clips");
         let mut clicked = None;
-        egui::ScrollArea::vertical().max_height(ui.available_height() * 0.55).show(ui, |ui| {
+        egui::ScrollArea::vertical().id_salt("clips").max_height(ui.available_height() * 0.25).show(ui, |ui| {
             for (i, clip) in self.clips.iter().enumerate() {
                 let text = format!("{}  ({:.1} s)", clip.name, clip.duration_secs());
                 let response = ui.selectable_label(self.selected == Some(i), text);
@@ -400,6 +634,10 @@ impl Workbench {
         ui.separator();
         if let Some(take) = self.recorder.ui(ui) {
             self.add_take(take);
+        }
+        ui.separator();
+        if let Some(action) = self.browser.ui(ui) {
+            self.browser_action(action);
         }
     }
 
@@ -422,6 +660,7 @@ impl Workbench {
 impl eframe::App for Workbench {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.handle_job_events(frame);
+        self.handle_data_events(frame);
         self.handle_dialogs();
         self.recorder.logic(ctx);
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -447,8 +686,72 @@ impl eframe::App for Workbench {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        egui::Panel::left("clips").default_size(220.0).show(ui, |ui| self.clip_list_ui(ui));
+        egui::Panel::left("clips").default_size(280.0).show(ui, |ui| self.clip_list_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.mode, Mode::Clip, "Clip views");
+                ui.selectable_value(&mut self.mode, Mode::Grid, "Instrument grid");
+                ui.selectable_value(&mut self.mode, Mode::Mixture, "Mixture");
+                if ui.button("Open mixture…").on_hover_text("A .npz from `timbrescope mix` (Ctrl+M)").clicked() {
+                    self.spawn_dialog(Dialog::Mixture, ui.ctx());
+                }
+            });
+            match self.mode {
+                Mode::Clip => self.clip_views_ui(ui),
+                Mode::Grid => self.grid_view_ui(ui),
+                Mode::Mixture => self.mixture_view_ui(ui),
+            }
+        });
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+impl Workbench {
+    fn grid_view_ui(&mut self, ui: &mut egui::Ui) {
+        let action = match (&self.grid, self.browser.dataset()) {
+            (Some(grid), Some(dataset)) if self.gpu => {
+                grid_ui(ui, grid, dataset, &self.settings.colors, self.grid_pending.is_some())
+            }
+            _ => {
+                let text = if self.grid_pending.is_some() {
+                    "Rendering the grid…"
+                } else {
+                    "Open a data set (Ctrl+D) and press \"Instrument grid\" (G) to see every instrument at one pitch."
+                };
+                ui.centered_and_justified(|ui| ui.label(text));
+                None
+            }
+        };
+        match action {
+            Some(GridAction::Request(request)) => self.request_grid(request),
+            Some(GridAction::Load(note)) => self.load_note(note),
+            None => {}
+        }
+    }
+
+    fn mixture_view_ui(&mut self, ui: &mut egui::Ui) {
+        let action = match &self.mixture {
+            Some(view) if self.gpu => mixture_ui(ui, view, &self.settings.colors),
+            _ => {
+                let text = if self.mixture_pending.is_some() {
+                    "Reading the mixture…"
+                } else {
+                    "Open a mixture .npz made by `timbrescope mix` (Ctrl+M)."
+                };
+                ui.centered_and_justified(|ui| ui.label(text));
+                None
+            }
+        };
+        if let Some(action) = action {
+            self.mixture_action(action);
+        }
+    }
+
+    fn clip_views_ui(&mut self, ui: &mut egui::Ui) {
+        {
             let playhead = self.playhead_secs();
             match (&self.analysis, &mut self.window) {
                 (Some(analysis), Some(window)) if self.gpu => {
@@ -484,10 +787,6 @@ impl eframe::App for Workbench {
                     });
                 }
             }
-        });
-    }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        }
     }
 }

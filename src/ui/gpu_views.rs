@@ -17,6 +17,10 @@ pub enum Slot {
     Waveform,
     Stft,
     Cqt,
+    /// One instrument's cell of the instrument grid.
+    Grid(u8),
+    /// 0: the mixture's STFT; k + 1: source k's soft mask.
+    Mixture(u8),
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod sf2;
+pub mod tiny_data;
+
 use std::f64::consts::TAU;
 use std::path::{Path, PathBuf};
 

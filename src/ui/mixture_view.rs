@@ -1,0 +1,83 @@
+//! The mixture view: a mixture's STFT and each source's soft mask, with audition of each.
+
+use std::sync::Arc;
+
+use eframe::egui::{self, Align2, Color32, FontId, Rect, Sense, Vec2};
+
+use super::gpu_views::{Slot, SlotParams, view_shape};
+use super::views::ColorSettings;
+use crate::jobs::data::MixtureView;
+use crate::render::{Colormap, SpectrogramParams};
+
+/// Masks are drawn in dB (the renderer shows magnitudes in dB): 0 dB is a mask of 1, -40 dB
+/// one of 0.01, below which a source holds no meaningful share of a bin.
+const MASK_RANGE_DB: [f32; 2] = [-40.0, 0.0];
+/// Each source gets its own map.
+const MASK_MAPS: [Colormap; 4] = [Colormap::Viridis, Colormap::Inferno, Colormap::Magma, Colormap::Gray];
+
+pub enum MixtureAction {
+    /// Play these samples from the start.
+    Play { samples: Arc<[f32]>, sample_rate_hz: u32, what: String },
+    /// Load the mixture into the clip views.
+    OpenInViews,
+}
+
+/// Text for source `k` from the file's metadata: instrument, pitch and gain.
+pub fn source_label(view: &MixtureView, k: usize) -> String {
+    let note = &view.file.meta["notes"][k];
+    let name = note["instrument"].as_str().or(note["note_str"].as_str()).unwrap_or("source");
+    let pitch = note["pitch"].as_i64().map(|p| crate::dsp::notes::midi_name(p as i32)).unwrap_or_default();
+    let gain = note["gain_db"].as_f64().map(|g| format!("{g:+.1} dB")).unwrap_or_default();
+    format!("source {k}: {name} {pitch} {gain}")
+}
+
+pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings) -> Option<MixtureAction> {
+    let mut action = None;
+    let k = view.masks.len();
+    let name = view.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(&name);
+        let rate = view.file.sample_rate_hz;
+        if ui.button("Play mixture").clicked() {
+            let samples: Arc<[f32]> = view.file.mixture.clone().into();
+            action = Some(MixtureAction::Play { samples, sample_rate_hz: rate, what: format!("{name}: mixture") });
+        }
+        for (s, source) in view.file.sources.iter().enumerate() {
+            if ui.button(format!("Play source {s}")).on_hover_text(source_label(view, s)).clicked() {
+                let samples: Arc<[f32]> = source.clone().into();
+                action = Some(MixtureAction::Play { samples, sample_rate_hz: rate, what: source_label(view, s) });
+            }
+        }
+        if ui.button("Open in clip views").clicked() {
+            action = Some(MixtureAction::OpenInViews);
+        }
+    });
+    let area = ui.available_rect_before_wrap();
+    let rows = k + 1;
+    let row_height = area.height() / rows as f32;
+    let painter = ui.painter_at(area);
+    let top = view.mixture_db.max_value().unwrap_or(0.0).ceil() + colors.top_offset_db;
+    let mix_range = [top - colors.range_db.max(1.0), top];
+    for row in 0..rows {
+        let outer = Rect::from_min_size(
+            area.min + Vec2::new(0.0, row as f32 * row_height),
+            Vec2::new(area.width(), row_height),
+        )
+        .shrink(3.0);
+        let plot = Rect::from_min_max(outer.min + Vec2::new(0.0, 16.0), outer.max);
+        let (title, spec, db_range, colormap) = if row == 0 {
+            ("mixture STFT (dB)".to_owned(), &view.mixture_db, mix_range, colors.colormap)
+        } else {
+            let map = MASK_MAPS[(row - 1) % MASK_MAPS.len()];
+            let title = format!("soft mask of {} (dB, -40 to 0)", source_label(view, row - 1));
+            (title, &view.masks[row - 1], MASK_RANGE_DB, map)
+        };
+        painter.text(outer.left_top(), Align2::LEFT_TOP, title, FontId::proportional(12.0), Color32::LIGHT_GRAY);
+        painter.rect_filled(plot, 2.0, Color32::from_gray(12));
+        let params =
+            SpectrogramParams { frames: [0.0, spec.frames as f32], bins: [0.0, spec.bins as f32], db_range, colormap };
+        painter.add(view_shape(plot, Slot::Mixture(row as u8), SlotParams::Spectrogram(params)));
+    }
+    ui.allocate_rect(area, Sense::hover());
+    action
+}
