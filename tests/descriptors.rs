@@ -116,12 +116,16 @@ fn interior_frames(len: usize) -> std::ops::Range<usize> {
 #[test]
 fn a_sine_has_its_frequency_as_centroid_a_narrow_spread_and_two_crossings_per_period() {
     let len = 2 * SR as usize;
+    let (mut worst_centroid, mut widest, mut worst_zcr) = (0.0f64, 0.0f64, 0.0f64);
     for freq in [250.0, 440.0, 1000.0, 3150.7] {
         let frames = frame_descriptors(&sine(freq, 0.5, len), SR);
         let expected_zcr = 2.0 * freq / SR as f64;
         for t in interior_frames(len) {
             let (centroid, spread, zcr) =
                 (frames.centroid_hz[t] as f64, frames.spread_hz[t] as f64, frames.zcr[t] as f64);
+            worst_centroid = worst_centroid.max((centroid - freq).abs());
+            widest = widest.max(spread);
+            worst_zcr = worst_zcr.max((zcr - expected_zcr).abs() * 1024.0);
             // The Hann main lobe is symmetric about the tone; only the leakage of the mirror
             // image at -f and the far sidelobes, cut off at 0 Hz and Nyquist, pull the weighted
             // mean off f (measured: under 0.4 Hz). 2 Hz is an eighth of a bin.
@@ -138,11 +142,16 @@ fn a_sine_has_its_frequency_as_centroid_a_narrow_spread_and_two_crossings_per_pe
             // Exactly bin 64: magnitudes 1/2, 1, 1/2 on bins 63..=65, so the spread is sqrt(1/2) bin.
             let spread = frames.spread_hz[len / 512];
             let expected = 0.5f64.sqrt() * 15.625;
+            eprintln!("on-bin spread {spread} Hz vs {expected:.3} Hz");
             // The sine's own float32 rounding noise, spread over all bins and weighted by (f - c)^2,
             // widens it slightly (measured +3%).
             assert!((spread as f64 / expected - 1.0).abs() < 0.05, "on-bin spread {spread} vs {expected}");
         }
     }
+    eprintln!(
+        "sines: centroid off by at most {worst_centroid:.3} Hz, spread at most {widest:.2} Hz, \
+         ZCR off by at most {worst_zcr:.2} crossings per frame"
+    );
 }
 
 #[test]
@@ -167,17 +176,23 @@ fn white_noise_is_as_flat_as_exponentially_distributed_power() {
     assert!(describe_note(&sine(440.0, 0.5, 64_000), SR, 69.0).flatness < 1e-3);
 }
 
-/// The HBR a tone of mean power `tone_power` plus white noise of variance `noise_var` should read.
+/// The HBR a tone of mean power `tone_power` plus white noise of variance `noise_var` should read,
+/// when the clean tone alone reads `clean_db`.
 ///
 /// With Hann window w, a noise bin has E|N_k|^2 = noise_var * sum(w^2) in every one of the 513
 /// bins, while a partial of amplitude A puts (A/2)^2 * N * sum(w^2) into the one-sided spectrum
-/// (Parseval on the window's transform), nearly all of it inside its band. Summed over the
-/// partials that is N * sum(w^2) * tone_power / 2, so per frame (and so over all frames)
-///   HBR = 10 log10((N/2 * tone_power + n_in * noise_var) / (n_out * noise_var)),
+/// (Parseval on the window's transform). Summed over the partials the tone's energy per frame is
+/// T = N/2 * tone_power * sum(w^2). A fraction `leak` of it falls outside the bands (Hann
+/// sidelobes, and the frames holding the fades); the clean tone measures it:
+/// clean_db = 10 log10((1 - leak) / leak). Tone and noise are independent, so their energies add,
+/// and in units of noise_var * sum(w^2) per frame
+///   HBR = 10 log10((N/2 * tone_power/noise_var * (1 - leak) + n_in) / (N/2 * tone_power/noise_var * leak + n_out)),
 /// n_in and n_out the numbers of bins inside and outside the harmonic bands.
-fn expected_hbr_db(tone_power: f64, noise_var: f64, n_in: usize) -> f64 {
+fn expected_hbr_db(tone_power: f64, noise_var: f64, n_in: usize, clean_db: f64) -> f64 {
+    let leak = 1.0 / (1.0 + 10f64.powf(clean_db / 10.0));
+    let tone = 512.0 * tone_power / noise_var;
     let n_out = 513 - n_in;
-    10.0 * ((512.0 * tone_power + n_in as f64 * noise_var) / (n_out as f64 * noise_var)).log10()
+    10.0 * ((tone * (1.0 - leak) + n_in as f64) / (tone * leak + n_out as f64)).log10()
 }
 
 #[test]
@@ -187,25 +202,31 @@ fn harmonic_to_background_ratio_follows_the_snr() {
     assert!((f0 - 220.0).abs() < 1e-9);
     let n_in = harmonic_bins(f0, SR).iter().filter(|&&h| h).count();
     let tone = harmonic_tone(f0, 5, 0.1, len);
+    let clean_db = describe_note(&to_f32(&tone), SR, 57.0).hbr_db as f64;
+    // A clean tone reads high: under 1e-3 of its energy leaks out of the bands.
+    assert!(clean_db > 30.0, "clean tone: {clean_db} dB");
     let mut measured = Vec::new();
     for (snr_db, seed) in [(20.0, 1), (0.0, 2)] {
         let noise = white_noise(0.1 / 10f64.powf(snr_db / 20.0), len, seed);
         let x: Vec<f64> = tone.iter().zip(&noise).map(|(a, b)| a + b).collect();
         // Expected from the powers actually drawn, so the test checks the estimator, not the RNG.
-        let expected = expected_hbr_db(mean_square(&tone), mean_square(&noise), n_in);
+        let expected = expected_hbr_db(mean_square(&tone), mean_square(&noise), n_in, clean_db);
         let hbr = describe_note(&to_f32(&x), SR, 57.0).hbr_db as f64;
-        eprintln!("SNR {snr_db} dB: HBR {hbr:.3} dB, expected {expected:.3} dB ({n_in} of 513 bins harmonic)");
-        // What the derivation leaves out: the partials' Hann leakage beyond their bands (< 1e-3 of
-        // their energy, +0.1 dB at 20 dB SNR), the onset and end of the tone in the first and last
-        // frames, and chi-squared scatter of the noise energy (~0.5% over 251 frames x ~340 bins,
-        // 0.02 dB). 1.5 dB is the contract; measured errors are far inside it.
-        assert!((hbr - expected).abs() < 1.5, "SNR {snr_db} dB: HBR {hbr} vs expected {expected}");
+        let naive = expected_hbr_db(mean_square(&tone), mean_square(&noise), n_in, f64::INFINITY);
+        eprintln!(
+            "SNR {snr_db} dB: HBR {hbr:.3} dB, expected {expected:.3} dB ({naive:.3} without the clean tone's \
+             {clean_db:.1} dB leakage; {n_in} of 513 bins harmonic)"
+        );
+        // Left to chance: the chi-squared scatter of the noise energy in and out of the bands and
+        // the tone-noise cross terms, about 0.05 dB (worst over eight seeds: 0.074 dB). 0.3 dB is
+        // six times that; the 1.5 dB the design asks for would pass even with the leakage
+        // ignored (off by 0.5 dB at 20 dB SNR).
+        assert!((hbr - expected).abs() < 0.3, "SNR {snr_db} dB: HBR {hbr} vs expected {expected}");
         measured.push(hbr);
     }
     assert!(measured[0] > measured[1] + 10.0, "cleaner tone must read higher: {measured:?}");
-    // A clean tone reads high, silence finite.
-    assert!(describe_note(&to_f32(&tone), SR, 57.0).hbr_db > 30.0);
-    assert!(describe_note(&vec![0.0; len], SR, 57.0).hbr_db.is_finite());
+    // Silence is finite (0 dB: nothing inside, nothing outside).
+    assert_eq!(describe_note(&vec![0.0; len], SR, 57.0).hbr_db, 0.0);
 }
 
 #[test]
@@ -284,6 +305,7 @@ fn describe_report_takes_the_pitch_from_argument_file_name_or_estimate() {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(value["clip"], "tone.wav");
     assert_eq!(value["pitch_source"], "estimated");
-    eprintln!("{json}");
-    assert!(value["hbr_db"].as_f64().unwrap() > 30.0);
+    // A clean tone, though analysed at an estimated pitch a few cents off (its upper partials
+    // drift toward their bands' edges) and with the onset in 4 of 63 frames.
+    assert!(value["hbr_db"].as_f64().unwrap() > 20.0, "{json}");
 }

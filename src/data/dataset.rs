@@ -15,6 +15,8 @@ pub const NOTE_SAMPLES: usize = 64_000;
 pub const NOTE_RATE_HZ: u32 = 16_000;
 pub const EXAMPLES_JSON: &str = "examples.json";
 pub const AUDIO_DIR: &str = "audio";
+/// The taxonomy a data set was rendered with, kept beside its examples.json.
+pub const TAXONOMY_JSON: &str = "taxonomy.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
@@ -125,9 +127,12 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Opens a folder of ours or a real NSynth split (labels mapped by the shipped mapping).
+    /// Opens a folder of ours (with the taxonomy it was rendered with, `taxonomy.json`) or a real
+    /// NSynth split (the shipped taxonomy, labels mapped by the shipped mapping).
     pub fn open(root: &Path) -> Result<Self, DatasetError> {
-        Self::open_with(root, Taxonomy::default(), &NsynthMapping::default())
+        let path = root.join(TAXONOMY_JSON);
+        let taxonomy = if path.exists() { Taxonomy::load(&path)? } else { Taxonomy::default() };
+        Self::open_with(root, taxonomy, &NsynthMapping::default())
     }
 
     pub fn open_with(root: &Path, taxonomy: Taxonomy, mapping: &NsynthMapping) -> Result<Self, DatasetError> {

@@ -11,10 +11,12 @@ use rand::seq::SliceRandom as _;
 use rand_chacha::ChaCha8Rng;
 
 use super::dataset::{
-    AUDIO_DIR, DatasetError, EXAMPLES_JSON, NOTE_RATE_HZ, NoteRecord, Split, audio_path, read_note_wav, write_examples,
+    AUDIO_DIR, DatasetError, EXAMPLES_JSON, NOTE_RATE_HZ, NoteRecord, Split, TAXONOMY_JSON, audio_path, read_note_wav,
+    write_examples,
 };
 use super::soundfont::{NoteRenderer, NoteSpec, SoundFontBank, peak_abs};
 use super::taxonomy::{Taxonomy, nsynth_family_id, nsynth_source_id};
+use crate::atomic_file::write_atomically;
 use crate::audio::{Clip, save_wav_pcm16};
 use crate::dsp::descriptors::describe_note;
 
@@ -255,6 +257,12 @@ pub fn synthesize(
     for (i, record) in records.values_mut().enumerate() {
         record.note = i as u64;
     }
+    // The labels' indices mean something only with the taxonomy they index into.
+    let taxonomy_path = options.out.join(TAXONOMY_JSON);
+    write_atomically(&taxonomy_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &options.taxonomy).map_err(std::io::Error::other)
+    })
+    .map_err(|source| DatasetError::Write { path: taxonomy_path, source })?;
     write_examples(&options.out.join(EXAMPLES_JSON), &records)?;
     report.notes = records.len();
     report.left_out = left_out;

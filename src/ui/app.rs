@@ -107,6 +107,8 @@ pub struct Workbench {
     dialog_request: Option<Dialog>,
     /// Show the grid at this pitch as soon as a data set has opened.
     grid_on_open: Option<u8>,
+    /// Where the grid cells or mixture rows were last drawn, in points.
+    panel_rects: Vec<egui::Rect>,
 }
 
 impl Workbench {
@@ -149,6 +151,7 @@ impl Workbench {
             loading_note: false,
             dialog_request: None,
             grid_on_open: None,
+            panel_rects: Vec::new(),
         };
         if let Some(dir) = app.settings.last_dataset.clone().filter(|d| d.join("examples.json").exists()) {
             app.open_dataset(dir);
@@ -209,6 +212,11 @@ impl Workbench {
 
     pub fn browser(&self) -> &Browser {
         &self.browser
+    }
+
+    /// Where the instrument grid's cells, or the mixture view's rows, were last drawn.
+    pub fn panel_rects(&self) -> &[egui::Rect] {
+        &self.panel_rects
     }
 
     pub fn grid(&self) -> Option<&GridState> {
@@ -713,7 +721,9 @@ impl Workbench {
     fn grid_view_ui(&mut self, ui: &mut egui::Ui) {
         let action = match (&self.grid, self.browser.dataset()) {
             (Some(grid), Some(dataset)) if self.gpu => {
-                grid_ui(ui, grid, dataset, &self.settings.colors, self.grid_pending.is_some())
+                let (action, rects) = grid_ui(ui, grid, dataset, &self.settings.colors, self.grid_pending.is_some());
+                self.panel_rects = rects;
+                action
             }
             _ => {
                 let text = if self.grid_pending.is_some() {
@@ -734,7 +744,11 @@ impl Workbench {
 
     fn mixture_view_ui(&mut self, ui: &mut egui::Ui) {
         let action = match &self.mixture {
-            Some(view) if self.gpu => mixture_ui(ui, view, &self.settings.colors),
+            Some(view) if self.gpu => {
+                let (action, rects) = mixture_ui(ui, view, &self.settings.colors);
+                self.panel_rects = rects;
+                action
+            }
             _ => {
                 let text = if self.mixture_pending.is_some() {
                     "Reading the mixture…"

@@ -34,14 +34,15 @@ pub enum GridAction {
     Load(usize),
 }
 
-/// Draws the grid; `pending` shows a spinner while a new request runs.
+/// Draws the grid; `pending` shows a spinner while a new request runs. Returns the action and
+/// where each cell's view was drawn.
 pub fn grid_ui(
     ui: &mut egui::Ui,
     grid: &GridState,
     dataset: &Dataset,
     colors: &ColorSettings,
     pending: bool,
-) -> Option<GridAction> {
+) -> (Option<GridAction>, Vec<Rect>) {
     let mut action = None;
     let mut request = grid.request.clone();
     ui.horizontal(|ui| {
@@ -82,10 +83,12 @@ pub fn grid_ui(
     let top = grid.max_db.ceil() + colors.top_offset_db;
     let db_range = [top - colors.range_db.max(1.0), top];
     let painter = ui.painter_at(area);
+    let mut rects = Vec::with_capacity(grid.cells.len());
     for (i, cell) in grid.cells.iter().enumerate() {
         let origin = area.min + Vec2::new((i % columns) as f32 * cell_size.x, (i / columns) as f32 * cell_size.y);
         let outer = Rect::from_min_size(origin, cell_size).shrink(3.0);
         let plot = Rect::from_min_max(outer.min + Vec2::new(0.0, 16.0), outer.max);
+        rects.push(plot);
         let name = &dataset.taxonomy.instruments[cell.instrument].name;
         painter.text(outer.left_top(), Align2::LEFT_TOP, name, FontId::proportional(12.0), Color32::LIGHT_GRAY);
         painter.rect_filled(plot, 2.0, Color32::from_gray(12));
@@ -119,5 +122,5 @@ pub fn grid_ui(
         }
     }
     ui.allocate_rect(area, Sense::hover());
-    action
+    (action, rects)
 }

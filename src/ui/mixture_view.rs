@@ -31,7 +31,8 @@ pub fn source_label(view: &MixtureView, k: usize) -> String {
     format!("source {k}: {name} {pitch} {gain}")
 }
 
-pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings) -> Option<MixtureAction> {
+/// Draws the mixture and its masks; returns the action and where each row (mixture, then masks) was drawn.
+pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings) -> (Option<MixtureAction>, Vec<Rect>) {
     let mut action = None;
     let k = view.masks.len();
     let name = view.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -58,6 +59,7 @@ pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings)
     let painter = ui.painter_at(area);
     let top = view.mixture_db.max_value().unwrap_or(0.0).ceil() + colors.top_offset_db;
     let mix_range = [top - colors.range_db.max(1.0), top];
+    let mut rects = Vec::with_capacity(rows);
     for row in 0..rows {
         let outer = Rect::from_min_size(
             area.min + Vec2::new(0.0, row as f32 * row_height),
@@ -65,6 +67,7 @@ pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings)
         )
         .shrink(3.0);
         let plot = Rect::from_min_max(outer.min + Vec2::new(0.0, 16.0), outer.max);
+        rects.push(plot);
         let (title, spec, db_range, colormap) = if row == 0 {
             ("mixture STFT (dB)".to_owned(), &view.mixture_db, mix_range, colors.colormap)
         } else {
@@ -79,5 +82,5 @@ pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings)
         painter.add(view_shape(plot, Slot::Mixture(row as u8), SlotParams::Spectrogram(params)));
     }
     ui.allocate_rect(area, Sense::hover());
-    action
+    (action, rects)
 }
