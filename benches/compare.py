@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Times timbrescope (criterion) and librosa on the same demo clips in one run; prints the ratios.
+"""Times timbrescope (criterion) and librosa on the same demo clips in one run; prints the ratios,
+then the feature cache against computing the same epoch.
 
 usage: benches/compare.py            (needs the venv made by scripts/fixtures.sh)
 The criterion benches run in the dev profile, which optimises every crate (see Cargo.toml).
@@ -51,6 +52,12 @@ def main() -> int:
     print(f"\nfeatures folder (32 clips, CQT, load + transform + .npy): 1 thread {per_clip_1:.2f} ms/clip, "
           f"2 threads {per_clip_2:.2f} ms/clip, scaling {per_clip_1 / per_clip_2:.2f}x on {os.cpu_count()} cores")
     print(f"librosa {ref.get('librosa')}, clips: {ref.get('clips')}")
+
+    # The feature cache: a training epoch read from it against computed from the audio.
+    subprocess.run(["cargo", "bench", "--profile", "dev", "--bench", "data", "--", "--noplot"], cwd=ROOT, env=env, check=True)
+    cached, computed = criterion_median_ms("epoch/from_cache"), criterion_median_ms("epoch/computed")
+    print(f"\nepoch of training features (STFT + CQT, standardised, one thread): from the cache {cached:.1f} ms, "
+          f"computed from the audio {computed:.1f} ms: {computed / cached:.1f}x")
     return 0
 
 

@@ -13,6 +13,14 @@ Writes into tests/fixtures/librosa/:
   params.json            exact parameters, versions, derived numbers
   README.md              how the files were made
 
+  Timbre descriptor references (librosa.feature on the same 1024/256 frames), for
+  music and tone, each float32 [frames] (126 for music, 63 for tone):
+  {music,tone}_centroid.npy   spectral_centroid
+  {music,tone}_bandwidth.npy  spectral_bandwidth (p=2, norm=True)
+  {music,tone}_flatness.npy   spectral_flatness (power=2.0, amin=1e-10)
+  {music,tone}_zcr.npy        zero_crossing_rate (frame_length=1024, center=True)
+  {music,tone}_rms.npy        rms (frame_length=1024, center=True, pad_mode='constant')
+
 Run through scripts/fixtures.sh (creates .venv with the pinned reference stack),
 or directly:  .venv/bin/python scripts/make_librosa_fixtures.py [--out DIR]
 
@@ -53,6 +61,30 @@ SEED = 20240611
 
 STFT_PARAMS = dict(n_fft=1024, hop_length=256, window="hann", center=True, pad_mode="constant")
 CQT_PARAMS = dict(sr=SR, hop_length=256, fmin=32.703, n_bins=761, bins_per_octave=96)
+
+# Timbre descriptors: librosa.feature on the same frames as STFT_PARAMS. The spectral ones take
+# the STFT parameters as they are; zero_crossing_rate and rms frame the waveform themselves.
+SPECTRAL_PARAMS = dict(sr=SR, **STFT_PARAMS)
+FRAME_PARAMS = dict(frame_length=STFT_PARAMS["n_fft"], hop_length=STFT_PARAMS["hop_length"], center=True)
+
+
+def descriptor_arrays(name: str, y: np.ndarray) -> dict:
+    """Per-frame librosa descriptors of one signal, each float32 [frames] (librosa returns [1, frames])."""
+    feats = dict(
+        centroid=librosa.feature.spectral_centroid(y=y, **SPECTRAL_PARAMS),
+        bandwidth=librosa.feature.spectral_bandwidth(y=y, **SPECTRAL_PARAMS, p=2, norm=True),
+        flatness=librosa.feature.spectral_flatness(y=y, **STFT_PARAMS, power=2.0, amin=1e-10),
+        # zero_crossing_rate always pads with the edge samples when centred (it has no pad_mode).
+        zcr=librosa.feature.zero_crossing_rate(y, **FRAME_PARAMS),
+        rms=librosa.feature.rms(y=y, **FRAME_PARAMS, pad_mode="constant"),
+    )
+    frames = 1 + len(y) // STFT_PARAMS["hop_length"]
+    out = {}
+    for k, v in feats.items():
+        assert v.shape == (1, frames), (name, k, v.shape)
+        out[f"{name}_{k}.npy"] = np.asarray(v[0], dtype=np.float32)
+    return out
+
 
 # Decimator FIR half-length (taps for offsets -R..R). Beyond |k| = 191 the
 # extracted soxr response is below 1e-7 (float32 noise level).
@@ -321,6 +353,11 @@ def main() -> int:
         assert arr.dtype == np.float32, name
         np.save(out / name, arr)
 
+    # Kept apart from `arrays` so params.json and the README's first table stay as they were.
+    descriptors = {**descriptor_arrays("music", music), **descriptor_arrays("tone", tone)}
+    for name, arr in descriptors.items():
+        np.save(out / name, arr)
+
     # ---- derived numbers -------------------------------------------------
     design = cqt_design()
     defaults = cqt_defaults()
@@ -429,12 +466,14 @@ def main() -> int:
         print(f"  {name:26s} {str(arr.shape):12s} {arr.nbytes / 1024:7.1f} KiB")
     total = sum((out / n).stat().st_size for n in arrays)
     print(f"total npy bytes: {total}")
+    for name, arr in descriptors.items():
+        print(f"  {name:26s} {str(arr.shape):12s} min {arr.min():.6g} max {arr.max():.6g}")
 
-    write_readme(out, params, design, arrays, total)
+    write_readme(out, params, design, arrays, total, descriptors)
     return 0
 
 
-def write_readme(out: Path, params: dict, design: dict, arrays: dict, total: int) -> None:
+def write_readme(out: Path, params: dict, design: dict, arrays: dict, total: int, descriptors: dict) -> None:
     v = params["versions"]
     d = params["cqt"]["defaults_used"]
     lens = params["cqt_design"]["filter_lengths_at_16k"]
@@ -537,7 +576,42 @@ def write_readme(out: Path, params: dict, design: dict, arrays: dict, total: int
     a(f"FIR decimator vs soxr on random float32 noise: max abs difference {dec['max_abs_error_vs_soxr_random_float32']:.2e}; "
       f"DC gain {dec['dc_gain']:.8f}; 0.01 dB passband edge at {dec['passband_edge_0p01dB_rel_input_nyquist']:.4f} × input Nyquist.")
     a("")
+    write_descriptor_readme(a, descriptors)
     (out / "README.md").write_text("\n".join(lines))
+
+
+def write_descriptor_readme(a, descriptors: dict) -> None:
+    """The timbre-descriptor section, appended after everything above (which it leaves unchanged)."""
+    a("## Timbre descriptors")
+    a("")
+    a("Per-frame librosa features of `music.npy` and `tone.npy` on the STFT frames above (n_fft 1024, hop 256,")
+    a("periodic Hann, centred; frame t is centred on sample 256·t). librosa returns `[1, frames]`; the files hold")
+    a("the single row as float32 `[frames]`. `tests/descriptors.rs` checks `src/dsp/descriptors.rs` against them.")
+    a("")
+    a("| file | shape | content |")
+    a("|---|---|---|")
+    stft = "n_fft=1024, hop_length=256, window='hann', center=True, pad_mode='constant'"
+    frame = "frame_length=1024, hop_length=256, center=True"
+    desc = {
+        "centroid": f"`librosa.feature.spectral_centroid(y=y, sr=16000, {stft})`",
+        "bandwidth": f"`librosa.feature.spectral_bandwidth(y=y, sr=16000, {stft}, p=2, norm=True)`",
+        "flatness": f"`librosa.feature.spectral_flatness(y=y, {stft}, power=2.0, amin=1e-10)`",
+        "zcr": f"`librosa.feature.zero_crossing_rate(y, {frame})`",
+        "rms": f"`librosa.feature.rms(y=y, {frame}, pad_mode='constant')`",
+    }
+    for name, arr in descriptors.items():
+        a(f"| `{name}` | {list(arr.shape)} | {desc[name[:-4].split('_', 1)[1]]} |")
+    a("")
+    a("Definitions in librosa 0.11, with S = |STFT| and f_k = k·16000/1024:")
+    a("")
+    a("- centroid = Σ f_k S_k / Σ S_k; bandwidth = (Σ S_k (f_k − centroid)² / Σ S_k)^½. A frame whose Σ S_k is")
+    a("  below float32's smallest normal is left unnormalised, which makes both ~0.")
+    a("- flatness = exp(mean ln P_k) / mean P_k with P_k = max(S_k², 1e-10) in float32 (1.0 for a silent frame).")
+    a("- zero_crossing_rate pads the waveform with 512 copies of its first and last sample (`mode='edge'`; it has")
+    a("  no pad_mode), frames it without a window, sets |x| ≤ 1e-10 to +0 and counts sign-bit changes between")
+    a("  neighbours inside each frame (the frame's first sample never counts), divided by 1024.")
+    a("- rms = sqrt(mean x²) over the zero-padded 1024-sample frame.")
+    a("")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ enum Verb {
     /// The on-disk feature cache for training: `cache build`.
     #[command(subcommand)]
     Cache(cli::cache::CacheVerb),
+    /// The five timbre descriptors of a note (centroid, spread, flatness, ZCR, harmonic-to-background ratio) as JSON.
+    Describe(cli::describe::DescribeArgs),
     /// Polyphonic mixtures with ideal-ratio soft masks, one .npz each.
     Mix(cli::mix::MixArgs),
     /// Record from an input device into a WAV file.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Some(Verb::Features(a)) => cli::features::run(a),
         Some(Verb::Dataset(v)) => cli::dataset::run(v),
         Some(Verb::Cache(v)) => cli::cache::run(v),
+        Some(Verb::Describe(a)) => cli::describe::run(a),
         Some(Verb::Mix(a)) => cli::mix::run(a),
         Some(Verb::Record(a)) => cli::record::run(a),
         Some(Verb::Play(a)) => cli::play::run(a),

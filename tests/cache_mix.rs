@@ -188,6 +188,8 @@ fn mixing_needs_enough_instruments() {
     let options = MixOptions { sources: 4..=4, ..mix_options(&dir.path().join("m"), 1) };
     let err = make_mixtures(&dataset, &options, &|_, _| {}).unwrap_err().to_string();
     assert!(err.contains("fewer than 4 instruments"), "{err}");
-    let options = MixOptions { sources: 3..=2, ..mix_options(&dir.path().join("m"), 1) };
+    // A reversed range, as a caller might build it from user input.
+    let (lo, hi) = (3, 2);
+    let options = MixOptions { sources: lo..=hi, ..mix_options(&dir.path().join("m"), 1) };
     assert!(make_mixtures(&dataset, &options, &|_, _| {}).unwrap_err().to_string().contains("--sources"));
 }

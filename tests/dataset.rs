@@ -140,8 +140,10 @@ fn another_seed_draws_other_splits_but_the_same_notes() {
     let dir = tempfile::tempdir().unwrap();
     let (a, _) = tiny_data::banks(dir.path());
     let render = |seed: u64, out: &str| {
-        let options =
-            timbrescope::data::synth::SynthOptions { seed, ..tiny_data::options(&[a.clone()], &dir.path().join(out)) };
+        let options = timbrescope::data::synth::SynthOptions {
+            seed,
+            ..tiny_data::options(std::slice::from_ref(&a), &dir.path().join(out))
+        };
         synthesize(&options, &|_, _| {}).unwrap();
         read_examples(&dir.path().join(out).join("examples.json")).unwrap()
     };

@@ -60,6 +60,14 @@ fn frame_values_match_librosa_within_two_percent() {
                 "{signal} {name}: worst relative error {worst:.2e} at frame {frame} ({} vs librosa {})",
                 values[frame], reference[frame]
             );
+            // The contract. Measured worst: RMS 1.2e-7, centroid 3.3e-7, bandwidth 1.4e-6 (the
+            // pure tone's frames go through the f64 FFT), flatness 1.6e-3 (the tone's far bins
+            // sit at the 1e-10 floor, where f32 rounding decides which bins clear it), ZCR 0.
+            assert!(worst <= 0.02, "{signal} {name}: relative error {worst} at frame {frame}");
+            if name == "zcr" {
+                // Crossings are counted, not estimated: any difference would be a rule mismatch.
+                assert_eq!(values, &reference, "{signal} zcr");
+            }
         }
     }
 }
@@ -130,10 +138,11 @@ fn a_sine_has_its_frequency_as_centroid_a_narrow_spread_and_two_crossings_per_pe
             // image at -f and the far sidelobes, cut off at 0 Hz and Nyquist, pull the weighted
             // mean off f (measured: under 0.4 Hz). 2 Hz is an eighth of a bin.
             assert!((centroid - freq).abs() < 2.0, "{freq} Hz frame {t}: centroid {centroid}");
-            // A Hann-windowed sine fills its main lobe (±2 bins) with magnitude weights whose
-            // standard deviation is 0.71 bin on a bin centre (bins -1, 0, 1 at 1/2, 1, 1/2) and
-            // up to ~1.1 bin between bins (measured 16.5 Hz at 440 Hz): 1.5 bins is "small".
-            assert!(spread < 1.5 * 15.625, "{freq} Hz frame {t}: spread {spread}");
+            // On a bin centre a Hann-windowed sine has magnitudes 1/2, 1, 1/2 on three bins:
+            // spread sqrt(1/2) bin. Off centre its sidelobes (magnitude ~1/(pi d^3) at d bins)
+            // weighted by d^2 add ~(1/pi) ln(range) bins^2, up to ~1.5 bins halfway between
+            // bins (measured at most 21.8 Hz = 1.4 bins). 2 bins is still a tone's width.
+            assert!(spread < 2.0 * 15.625, "{freq} Hz frame {t}: spread {spread}");
             // 2f/r crossings per sample, counted over 1023 neighbour pairs of a 1024-sample frame:
             // the frame edges can gain or lose one crossing, and 1023/1024 scales the rest.
             assert!((zcr - expected_zcr).abs() <= 1.5 / 1024.0, "{freq} Hz frame {t}: zcr {zcr} vs {expected_zcr}");
@@ -143,9 +152,9 @@ fn a_sine_has_its_frequency_as_centroid_a_narrow_spread_and_two_crossings_per_pe
             let spread = frames.spread_hz[len / 512];
             let expected = 0.5f64.sqrt() * 15.625;
             eprintln!("on-bin spread {spread} Hz vs {expected:.3} Hz");
-            // The sine's own float32 rounding noise, spread over all bins and weighted by (f - c)^2,
-            // widens it slightly (measured +3%).
-            assert!((spread as f64 / expected - 1.0).abs() < 0.05, "on-bin spread {spread} vs {expected}");
+            // The sine's own float32 rounding noise, in every bin and weighted by (f - c)^2,
+            // widens it slightly (measured +0.2%).
+            assert!((spread as f64 / expected - 1.0).abs() < 0.01, "on-bin spread {spread} vs {expected}");
         }
     }
     eprintln!(
@@ -257,19 +266,27 @@ fn names_order_and_serialisation_agree() {
 #[test]
 fn describe_note_takes_well_under_two_milliseconds_for_four_seconds() {
     let len = 4 * SR as usize;
-    let tone: Vec<f64> = harmonic_tone(220.0, 5, 0.1, len);
-    let noise = white_noise(0.01, len, 3);
-    let x = to_f32(&tone.iter().zip(&noise).map(|(a, b)| a + b).collect::<Vec<_>>());
-    let mut best = f64::INFINITY;
-    for _ in 0..30 {
-        let start = Instant::now();
-        std::hint::black_box(describe_note(std::hint::black_box(&x), SR, 57.0));
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    eprintln!("describe_note on 4 s: best of 30 runs {:.3} ms", best * 1e3);
-    // The budget is 2 ms; the best of 30 runs is robust to a busy machine, and 4x room keeps a
-    // shared CI runner from failing it.
-    assert!(best < 8e-3, "{best} s");
+    let best_of_30 = |x: &[f32]| {
+        (0..30)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(describe_note(std::hint::black_box(x), SR, 57.0));
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    // A note with a noise floor, like any recording (16-bit quantisation noise is enough).
+    let tone = harmonic_tone(220.0, 5, 0.1, len);
+    let noise = white_noise(0.001, len, 3);
+    let typical = best_of_30(&to_f32(&tone.iter().zip(&noise).map(|(a, b)| a + b).collect::<Vec<_>>()));
+    // A float-synthesised sine: every frame's spread is redone with the f64 FFT. (Harmonic
+    // tones are wide enough without: their partials, not the f32 floor, set the spread.)
+    let pure = best_of_30(&sine(440.0, 0.5, len));
+    eprintln!("describe_note on 4 s: best of 30 runs {:.3} ms; float sine {:.3} ms", typical * 1e3, pure * 1e3);
+    // The budget is 2 ms; the best of 30 runs shrugs off a busy machine, and 4x room keeps a
+    // shared CI runner from failing it. The sine is the worst case, about twice the work.
+    assert!(typical < 8e-3, "{typical} s");
+    assert!(pure < 16e-3, "{pure} s");
 }
 
 #[test]

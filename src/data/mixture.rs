@@ -43,19 +43,19 @@ pub enum MixtureError {
 #[derive(Clone, Debug)]
 pub struct Mixture {
     pub sample_rate_hz: u32,
-    /// [samples] = sum_k gain_k * source_k
+    /// `[samples]` = sum_k gain_k * source_k
     pub mixture: Vec<f32>,
-    /// [k][samples], already multiplied by their gains: what actually went into the mix.
+    /// `[k][samples]`, already multiplied by their gains: what actually went into the mix.
     pub sources: Vec<Vec<f32>>,
     /// Linear gains applied.
     pub gains: Vec<f32>,
     pub bins: usize,
     pub frames: usize,
-    /// [bins, frames] in C order: numpy's (and librosa's) layout, bin-major.
+    /// `[bins, frames]` in C order: numpy's (and librosa's) layout, bin-major.
     pub mix_mag: Vec<f32>,
-    /// [k, bins, frames]
+    /// `[k, bins, frames]`
     pub source_mag: Vec<f32>,
-    /// [k, bins, frames]: M_k = |S_k| / (sum_j |S_j| + eps)
+    /// `[k, bins, frames]`: M_k = |S_k| / (sum_j |S_j| + eps)
     pub masks: Vec<f32>,
     pub eps: f32,
 }
@@ -130,8 +130,8 @@ impl Mixture {
     }
 }
 
-/// One compressed .npz that `numpy.load` reads as is: f32 arrays `mixture` [samples],
-/// `sources` [k, samples], `mix_mag` [bins, frames], `source_mag` and `masks` [k, bins, frames],
+/// One compressed .npz that `numpy.load` reads as is: f32 arrays `mixture` `[samples]`,
+/// `sources` `[k, samples]`, `mix_mag` `[bins, frames]`, `source_mag` and `masks` `[k, bins, frames]`,
 /// and `meta`, a 0-d '<U' string holding the caller's JSON object plus "eps", "gains",
 /// "sample_rate_hz" and "k" (which replace any keys of the same name). Written atomically.
 pub fn write_npz(path: &Path, mixture: &Mixture, meta: &Value) -> Result<(), MixtureError> {
@@ -200,9 +200,9 @@ pub struct MixtureFile {
     pub sources: Vec<Vec<f32>>,
     pub bins: usize,
     pub frames: usize,
-    /// [bins, frames]
+    /// `[bins, frames]`
     pub mix_mag: Vec<f32>,
-    /// [k, bins, frames]
+    /// `[k, bins, frames]`
     pub masks: Vec<f32>,
     /// Everything [`write_npz`] stored, the keys it adds included.
     pub meta: Value,
