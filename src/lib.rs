@@ -6,6 +6,7 @@
 pub mod atomic_file;
 pub mod audio;
 pub mod data;
+pub mod degrade;
 pub mod dsp;
 pub mod features;
 pub mod jobs;

@@ -38,6 +38,10 @@ enum Verb {
     Cache(cli::cache::CacheVerb),
     /// The five timbre descriptors of a note (centroid, spread, flatness, ZCR, harmonic-to-background ratio) as JSON.
     Describe(cli::describe::DescribeArgs),
+    /// Degrade a clip: room, noise, EQ, codec (stage flags or a chain file), seeded.
+    Degrade(cli::degrade::DegradeArgs),
+    /// Write a room impulse response with a given RT60 (mono, or binaural through HRIRs).
+    Rir(cli::degrade::RirArgs),
     /// Polyphonic mixtures with ideal-ratio soft masks, one .npz each.
     Mix(cli::mix::MixArgs),
     /// Record from an input device into a WAV file.
@@ -64,6 +68,8 @@ fn main() -> ExitCode {
         Some(Verb::Cache(v)) => cli::cache::run(v),
         Some(Verb::Describe(a)) => cli::describe::run(a),
         Some(Verb::Mix(a)) => cli::mix::run(a),
+        Some(Verb::Degrade(a)) => cli::degrade::run(a),
+        Some(Verb::Rir(a)) => cli::degrade::rir(a),
         Some(Verb::Record(a)) => cli::record::run(a),
         Some(Verb::Play(a)) => cli::play::run(a),
         Some(Verb::Devices) => cli::record::list_devices(),

@@ -14,4 +14,4 @@ pub use devices::{DeviceError, input_devices, output_devices};
 pub use load::{AudioError, MAX_CLIP_SECS, load_clip, load_clip_from_bytes};
 pub use playback::Playback;
 pub use resample::{ResampleError, resample};
-pub use save::{save_wav, save_wav_pcm16};
+pub use save::{save_wav, save_wav_channels, save_wav_pcm16};

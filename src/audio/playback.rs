@@ -12,6 +12,8 @@ use super::resample::resample;
 /// Samples at the device's rate, shared read-only with the callback.
 struct Program {
     samples: Arc<[f32]>,
+    /// A second channel (the right ear of a binaural rendering), same length as `samples`.
+    right: Option<Arc<[f32]>>,
     /// First sample to play (non-zero only when no resampling copy was made).
     offset: usize,
     /// Frames the callback has played, counted from `offset`.
@@ -40,17 +42,33 @@ impl Playback {
     /// Starts playing `samples` (mono, `sample_rate_hz`) from `start_sample`. The clip is
     /// resampled to the device's rate here, once, before the stream starts.
     pub fn start(samples: Arc<[f32]>, sample_rate_hz: u32, start_sample: usize) -> Result<Playback, DeviceError> {
+        Self::start_channels(samples, None, sample_rate_hz, start_sample)
+    }
+
+    /// As [`Playback::start`], with an optional right channel: `left` goes to the device's first
+    /// channel and `right` to its second (mono devices hear their mean).
+    pub fn start_channels(
+        samples: Arc<[f32]>,
+        right: Option<Arc<[f32]>>,
+        sample_rate_hz: u32,
+        start_sample: usize,
+    ) -> Result<Playback, DeviceError> {
         let device = devices::find_device(Direction::Output, None)?;
         let device_name = devices::device_name(&device);
         let supported = devices::default_config(Direction::Output, &device, true)?;
         let device_rate_hz = supported.sample_rate();
         let clip_len = samples.len();
         let start_sample = start_sample.min(clip_len);
+        let right = right.filter(|r| r.len() == clip_len);
         let program = if device_rate_hz == sample_rate_hz {
-            Program { samples, offset: start_sample, position: AtomicUsize::new(0) }
+            Program { samples, right, offset: start_sample, position: AtomicUsize::new(0) }
         } else {
             let resampled = resample(&samples[start_sample..], sample_rate_hz, device_rate_hz)?;
-            Program { samples: resampled.into(), offset: 0, position: AtomicUsize::new(0) }
+            let right = match right {
+                Some(r) => Some(resample(&r[start_sample..], sample_rate_hz, device_rate_hz)?.into()),
+                None => None,
+            };
+            Program { samples: resampled.into(), right, offset: 0, position: AtomicUsize::new(0) }
         };
         let program = Arc::new(program);
         let health = Arc::new(StreamHealth::default());
@@ -151,12 +169,24 @@ where
     // Real-time path: reads the shared slice and one atomic; no allocation, lock or I/O.
     let on_data = move |out: &mut [T], _: &cpal::OutputCallbackInfo| {
         let playable = &program.samples[program.offset..];
+        let right = program.right.as_deref().map(|r| &r[program.offset..]);
         let start = program.position.load(Ordering::Relaxed);
         let mut frames = 0;
         let mut chunks = out.chunks_exact_mut(channels);
         for (i, frame) in chunks.by_ref().enumerate() {
-            let value = playable.get(start + i).map_or(silence, |&x| T::from_sample(x));
-            frame.fill(value);
+            match (right, playable.get(start + i)) {
+                (Some(r), Some(&left)) if channels >= 2 => {
+                    let right = r.get(start + i).copied().unwrap_or(0.0);
+                    frame[0] = T::from_sample(left);
+                    frame[1] = T::from_sample(right);
+                    frame[2..].fill(T::from_sample(0.5 * (left + right)));
+                }
+                (Some(r), Some(&left)) => {
+                    frame.fill(T::from_sample(0.5 * (left + r.get(start + i).copied().unwrap_or(0.0))))
+                }
+                (None, Some(&x)) => frame.fill(T::from_sample(x)),
+                (_, None) => frame.fill(silence),
+            }
             frames += 1;
         }
         chunks.into_remainder().fill(silence);

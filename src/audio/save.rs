@@ -40,6 +40,26 @@ pub fn save_wav_pcm16(path: &Path, clip: &Clip) -> Result<(), AudioError> {
     })
 }
 
+/// Writes 32-bit float WAV with one or more channels of equal length (e.g. the two ears of a
+/// binaural rendering), atomically.
+pub fn save_wav_channels(path: &Path, channels: &[Vec<f32>], sample_rate_hz: u32) -> Result<(), AudioError> {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: sample_rate_hz,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let frames = channels.iter().map(Vec::len).min().unwrap_or(0);
+    write_atomically(path, spec, |writer| {
+        for i in 0..frames {
+            for ch in channels {
+                writer.write_sample(ch[i])?;
+            }
+        }
+        Ok(())
+    })
+}
+
 fn write_atomically(
     path: &Path,
     spec: hound::WavSpec,

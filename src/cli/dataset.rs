@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
+use timbrescope::data::degraded::{DegradeDatasetOptions, degrade_dataset};
 use timbrescope::data::synth::{DEFAULT_SILENCE_PEAK, SynthOptions, synthesize};
 use timbrescope::data::taxonomy::Taxonomy;
+use timbrescope::degrade::ChainSpec;
 
 use super::progress::{Progress, threads};
 
@@ -14,6 +16,27 @@ use super::progress::{Progress, threads};
 pub enum DatasetVerb {
     /// Render every instrument of the taxonomy over its pitch range with NSynth's protocol.
     Synth(SynthArgs),
+    /// Write the paired target domain: every note through a degradation chain, drawn values kept.
+    Degrade(DegradeDatasetArgs),
+}
+
+#[derive(Args)]
+pub struct DegradeDatasetArgs {
+    /// The clean data set (examples.json + audio/).
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Output folder for the degraded copy (not the data set itself).
+    #[arg(long)]
+    out: PathBuf,
+    /// Chain file (TOML, or JSON), e.g. assets/chains/target_domain.toml.
+    #[arg(long)]
+    chain: PathBuf,
+    /// Seed of every draw; each note's own seed comes from it and the note's name.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -44,7 +67,34 @@ pub struct SynthArgs {
 pub fn run(verb: DatasetVerb) -> anyhow::Result<()> {
     match verb {
         DatasetVerb::Synth(args) => synth(args),
+        DatasetVerb::Degrade(args) => degrade(args),
     }
+}
+
+fn degrade(args: DegradeDatasetArgs) -> anyhow::Result<()> {
+    let options = DegradeDatasetOptions {
+        chain: ChainSpec::load(&args.chain)?,
+        dataset: args.dataset,
+        out: args.out.clone(),
+        seed: args.seed,
+        threads: threads(args.threads)?,
+    };
+    let progress = Progress::new("degrading");
+    let report = degrade_dataset(&options, &|done, total| progress.update(done, total))
+        .with_context(|| format!("cannot write the degraded data set in {}", args.out.display()))?;
+    progress.finish();
+    if report.clipped > 0 {
+        eprintln!("warning: {} note(s) exceeded full scale and were clipped in 16-bit PCM", report.clipped);
+    }
+    eprintln!(
+        "{} notes in {} ({} degraded, {} kept from an earlier run) in {:.1} s",
+        report.notes,
+        args.out.display(),
+        report.written,
+        report.reused,
+        report.elapsed_secs
+    );
+    Ok(())
 }
 
 fn synth(args: SynthArgs) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod dataset;
+pub mod degrade;
 pub mod describe;
 pub mod features;
 pub mod gui;

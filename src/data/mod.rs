@@ -3,10 +3,12 @@
 
 pub mod cache;
 pub mod dataset;
+pub mod degraded;
 pub mod demo;
 pub mod mixing;
 pub mod mixture;
 pub mod nsynth;
+pub mod parallel;
 pub mod soundfont;
 pub mod synth;
 pub mod taxonomy;

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rand::SeedableRng as _;
@@ -14,6 +12,7 @@ use super::dataset::{
     AUDIO_DIR, DatasetError, EXAMPLES_JSON, NOTE_RATE_HZ, NoteRecord, Split, TAXONOMY_JSON, audio_path, read_note_wav,
     write_examples,
 };
+use super::parallel::map_parallel;
 use super::soundfont::{NoteRenderer, NoteSpec, SoundFontBank, peak_abs};
 use super::taxonomy::{Taxonomy, nsynth_family_id, nsynth_source_id};
 use crate::atomic_file::write_atomically;
@@ -208,38 +207,17 @@ pub fn synthesize(
     let audio_dir = options.out.join(AUDIO_DIR);
     std::fs::create_dir_all(&audio_dir).map_err(|source| DatasetError::Write { path: audio_dir.clone(), source })?;
 
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..planned.len()).map(|_| None).collect());
-    let first_error: Mutex<Option<DatasetError>> = Mutex::new(None);
-    let threads = options.threads.min(planned.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                let mut renderers: Vec<Option<NoteRenderer>> = banks.iter().map(|_| None).collect();
-                while !failed.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(note) = planned.get(index) else { break };
-                    match process_note(note, &banks, &mut renderers, options) {
-                        Ok(outcome) => outcomes.lock().expect("no panics while holding")[index] = Some(outcome),
-                        Err(error) => {
-                            failed.store(true, Ordering::Relaxed);
-                            first_error.lock().expect("no panics while holding").get_or_insert(error);
-                        }
-                    }
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, planned.len());
-                }
-            });
-        }
-    });
-    if let Some(error) = first_error.into_inner().expect("workers finished") {
-        return Err(error);
-    }
+    let outcomes = map_parallel(
+        &planned,
+        options.threads,
+        progress,
+        || banks.iter().map(|_| None).collect::<Vec<Option<NoteRenderer>>>(),
+        |renderers, note| process_note(note, &banks, renderers, options),
+    )?;
 
     let mut report = SynthReport::default();
     let mut records = BTreeMap::new();
-    for outcome in outcomes.into_inner().expect("workers finished").into_iter().flatten() {
+    for outcome in outcomes {
         match outcome {
             Outcome::Kept { record, rendered, clipped } => {
                 report.rendered += usize::from(rendered);

@@ -86,6 +86,18 @@ impl Spectrogram {
         out
     }
 
+    /// `self - reference`, value by value: the Δ view of a degraded clip against its clean one.
+    /// Both must have the same shape (the same transform of clips of the same length).
+    pub fn difference(&self, reference: &Spectrogram) -> Option<Spectrogram> {
+        if (self.bins, self.frames, self.axis, self.scale)
+            != (reference.bins, reference.frames, reference.axis, reference.scale)
+        {
+            return None;
+        }
+        let values = self.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect();
+        Some(Spectrogram { values, ..*self })
+    }
+
     /// Largest value, or None when empty.
     pub fn max_value(&self) -> Option<f32> {
         self.values.iter().copied().reduce(f32::max)

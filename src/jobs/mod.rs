@@ -2,5 +2,6 @@
 
 pub mod analysis;
 pub mod data;
+pub mod degrade;
 
 pub use analysis::{Analysis, AnalysisJobs, JobEvent, MAX_VIEW_SECS};

@@ -7,15 +7,17 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
 use super::browser::{Browser, BrowserAction};
+use super::degrade_panel::{DegradePanel, Listen};
 use super::gpu_views::{self, Slot};
 use super::grid::{GridAction, GridState, grid_ui};
 use super::mixture_view::{MixtureAction, mixture_ui};
 use super::record_panel::RecordPanel;
-use super::views::{ColorSettings, Hover, ViewWindow, views_ui};
+use super::views::{ColorSettings, DeltaRows, Hover, ViewSources, ViewWindow, views_ui};
 use crate::audio::playback::Playback;
 use crate::audio::{Clip, save::save_wav};
 use crate::data::demo::{demo_clips, try_load_demo};
 use crate::jobs::data::{DataEvent, DataJobs, GridRequest, MixtureView};
+use crate::jobs::degrade::{DegradeEvent, DegradeWorker, DegradedView};
 use crate::jobs::{Analysis, AnalysisJobs, JobEvent};
 use crate::render::Colormap;
 
@@ -35,11 +37,19 @@ struct Settings {
     show_slice: bool,
     /// The data set folder open last time, reopened at launch.
     last_dataset: Option<PathBuf>,
+    /// The degradation chain and whether it applies.
+    degrade: DegradePanel,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { colors: ColorSettings::default(), last_dir: None, show_slice: true, last_dataset: None }
+        Self {
+            colors: ColorSettings::default(),
+            last_dir: None,
+            show_slice: true,
+            last_dataset: None,
+            degrade: DegradePanel::default(),
+        }
     }
 }
 
@@ -53,6 +63,8 @@ enum DialogResult {
     Save(PathBuf),
     Dataset(PathBuf),
     Mixture(PathBuf),
+    LoadChain(PathBuf),
+    SaveChain(PathBuf),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +73,8 @@ enum Dialog {
     Save,
     Dataset,
     Mixture,
+    LoadChain,
+    SaveChain,
 }
 
 /// What the central panel shows.
@@ -109,6 +123,12 @@ pub struct Workbench {
     grid_on_open: Option<u8>,
     /// Where the grid cells or mixture rows were last drawn, in points.
     panel_rects: Vec<egui::Rect>,
+    degrade_worker: DegradeWorker,
+    /// The degraded version of `analysis`, once rendered for the current chain.
+    degraded: Option<Arc<DegradedView>>,
+    degrade_pending: Option<u64>,
+    /// Where the Δ STFT and Δ CQT were last drawn.
+    delta_rects: Option<[egui::Rect; 2]>,
 }
 
 impl Workbench {
@@ -124,6 +144,7 @@ impl Workbench {
         };
         let ctx = cc.egui_ctx.clone();
         let data_ctx = cc.egui_ctx.clone();
+        let degrade_ctx = cc.egui_ctx.clone();
         let mut app = Self {
             settings,
             clips: Vec::new(),
@@ -152,6 +173,10 @@ impl Workbench {
             dialog_request: None,
             grid_on_open: None,
             panel_rects: Vec::new(),
+            degrade_worker: DegradeWorker::new(Arc::new(move || degrade_ctx.request_repaint())),
+            degraded: None,
+            degrade_pending: None,
+            delta_rects: None,
         };
         if let Some(dir) = app.settings.last_dataset.clone().filter(|d| d.join("examples.json").exists()) {
             app.open_dataset(dir);
@@ -195,6 +220,91 @@ impl Workbench {
     /// Where the waveform, STFT and CQT were last drawn, in points.
     pub fn view_rects(&self) -> Option<[egui::Rect; 3]> {
         self.view_rects
+    }
+
+    /// Where the Δ STFT and Δ CQT were last drawn, when shown.
+    pub fn delta_rects(&self) -> Option<[egui::Rect; 2]> {
+        self.delta_rects
+    }
+
+    /// The degraded clip the views show beside the clean one, once rendered.
+    pub fn degraded(&self) -> Option<&Arc<DegradedView>> {
+        self.degraded.as_ref()
+    }
+
+    /// True while a degradation the views wait for is rendering.
+    pub fn is_degrade_busy(&self) -> bool {
+        self.degrade_pending.is_some()
+    }
+
+    pub fn degrade_panel(&self) -> &DegradePanel {
+        &self.settings.degrade
+    }
+
+    /// Changes the chain (as the panel would) and renders again.
+    pub fn set_degrade_panel(&mut self, panel: DegradePanel) {
+        self.settings.degrade = panel;
+        self.request_degrade();
+    }
+
+    /// Renders the current clip through the chain in the background (or drops the degraded
+    /// views when the chain is off).
+    fn request_degrade(&mut self) {
+        match &self.analysis {
+            Some(clean) if self.settings.degrade.enabled => {
+                let stages = self.settings.degrade.active_stages();
+                self.degrade_pending = Some(self.degrade_worker.request(clean.clone(), stages));
+            }
+            _ => {
+                self.degraded = None;
+                self.degrade_pending = None;
+            }
+        }
+    }
+
+    /// Flips A/B; playing on from the same place in the other version.
+    pub fn toggle_listen(&mut self) {
+        let playing = self.player.is_some();
+        if playing {
+            self.cursor_secs = self.playhead_secs();
+            self.stop_playback();
+        }
+        self.settings.degrade.toggle_listen();
+        if playing {
+            self.toggle_playback();
+        }
+    }
+
+    /// The degraded view when it belongs to the clip shown and the chain applies.
+    fn shown_degraded(&self) -> Option<&Arc<DegradedView>> {
+        self.degraded.as_ref().filter(|_| self.settings.degrade.enabled)
+    }
+
+    fn listening_to_degraded(&self) -> bool {
+        self.settings.degrade.listen == Listen::Degraded && self.shown_degraded().is_some()
+    }
+
+    fn handle_degrade_events(&mut self, frame: &eframe::Frame) {
+        for event in self.degrade_worker.poll() {
+            match event {
+                DegradeEvent::Ready(view) if Some(view.ticket) == self.degrade_pending => {
+                    self.degrade_pending = None;
+                    if let Some(rs) = frame.wgpu_render_state() {
+                        gpu_views::upload_waveform(rs, Slot::DegradedWaveform, &view.analysis.clip.samples);
+                        gpu_views::upload_spectrogram(rs, Slot::DegradedStft, &view.analysis.stft);
+                        gpu_views::upload_spectrogram(rs, Slot::DegradedCqt, &view.analysis.cqt);
+                        gpu_views::upload_spectrogram(rs, Slot::DeltaStft, &view.delta_stft);
+                        gpu_views::upload_spectrogram(rs, Slot::DeltaCqt, &view.delta_cqt);
+                    }
+                    self.degraded = Some(view);
+                }
+                DegradeEvent::Failed { ticket, message } if Some(ticket) == self.degrade_pending => {
+                    self.degrade_pending = None;
+                    self.error(format!("Cannot degrade: {message}"));
+                }
+                _ => {} // superseded by a newer chain or clip
+            }
+        }
     }
 
     /// The status line (info or error).
@@ -419,6 +529,8 @@ impl Workbench {
                     self.window = Some(ViewWindow::fit(&analysis));
                     self.cursor_secs = 0.0;
                     self.analysis = Some(analysis);
+                    self.degraded = None;
+                    self.request_degrade();
                 }
                 JobEvent::Failed { ticket, message } if Some(ticket) == self.pending => {
                     self.pending = None;
@@ -436,6 +548,8 @@ impl Workbench {
                 DialogResult::Save(path) => self.save_current(path),
                 DialogResult::Dataset(path) => self.open_dataset(path),
                 DialogResult::Mixture(path) => self.open_mixture(path),
+                DialogResult::LoadChain(path) => self.load_chain(path),
+                DialogResult::SaveChain(path) => self.save_chain(path),
             }
         }
     }
@@ -460,6 +574,14 @@ impl Workbench {
                 Dialog::Open => dialog.add_filter("Audio", &AUDIO_FILTER).pick_file().map(DialogResult::Open),
                 Dialog::Dataset => dialog.pick_folder().map(DialogResult::Dataset),
                 Dialog::Mixture => dialog.add_filter("Mixture", &["npz"]).pick_file().map(DialogResult::Mixture),
+                Dialog::LoadChain => {
+                    dialog.add_filter("Chain", &["toml", "json"]).pick_file().map(DialogResult::LoadChain)
+                }
+                Dialog::SaveChain => dialog
+                    .add_filter("Chain", &["toml"])
+                    .set_file_name("chain.toml")
+                    .save_file()
+                    .map(DialogResult::SaveChain),
             };
             if let Some(r) = result {
                 let _ = tx.send(r);
@@ -468,8 +590,33 @@ impl Workbench {
         });
     }
 
+    /// The clip the views show: the clean one, or the degraded one on the B side.
     fn current_clip(&self) -> Option<&Clip> {
-        self.analysis.as_ref().map(|a| &a.clip)
+        match self.shown_degraded() {
+            Some(d) if self.listening_to_degraded() => Some(&d.analysis.clip),
+            _ => self.analysis.as_ref().map(|a| &a.clip),
+        }
+    }
+
+    fn load_chain(&mut self, path: PathBuf) {
+        let loaded = crate::degrade::ChainSpec::load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|spec| self.settings.degrade.load(&spec));
+        match loaded {
+            Ok(clamped) if clamped.is_empty() => self.info(format!("Loaded chain {}", path.display())),
+            Ok(clamped) => self.info(format!("Loaded chain {}; {}", path.display(), clamped.join(", "))),
+            Err(e) => return self.error(e),
+        }
+        self.settings.degrade.enabled = true;
+        self.request_degrade();
+    }
+
+    fn save_chain(&mut self, path: PathBuf) {
+        let text = self.settings.degrade.to_spec().to_toml();
+        match crate::atomic_file::write_atomically(&path, |w| std::io::Write::write_all(w, text.as_bytes())) {
+            Ok(()) => self.info(format!("Saved chain {}", path.display())),
+            Err(e) => self.error(format!("cannot write {}: {e}", path.display())),
+        }
     }
 
     fn save_current(&mut self, path: PathBuf) {
@@ -499,7 +646,12 @@ impl Workbench {
         if start >= clip.samples.len() {
             start = 0;
         }
-        match Playback::start(clip.samples.clone(), clip.sample_rate_hz, start) {
+        // The B side plays what was rendered, both ears of a binaural room.
+        let (left, right) = match self.shown_degraded() {
+            Some(d) if self.listening_to_degraded() => (d.channels[0].clone(), d.channels.get(1).cloned()),
+            _ => (clip.samples.clone(), None),
+        };
+        match Playback::start_channels(left, right, clip.sample_rate_hz, start) {
             Ok(p) => self.player = Some(p),
             Err(e) => self.error(format!("Cannot play: {e}")),
         }
@@ -533,6 +685,15 @@ impl Workbench {
         }
         if let Some(kind) = self.dialog_request.take() {
             self.spawn_dialog(kind, ctx);
+        }
+        let (flip, draw_again) =
+            ctx.input_mut(|i| (i.consume_key(Modifiers::NONE, Key::B), i.consume_key(Modifiers::NONE, Key::N)));
+        if flip && self.settings.degrade.enabled {
+            self.toggle_listen();
+        }
+        if draw_again && self.settings.degrade.enabled {
+            self.settings.degrade.draw_again();
+            self.request_degrade();
         }
         let (open, save, space, fit, left, right, zoom_in, zoom_out, record) = ctx.input_mut(|i| {
             (
@@ -669,6 +830,7 @@ impl eframe::App for Workbench {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.handle_job_events(frame);
         self.handle_data_events(frame);
+        self.handle_degrade_events(frame);
         self.handle_dialogs();
         self.recorder.logic(ctx);
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -695,6 +857,9 @@ impl eframe::App for Workbench {
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         egui::Panel::left("clips").default_size(280.0).show(ui, |ui| self.clip_list_ui(ui));
+        if self.mode == Mode::Clip {
+            egui::Panel::right("degrade").default_size(300.0).show(ui, |ui| self.degrade_panel_ui(ui));
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.mode, Mode::Clip, "Clip views");
@@ -718,6 +883,20 @@ impl eframe::App for Workbench {
 }
 
 impl Workbench {
+    fn degrade_panel_ui(&mut self, ui: &mut egui::Ui) {
+        let last = self.shown_degraded().cloned();
+        let response = self.settings.degrade.ui(ui, last.as_deref(), self.degrade_pending.is_some());
+        if response.changed {
+            self.request_degrade();
+        }
+        if response.load_chain {
+            self.spawn_dialog(Dialog::LoadChain, ui.ctx());
+        }
+        if response.save_chain {
+            self.spawn_dialog(Dialog::SaveChain, ui.ctx());
+        }
+    }
+
     fn grid_view_ui(&mut self, ui: &mut egui::Ui) {
         let action = match (&self.grid, self.browser.dataset()) {
             (Some(grid), Some(dataset)) if self.gpu => {
@@ -767,8 +946,29 @@ impl Workbench {
     fn clip_views_ui(&mut self, ui: &mut egui::Ui) {
         {
             let playhead = self.playhead_secs();
+            let degraded = self.shown_degraded().cloned();
+            let b_side = self.listening_to_degraded();
             match (&self.analysis, &mut self.window) {
-                (Some(analysis), Some(window)) if self.gpu => {
+                (Some(clean), Some(window)) if self.gpu => {
+                    let sources = match &degraded {
+                        Some(d) => ViewSources {
+                            analysis: if b_side { &d.analysis } else { clean },
+                            slots: if b_side {
+                                [Slot::DegradedWaveform, Slot::DegradedStft, Slot::DegradedCqt]
+                            } else {
+                                [Slot::Waveform, Slot::Stft, Slot::Cqt]
+                            },
+                            delta: Some(DeltaRows {
+                                stft: &d.delta_stft,
+                                cqt: &d.delta_cqt,
+                                range_db: self.settings.degrade.delta_range_db,
+                            }),
+                        },
+                        None => {
+                            ViewSources { analysis: clean, slots: [Slot::Waveform, Slot::Stft, Slot::Cqt], delta: None }
+                        }
+                    };
+                    let analysis = sources.analysis;
                     if self.settings.show_slice {
                         // Last frame's pointer time, else the playhead.
                         let t = self.hover.time_secs.unwrap_or(playhead).clamp(0.0, analysis.clip.duration_secs());
@@ -778,9 +978,10 @@ impl Workbench {
                             .default_size(190.0)
                             .show(ui, |ui| super::slice::slice_ui(ui, analysis, t, range));
                     }
-                    let response = views_ui(ui, analysis, window, &self.settings.colors, Some(playhead));
+                    let response = views_ui(ui, &sources, window, &self.settings.colors, Some(playhead));
                     self.hover = response.hover;
                     self.view_rects = Some(response.rects);
+                    self.delta_rects = response.delta_rects;
                     if let Some(t) = response.seek_secs {
                         let playing = self.player.is_some();
                         self.stop_playback();

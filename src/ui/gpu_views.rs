@@ -17,6 +17,13 @@ pub enum Slot {
     Waveform,
     Stft,
     Cqt,
+    /// The degraded clip's views (the B side of the A/B switch).
+    DegradedWaveform,
+    DegradedStft,
+    DegradedCqt,
+    /// Degraded minus clean.
+    DeltaStft,
+    DeltaCqt,
     /// One instrument's cell of the instrument grid.
     Grid(u8),
     /// 0: the mixture's STFT; k + 1: source k's soft mask.

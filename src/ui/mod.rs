@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod degrade_panel;
 mod gpu_views;
 pub mod grid;
 pub mod mixture_view;

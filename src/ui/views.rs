@@ -88,6 +88,8 @@ pub struct Hover {
     pub level_db: Option<f32>,
     /// The waveform's sample under the pointer.
     pub sample_value: Option<f32>,
+    /// Degraded minus clean under the pointer (Δ views).
+    pub delta_db: Option<f32>,
     pub view: Option<&'static str>,
 }
 
@@ -110,8 +112,27 @@ impl Hover {
         if let Some(db) = self.level_db {
             parts.push(format!("{db:.1} dB"));
         }
+        if let Some(db) = self.delta_db {
+            parts.push(format!("Δ {db:+.1} dB"));
+        }
         parts.join("   ")
     }
+}
+
+/// Which uploaded views to draw: the clean clip's or the degraded one's, and the Δ rows.
+pub struct ViewSources<'a> {
+    /// The clip whose waveform, STFT and CQT are shown.
+    pub analysis: &'a Analysis,
+    /// Where its waveform, STFT and CQT were uploaded.
+    pub slots: [Slot; 3],
+    pub delta: Option<DeltaRows<'a>>,
+}
+
+/// Degraded minus clean, in dB, drawn on a diverging map from -range to +range.
+pub struct DeltaRows<'a> {
+    pub stft: &'a Spectrogram,
+    pub cqt: &'a Spectrogram,
+    pub range_db: f32,
 }
 
 /// What the user did in the views this frame.
@@ -119,35 +140,41 @@ pub struct ViewsResponse {
     pub hover: Hover,
     /// Where the waveform, STFT and CQT were drawn.
     pub rects: [Rect; 3],
+    /// Where the Δ STFT and Δ CQT were drawn, when shown.
+    pub delta_rects: Option<[Rect; 2]>,
     /// Clicked a time: move the playhead there.
     pub seek_secs: Option<f64>,
 }
 
-/// Draws the three views filling `ui`'s remaining space.
+/// Draws the views (waveform, STFT, CQT, and the Δ rows when given) filling `ui`'s remaining space.
 pub fn views_ui(
     ui: &mut egui::Ui,
-    analysis: &Analysis,
+    sources: &ViewSources<'_>,
     window: &mut ViewWindow,
     colors: &ColorSettings,
     playhead_secs: Option<f64>,
 ) -> ViewsResponse {
+    let analysis = sources.analysis;
     let full = ui.available_rect_before_wrap();
     let plot = Rect::from_min_max(
         Pos2::new(full.left() + GUTTER_PX, full.top()),
         Pos2::new(full.right() - 16.0, full.bottom() - TIME_AXIS_PX),
     );
-    let usable = (plot.height() - 2.0 * GAP_PX).max(30.0);
-    let heights = [0.22 * usable, 0.39 * usable, 0.39 * usable];
+    let shares: &[f32] = if sources.delta.is_some() { &[0.12, 0.22, 0.22, 0.22, 0.22] } else { &[0.22, 0.39, 0.39] };
+    let usable = (plot.height() - (shares.len() - 1) as f32 * GAP_PX).max(30.0);
     let mut top = plot.top();
-    let mut rects = [Rect::NOTHING; 3];
-    for (r, h) in rects.iter_mut().zip(heights) {
-        *r = Rect::from_min_size(Pos2::new(plot.left(), top), Vec2::new(plot.width(), h));
+    let mut all_rects = Vec::with_capacity(shares.len());
+    for share in shares {
+        let h = share * usable;
+        all_rects.push(Rect::from_min_size(Pos2::new(plot.left(), top), Vec2::new(plot.width(), h)));
         top += h + GAP_PX;
     }
+    let rects = [all_rects[0], all_rects[1], all_rects[2]];
+    let delta_rects = sources.delta.as_ref().map(|_| [all_rects[3], all_rects[4]]);
     ui.allocate_rect(full, Sense::hover());
     let duration = analysis.clip.duration_secs();
     let painter = ui.painter_at(full);
-    let mut out = ViewsResponse { hover: Hover::default(), rects, seek_secs: None };
+    let mut out = ViewsResponse { hover: Hover::default(), rects, delta_rects, seek_secs: None };
     // The mapping of this frame; interactions below change the window for the next one.
     let time = window.time_secs;
     let secs_to_x = |t: f64| plot.left() + ((t - time[0]) / (time[1] - time[0])) as f32 * plot.width();
@@ -164,7 +191,7 @@ pub fn views_ui(
         axis_color: AXIS_COLOR,
     };
     painter.rect_filled(rects[0], 2.0, Color32::from_gray(20));
-    painter.add(view_shape(rects[0], Slot::Waveform, SlotParams::Waveform(wave_params)));
+    painter.add(view_shape(rects[0], sources.slots[0], SlotParams::Waveform(wave_params)));
     // Spectrograms.
     for (rect, view) in [(rects[1], View::Stft), (rects[2], View::Cqt)] {
         let spec = analysis.view(view);
@@ -176,13 +203,46 @@ pub fn views_ui(
             colormap: colors.colormap,
         };
         painter.rect_filled(rect, 2.0, Color32::from_gray(12));
-        let slot = if view == View::Stft { Slot::Stft } else { Slot::Cqt };
+        let slot = if view == View::Stft { sources.slots[1] } else { sources.slots[2] };
         painter.add(view_shape(rect, slot, SlotParams::Spectrogram(params)));
+    }
+    if let (Some(delta), Some(delta_rects)) = (&sources.delta, delta_rects) {
+        for (rect, spec, view, slot) in [
+            (delta_rects[0], delta.stft, View::Stft, Slot::DeltaStft),
+            (delta_rects[1], delta.cqt, View::Cqt, Slot::DeltaCqt),
+        ] {
+            let bins = bin_window(spec, view, window);
+            let params = SpectrogramParams {
+                frames: [
+                    spec.secs_to_frame(window.time_secs[0]) as f32,
+                    spec.secs_to_frame(window.time_secs[1]) as f32,
+                ],
+                bins: [bins[0] as f32, bins[1] as f32],
+                db_range: [-delta.range_db, delta.range_db],
+                colormap: Colormap::RedBlue,
+            };
+            painter.rect_filled(rect, 2.0, Color32::from_gray(12));
+            painter.add(view_shape(rect, slot, SlotParams::Spectrogram(params)));
+        }
     }
 
     // Titles, axes.
-    let titles = ["Waveform", "STFT  1024 / 256, Hz", "CQT  96 bins/oct from C1"];
-    for (rect, title) in rects.iter().zip(titles) {
+    let degraded = sources.slots[0] != Slot::Waveform;
+    let titles: &[&str] = if degraded {
+        &["Waveform (B: degraded)", "STFT (B: degraded)", "CQT (B: degraded)"]
+    } else if sources.delta.is_some() {
+        &["Waveform (A: clean)", "STFT (A: clean)", "CQT (A: clean)"]
+    } else {
+        &["Waveform", "STFT  1024 / 256, Hz", "CQT  96 bins/oct from C1"]
+    };
+    let delta_titles = ["Δ STFT  degraded - clean, dB", "Δ CQT  degraded - clean, dB"];
+    let titled: Vec<(Rect, &str)> = rects
+        .iter()
+        .copied()
+        .zip(titles.iter().copied())
+        .chain(delta_rects.iter().flatten().copied().zip(delta_titles))
+        .collect();
+    for (rect, title) in &titled {
         painter.text(
             rect.left_top() + Vec2::new(6.0, 4.0),
             Align2::LEFT_TOP,
@@ -194,11 +254,15 @@ pub fn views_ui(
     amplitude_axis(&painter, rects[0], window.amplitude);
     stft_axis(&painter, rects[1], &analysis.stft, bin_window(&analysis.stft, View::Stft, window));
     cqt_axis(&painter, rects[2], bin_window(&analysis.cqt, View::Cqt, window));
+    if let Some(d) = delta_rects {
+        stft_axis(&painter, d[0], &analysis.stft, bin_window(&analysis.stft, View::Stft, window));
+        cqt_axis(&painter, d[1], bin_window(&analysis.cqt, View::Cqt, window));
+    }
     time_axis(&painter, plot, window.time_secs, &secs_to_x);
 
     // Interaction: one response per view so drags and hovers know their view.
-    let names = ["waveform", "STFT", "CQT"];
-    for (i, rect) in rects.iter().enumerate() {
+    let names = ["waveform", "STFT", "CQT", "Δ STFT", "Δ CQT"];
+    for (i, rect) in all_rects.iter().enumerate() {
         let response = ui.interact(*rect, egui::Id::unique(("timbrescope view", i)), Sense::click_and_drag());
         if let Some(pos) = response.hover_pos() {
             let t = x_to_secs(pos.x);
@@ -212,7 +276,7 @@ pub fn views_ui(
                     out.hover.level_db = Some(crate::dsp::db::amplitude_to_db(v.abs()));
                 }
             } else {
-                let view = if i == 1 { View::Stft } else { View::Cqt };
+                let view = if i % 2 == 1 { View::Stft } else { View::Cqt };
                 let spec = analysis.view(view);
                 let bins = bin_window(spec, view, window);
                 let bin = bins[0] + (rect.bottom() - pos.y) as f64 / rect.height() as f64 * (bins[1] - bins[0]);
@@ -220,13 +284,18 @@ pub fn views_ui(
                 let frame = spec.secs_to_frame(t).round();
                 let b = bin.round();
                 if frame >= 0.0 && (frame as usize) < spec.frames && b >= 0.0 && (b as usize) < spec.bins {
-                    out.hover.level_db = Some(spec.get(b as usize, frame as usize));
+                    let (frame, b) = (frame as usize, b as usize);
+                    out.hover.level_db = Some(spec.get(b, frame));
+                    if let Some(delta) = &sources.delta {
+                        let d = if view == View::Stft { delta.stft } else { delta.cqt };
+                        out.hover.delta_db = Some(d.get(b, frame));
+                    }
                 }
             }
             // Wheel: zoom time around the pointer; Ctrl+wheel (or pinch): zoom frequency here.
             let (scroll, zoom, modifiers) = ui.input(|inp| (inp.smooth_scroll_delta, inp.zoom_delta(), inp.modifiers));
             if zoom != 1.0 && i > 0 {
-                let view = if i == 1 { View::Stft } else { View::Cqt };
+                let view = if i % 2 == 1 { View::Stft } else { View::Cqt };
                 let anchor = 1.0 - ((pos.y - rect.top()) / rect.height()) as f64;
                 zoom_frequency(window, analysis, view, 1.0 / zoom as f64, anchor);
             } else if zoom != 1.0 {
@@ -243,7 +312,7 @@ pub fn views_ui(
             let span = window.time_secs[1] - window.time_secs[0];
             window.pan_time(-(delta.x as f64) / plot.width() as f64 * span, duration);
             if i > 0 && delta.y != 0.0 {
-                let view = if i == 1 { View::Stft } else { View::Cqt };
+                let view = if i % 2 == 1 { View::Stft } else { View::Cqt };
                 pan_frequency(window, analysis, view, delta.y as f64 / rect.height() as f64);
             }
         }
@@ -408,6 +477,7 @@ mod tests {
             freq_hz: Some(446.0),
             level_db: Some(-12.34),
             sample_value: None,
+            delta_db: None,
             view: Some("CQT"),
         };
         assert_eq!(hover.describe(), "CQT   t = 1.500 s   f = 446.0 Hz (A4 +23¢)   -12.3 dB");

@@ -1,0 +1,104 @@
+//! The degradation panel under egui_kittest: turning the chain on draws the Δ views, moving a
+//! slider renders again and changes them, and B flips between clean and degraded.
+
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Key};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use timbrescope::degrade::Stage;
+use timbrescope::ui::Workbench;
+use timbrescope::ui::degrade_panel::{DegradePanel, Listen, PanelStage};
+
+fn harness() -> Harness<'static, Workbench> {
+    Harness::builder().with_size(egui::vec2(1500.0, 1100.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None))
+}
+
+fn wait(harness: &mut Harness<'_, Workbench>, what: &str, done: impl Fn(&Workbench) -> bool) {
+    let start = Instant::now();
+    while !done(harness.state()) {
+        let app = harness.state();
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{what} never happened (status: {:?}, chain on: {}, rendering: {}, rendered: {:?})",
+            app.status_text(),
+            app.degrade_panel().enabled,
+            app.is_degrade_busy(),
+            degraded_rt60(app)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.run_steps(3);
+}
+
+fn degraded_rt60(app: &Workbench) -> Option<f64> {
+    app.degraded()?.applied.iter().find_map(|a| match a.stage {
+        Stage::Reverb { rt60_s, .. } => Some(rt60_s),
+        _ => None,
+    })
+}
+
+/// Mean of red minus blue over the right half of `rect` (the decay after the note's release):
+/// positive where the degraded clip is louder than the clean one on the diverging map.
+fn redness(image: &image::RgbaImage, rect: egui::Rect) -> f64 {
+    let (x0, x1) = ((rect.center().x) as u32, rect.right() as u32 - 2);
+    let (y0, y1) = (rect.top() as u32 + 16, rect.bottom() as u32 - 2);
+    let mut sum = 0.0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = image.get_pixel(x, y);
+            sum += f64::from(p[0]) - f64::from(p[2]);
+        }
+    }
+    sum / f64::from((x1 - x0) * (y1 - y0))
+}
+
+#[test]
+fn moving_the_rt60_slider_changes_the_delta_views() {
+    let mut harness = harness();
+    wait(&mut harness, "the demo clip's analysis", |app| !app.is_busy() && app.analysis().is_some());
+    assert!(harness.state().delta_rects().is_none(), "no Δ views while the chain is off");
+
+    // A short mono room alone, switched on the way a user would: the checkbox.
+    let mut panel = DegradePanel::default();
+    panel.stages =
+        vec![PanelStage { stage: Stage::Reverb { rt60_s: 0.3, binaural: false, room_seed: 0 }, bypass: false }];
+    harness.state_mut().set_degrade_panel(panel);
+    harness.get_by_label("apply the chain").click();
+    harness.run_steps(2);
+    wait(&mut harness, "the first rendering", |app| {
+        !app.is_degrade_busy() && degraded_rt60(app).is_some_and(|t| (t - 0.3).abs() < 1e-9)
+    });
+    let [delta_stft, delta_cqt] = harness.state().delta_rects().expect("Δ views drawn");
+    let before = harness.render().expect("wgpu render");
+    let (stft_before, cqt_before) = (redness(&before, delta_stft), redness(&before, delta_cqt));
+
+    // Drag the RT60 to 2.5 s: a far longer tail after the piano's release.
+    harness.get_by_role_and_label(egui::accesskit::Role::Slider, "RT60").set_value_accesskit(2.5);
+    harness.run_steps(2);
+    wait(&mut harness, "the re-rendering", |app| {
+        !app.is_degrade_busy() && degraded_rt60(app).is_some_and(|t| (t - 2.5).abs() < 1e-9)
+    });
+    let after = harness.render().expect("wgpu render");
+    let (stft_after, cqt_after) = (redness(&after, delta_stft), redness(&after, delta_cqt));
+    // A longer room fills the decay with energy the clean note no longer has: the right half
+    // of both Δ views turns markedly redder (on a 0-255 scale, means differ by tens).
+    assert!(stft_after > stft_before + 10.0, "Δ STFT redness {stft_before:.1} -> {stft_after:.1}");
+    assert!(cqt_after > cqt_before + 10.0, "Δ CQT redness {cqt_before:.1} -> {cqt_after:.1}");
+    let measured = harness.state().degraded().unwrap().applied[0].measured["rt60_s"].as_f64().unwrap();
+    assert!((measured / 2.5 - 1.0).abs() < 0.1, "measured T30 {measured}");
+
+    // B: the views and the speakers switch to the degraded clip; B again returns.
+    harness.key_press(Key::B);
+    harness.run_steps(2);
+    assert_eq!(harness.state().degrade_panel().listen, Listen::Degraded);
+    harness.key_press(Key::B);
+    harness.run_steps(2);
+    assert_eq!(harness.state().degrade_panel().listen, Listen::Clean);
+
+    // Off again: the Δ views go.
+    harness.get_by_label("apply the chain").click();
+    harness.run_steps(3);
+    assert!(harness.state().delta_rects().is_none());
+}
