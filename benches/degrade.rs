@@ -94,7 +94,7 @@ fn degrade(c: &mut Criterion) {
         let out = runner.run(&input, SR, stages).unwrap();
         let mid = timbrescope::audio::Clip::new("d", out.mid(), SR);
         let a = Analysis::compute(mid, &mut analyzer).unwrap();
-        (a.stft.difference(&clean.stft).unwrap(), a.cqt.difference(&clean.cqt).unwrap())
+        (a.stft.difference(&clean.stft, -80.0).unwrap(), a.cqt.difference(&clean.cqt, -80.0).unwrap())
     };
     let mut runner = ChainRunner::default();
     let mut flip = false;

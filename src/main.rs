@@ -22,6 +22,9 @@ struct Args {
     /// Mixture .npz (from `timbrescope mix`) to open in the workbench's mixture view.
     #[arg(long)]
     mixture: Option<std::path::PathBuf>,
+    /// Degradation chain (TOML or JSON) to load into the workbench's panel and apply.
+    #[arg(long)]
+    chain: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
             dataset: args.dataset,
             mixture: args.mixture,
             grid_pitch: args.grid,
+            chain: args.chain,
         }),
         Some(Verb::Render(a)) => cli::render::run(a),
         Some(Verb::Features(a)) => cli::features::run(a),

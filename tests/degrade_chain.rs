@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use timbrescope::degrade::noise::power;
-use timbrescope::degrade::{ChainSpec, Stage, apply_chain};
+use timbrescope::degrade::{ChainSpec, Stage, apply_chain, apply_chain_ears};
 
 const SR: u32 = 16_000;
 
@@ -42,12 +42,15 @@ fn the_shipped_chains_load_and_draw_within_their_ranges() {
 fn same_chain_and_seed_give_bit_identical_output() {
     let spec = ChainSpec::load(&chain_file("target_domain.toml")).unwrap();
     let x = signal();
-    let a = apply_chain(&x, SR, &spec.draw(5).unwrap()).unwrap();
-    let b = apply_chain(&x, SR, &spec.draw(5).unwrap()).unwrap();
+    let a = apply_chain_ears(&x, SR, &spec.draw(5).unwrap()).unwrap();
+    let b = apply_chain_ears(&x, SR, &spec.draw(5).unwrap()).unwrap();
     assert_eq!(a.channels, b.channels);
-    assert_eq!(a.channels.len(), 2, "binaural");
+    assert_eq!(a.channels.len(), 2, "binaural, for listening");
+    let model = apply_chain(&x, SR, &spec.draw(5).unwrap()).unwrap();
+    assert_eq!(model.channels.len(), 1, "the model hears the mid");
+    assert_eq!(model.channels, apply_chain(&x, SR, &spec.draw(5).unwrap()).unwrap().channels);
     assert!(a.channels.iter().all(|c| c.len() == x.len()), "the input's length");
-    let c = apply_chain(&x, SR, &spec.draw(6).unwrap()).unwrap();
+    let c = apply_chain_ears(&x, SR, &spec.draw(6).unwrap()).unwrap();
     assert_ne!(a.channels, c.channels);
     // The report names what was drawn and what was measured.
     let report = serde_json::to_value(&a.applied).unwrap();

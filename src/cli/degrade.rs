@@ -11,7 +11,7 @@ use timbrescope::degrade::codec::Codec;
 use timbrescope::degrade::eq::Eq;
 use timbrescope::degrade::noise::NoiseColor;
 use timbrescope::degrade::rir::{RirSpec, room_response};
-use timbrescope::degrade::{ChainSpec, StageSpec, apply_chain};
+use timbrescope::degrade::{ChainSpec, StageSpec, apply_chain_ears};
 
 #[derive(Args)]
 pub struct DegradeArgs {
@@ -115,7 +115,7 @@ pub fn run(args: DegradeArgs) -> anyhow::Result<()> {
     };
     let stages = spec.draw(args.seed)?;
     let clip = load_clip(&args.input)?;
-    let degraded = apply_chain(&clip.samples, clip.sample_rate_hz, &stages)
+    let degraded = apply_chain_ears(&clip.samples, clip.sample_rate_hz, &stages)
         .with_context(|| format!("cannot degrade {}", args.input.display()))?;
     // Stages run at the analysis rate; a WAV at another rate gets its rate and length back.
     let mut channels = degraded.channels;

@@ -11,6 +11,8 @@ pub struct Start {
     pub mixture: Option<PathBuf>,
     /// Show the instrument grid at this MIDI pitch once the data set is open.
     pub grid_pitch: Option<u8>,
+    /// A degradation chain to load into the panel and apply.
+    pub chain: Option<PathBuf>,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -32,6 +34,9 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             }
             if let Some(pitch) = start.grid_pitch {
                 app.show_grid_when_open(pitch);
+            }
+            if let Some(path) = start.chain {
+                app.load_chain(path);
             }
             if let Some(path) = start.mixture {
                 app.open_mixture(path);

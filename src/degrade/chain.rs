@@ -258,13 +258,16 @@ fn stage_check(spec: &StageSpec) -> Result<(), DegradeError> {
     }
 }
 
+/// Values a stage measured on its own output (a room's T30, a codec's real bit rate).
+pub type Measured = serde_json::Map<String, serde_json::Value>;
+
 /// What a stage did, beside what it was asked: measured values worth reporting.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Applied {
     #[serde(flatten)]
     pub stage: Stage,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    pub measured: serde_json::Map<String, serde_json::Value>,
+    pub measured: Measured,
 }
 
 /// The degraded signal: one channel, or two (left, right) after a binaural room.
@@ -282,9 +285,17 @@ impl Degraded {
     }
 }
 
-/// Applies `stages` to a mono signal; the output has the input's length and rate.
+/// Applies `stages` to a mono signal as a model hears it: a binaural room is heard as its mid
+/// (one convolution), and every later stage works on that one channel. The output has the
+/// input's length and rate.
 pub fn apply_chain(input: &[f32], sample_rate_hz: u32, stages: &[Stage]) -> Result<Degraded, DegradeError> {
     ChainRunner::default().run(&Arc::from(input), sample_rate_hz, stages)
+}
+
+/// As [`apply_chain`], but a binaural room's two ears are carried through every later stage
+/// (noise per ear, codec per ear), for listening.
+pub fn apply_chain_ears(input: &[f32], sample_rate_hz: u32, stages: &[Stage]) -> Result<Degraded, DegradeError> {
+    ChainRunner::with_ears().run(&Arc::from(input), sample_rate_hz, stages)
 }
 
 /// Runs chains on one clip after another, keeping each stage's output so that a change to a
@@ -293,9 +304,16 @@ pub fn apply_chain(input: &[f32], sample_rate_hz: u32, stages: &[Stage]) -> Resu
 pub struct ChainRunner {
     input: Option<(Arc<[f32]>, u32)>,
     done: Vec<(Applied, Vec<Vec<f32>>)>,
+    /// Keep both ears of a binaural room (for listening) instead of its mid.
+    ears: bool,
 }
 
 impl ChainRunner {
+    /// A runner that keeps both ears of a binaural room through the rest of the chain.
+    pub fn with_ears() -> Self {
+        Self { ears: true, ..Self::default() }
+    }
+
     pub fn run(&mut self, input: &Arc<[f32]>, sample_rate_hz: u32, stages: &[Stage]) -> Result<Degraded, DegradeError> {
         let same_input = self.input.as_ref().is_some_and(|(i, sr)| Arc::ptr_eq(i, input) && *sr == sample_rate_hz);
         if !same_input {
@@ -309,7 +327,7 @@ impl ChainRunner {
                 Some((_, out)) => out.clone(),
                 None => vec![input.to_vec()],
             };
-            let (out, measured) = apply_stage(stage, channels, sample_rate_hz)?;
+            let (out, measured) = apply_stage(stage, channels, sample_rate_hz, self.ears)?;
             self.done.push((Applied { stage: stage.clone(), measured }, out));
         }
         let channels = match self.done.last() {
@@ -324,7 +342,8 @@ fn apply_stage(
     stage: &Stage,
     mut channels: Vec<Vec<f32>>,
     sr: u32,
-) -> Result<(Vec<Vec<f32>>, serde_json::Map<String, serde_json::Value>), DegradeError> {
+    ears: bool,
+) -> Result<(Vec<Vec<f32>>, Measured), DegradeError> {
     let mut measured = serde_json::Map::new();
     let len = channels[0].len();
     match *stage {
@@ -332,7 +351,9 @@ fn apply_stage(
             let response = room_response(&RirSpec { rt60_s, binaural, seed: room_seed, sofa: None }, sr)?;
             // A room after a binaural room hears the mid: rooms are not stereo-in here.
             let dry = if channels.len() == 1 { channels.swap_remove(0) } else { mid(&channels) };
-            let kernels: Vec<&[f32]> = response.channels.iter().map(Vec::as_slice).collect();
+            let mid = response.mid();
+            let kernels: Vec<&[f32]> =
+                if ears { response.channels.iter().map(Vec::as_slice).collect() } else { vec![mid.as_slice()] };
             channels = super::convolve::convolve_many(&dry, &kernels, len);
             measured.insert("rt60_s".into(), serde_json::json!(round(response.measured_rt60_s, 4)));
             measured.insert("room".into(), serde_json::to_value(&response.room).expect("plain numbers"));

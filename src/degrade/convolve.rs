@@ -16,7 +16,8 @@ thread_local! {
     static PLANNER: RefCell<RealFftPlanner<f32>> = RefCell::new(RealFftPlanner::new());
 }
 
-fn plans(n: usize) -> (Arc<dyn RealToComplex<f32>>, Arc<dyn realfft::ComplexToReal<f32>>) {
+/// Forward and inverse real FFTs of length `n`, planned once per thread and length.
+pub(crate) fn plans(n: usize) -> (Arc<dyn RealToComplex<f32>>, Arc<dyn realfft::ComplexToReal<f32>>) {
     PLANNER.with(|p| {
         let mut p = p.borrow_mut();
         (p.plan_fft_forward(n), p.plan_fft_inverse(n))
@@ -78,7 +79,7 @@ pub fn convolve_many(signal: &[f32], kernels: &[&[f32]], out_len: usize) -> Vec<
             }
             // Drop rounding residue in the imaginary parts of DC and Nyquist, which realfft refuses.
             spec[0].im = 0.0;
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 spec.last_mut().expect("n > 0").im = 0.0;
             }
             inv.process(&mut spec, &mut out_buf).expect("buffers sized by the plan");
@@ -214,7 +215,7 @@ mod tests {
             let m = fast_len(n);
             let mut r = m;
             for p in [2, 3, 5] {
-                while r % p == 0 {
+                while r.is_multiple_of(p) {
                     r /= p;
                 }
             }

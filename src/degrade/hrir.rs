@@ -19,6 +19,9 @@ pub fn default_sofa_path() -> PathBuf {
     std::env::var_os(SOFA_ENV).map_or_else(|| PathBuf::from(DEFAULT_SOFA), PathBuf::from)
 }
 
+/// A cached set: its file and the rate it was resampled to.
+type SetKey = (PathBuf, u32);
+
 /// A set of HRIRs at one sample rate.
 pub struct HrirSet {
     sofa: Sofar,
@@ -35,7 +38,7 @@ pub struct EarPair {
 impl HrirSet {
     /// Reads and resamples a SOFA file; sets are cached per (file, rate) for the process.
     pub fn load(path: &Path, sample_rate_hz: u32) -> Result<Arc<HrirSet>, DegradeError> {
-        static CACHE: OnceLock<Mutex<HashMap<(PathBuf, u32), Arc<HrirSet>>>> = OnceLock::new();
+        static CACHE: OnceLock<Mutex<HashMap<SetKey, Arc<HrirSet>>>> = OnceLock::new();
         let key = (path.to_owned(), sample_rate_hz);
         let cache = CACHE.get_or_init(Default::default);
         if let Some(set) = cache.lock().expect("no panics while holding").get(&key) {
@@ -64,10 +67,15 @@ impl HrirSet {
     }
 
     /// The responses for a source in direction `(x, y, z)` from the head (x ahead, y to the
-    /// left, z up; any length), interpolated between the nearest measurements.
-    pub fn ears(&self, direction: [f32; 3]) -> EarPair {
+    /// left, z up; any length): interpolated between the nearest measurements, or the nearest.
+    pub fn ears(&self, direction: [f32; 3], interpolate: bool) -> EarPair {
         let mut filter = Filter::new(self.sofa.filter_len());
-        self.sofa.filter(direction[0], direction[1], direction[2], &mut filter);
+        let [x, y, z] = direction;
+        if interpolate {
+            self.sofa.filter(x, y, z, &mut filter);
+        } else {
+            self.sofa.filter_nointerp(x, y, z, &mut filter);
+        }
         let sr = self.sample_rate_hz as f32;
         let delayed = |ir: &[f32], delay_secs: f32| {
             let d = (delay_secs * sr).round().max(0.0) as usize;
@@ -99,17 +107,17 @@ mod tests {
             panic!("{DEFAULT_SOFA} is missing: scripts/setup.sh installs libmysofa1");
         };
         assert_eq!(set.measurements(), 710);
-        let left = set.ears([0.0, 1.0, 0.0]);
+        let left = set.ears([0.0, 1.0, 0.0], true);
         // The far ear is shadowed by the head: several dB weaker (about 10 dB for KEMAR at 90°).
         let ild_db = 10.0 * (energy(&left.left) / energy(&left.right)).log10();
         assert!(ild_db > 5.0, "interaural level difference {ild_db} dB");
         // ...and reached later: the interaural time difference at 90° is about 0.65 ms (~10 samples).
         let itd = onset(&left.right) as i64 - onset(&left.left) as i64;
         assert!((5..=16).contains(&itd), "interaural time difference {itd} samples");
-        let right = set.ears([0.0, -1.0, 0.0]);
+        let right = set.ears([0.0, -1.0, 0.0], false);
         assert!(energy(&right.right) > 3.0 * energy(&right.left));
         // Straight ahead the ears agree within a dB: the head is nearly symmetric.
-        let front = set.ears([1.0, 0.0, 0.0]);
+        let front = set.ears([1.0, 0.0, 0.0], true);
         let front_db = 10.0 * (energy(&front.left) / energy(&front.right)).log10();
         assert!(front_db.abs() < 1.0, "{front_db}");
     }

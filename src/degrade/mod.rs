@@ -11,7 +11,7 @@ pub mod noise;
 pub mod rir;
 pub mod rt60;
 
-pub use chain::{ChainRunner, ChainSpec, Degraded, Stage, StageSpec, apply_chain};
+pub use chain::{ChainRunner, ChainSpec, Degraded, Stage, StageSpec, apply_chain, apply_chain_ears};
 
 /// Why a degradation could not be applied. Every message names the parameter or file at fault.
 #[derive(Debug, thiserror::Error)]

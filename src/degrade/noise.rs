@@ -44,7 +44,7 @@ fn pink<R: Rng>(len: usize, rng: &mut R) -> Vec<f32> {
         return vec![0.0; len];
     }
     let n = super::convolve::fast_len(len);
-    let inv = RealFftPlanner::<f32>::new().plan_fft_inverse(n);
+    let (_, inv) = super::convolve::plans(n);
     // Amplitude 1/sqrt(f) gives power 1/f; no DC, so the noise is zero-mean.
     let mut spectrum: Vec<Complex32> = (0..n / 2 + 1)
         .map(|k| {
@@ -53,7 +53,7 @@ fn pink<R: Rng>(len: usize, rng: &mut R) -> Vec<f32> {
             }
             let amp = 1.0 / (k as f32).sqrt();
             let (re, im): (f32, f32) = (rng.sample(StandardNormal), rng.sample(StandardNormal));
-            Complex32::new(re * amp, if n % 2 == 0 && k == n / 2 { 0.0 } else { im * amp })
+            Complex32::new(re * amp, if n.is_multiple_of(2) && k == n / 2 { 0.0 } else { im * amp })
         })
         .collect();
     let mut out = inv.make_output_vec();

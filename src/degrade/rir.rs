@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-use realfft::RealFftPlanner;
 use realfft::num_complex::Complex32;
 
 use super::hrir::{HrirSet, default_sofa_path};
@@ -181,14 +180,16 @@ fn image_sources(room: &Room, sr: f64, len: usize, hrirs: Option<&HrirSet>, fade
     let direct = distance(room.source_m, room.listener_m);
     let orders: Vec<i64> = room.size_m.iter().map(|&l| (max_dist / (2.0 * l)).ceil() as i64 + 1).collect();
     let mut add = |n0: f64, amp: f64, ears: Option<(Vec<f32>, Vec<f32>)>| {
+        // One fade weight per image, at its arrival: its taps span a few milliseconds at most.
+        let arrival = n0.round().max(0.0) as usize;
+        let keep = 1.0 - fade.tail_weight(arrival);
+        let in_window = arrival > fade.start && arrival < fade.end;
         let mut put = |ch: usize, at: i64, v: f64| {
             if (0..len as i64).contains(&at) {
-                let n = at as usize;
-                let w = fade.tail_weight(n);
-                if n > fade.start && n < fade.end {
+                if in_window {
                     energy[ch] += v * v;
                 }
-                out[ch][n] += (v * (1.0 - w)) as f32;
+                out[ch][at as usize] += (v * keep) as f32;
             }
         };
         match ears {
@@ -236,7 +237,9 @@ fn image_sources(room: &Room, sr: f64, len: usize, hrirs: Option<&HrirSet>, fade
                             (image[1] - room.listener_m[1]) as f32,
                             (image[2] - room.listener_m[2]) as f32,
                         ];
-                        let pair = set.ears(dir);
+                        // The direct sound interpolates between measurements; reflections take the
+                        // nearest one (KEMAR's grid is about 5 degrees, finer than they need).
+                        let pair = set.ears(dir, reflections == 0);
                         (pair.left, pair.right)
                     });
                     add(d / SPEED_OF_SOUND_M_S * sr, amp, ears);
@@ -250,12 +253,12 @@ fn image_sources(room: &Room, sr: f64, len: usize, hrirs: Option<&HrirSet>, fade
 /// Gaussian noise split into the tail's octave bands (amplitude-complementary cos² cross-overs
 /// in log frequency, so the bands sum back to the white noise).
 fn band_noise(rng: &mut ChaCha8Rng, len: usize, sr: f64) -> Vec<Vec<f32>> {
-    let n = super::convolve::fast_len(len.max(2));
-    let mut planner = RealFftPlanner::<f32>::new();
-    let inv = planner.plan_fft_inverse(n);
+    // A power of two: seven inverse transforms per channel, each fastest at such a length.
+    let n = len.max(2).next_power_of_two();
+    let (_, inv) = super::convolve::plans(n);
     let spectrum: Vec<Complex32> = (0..n / 2 + 1)
         .map(|k| {
-            if k == 0 || (n % 2 == 0 && k == n / 2) {
+            if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
                 Complex32::new(0.0, 0.0)
             } else {
                 Complex32::new(rng.sample::<f32, _>(StandardNormal), rng.sample::<f32, _>(StandardNormal))
@@ -264,13 +267,12 @@ fn band_noise(rng: &mut ChaCha8Rng, len: usize, sr: f64) -> Vec<Vec<f32>> {
         .collect();
     // Unit variance per sample after the unnormalised inverse transform.
     let norm = (1.0 / (2.0 * n as f32)).sqrt();
+    let weights: Vec<[f32; 7]> = (0..spectrum.len())
+        .map(|k| std::array::from_fn(|b| band_weight(b, k as f64 * sr / n as f64) as f32 * norm))
+        .collect();
     (0..BAND_CENTRES_HZ.len())
         .map(|b| {
-            let mut spec: Vec<Complex32> = spectrum
-                .iter()
-                .enumerate()
-                .map(|(k, &c)| c * band_weight(b, k as f64 * sr / n as f64) as f32 * norm)
-                .collect();
+            let mut spec: Vec<Complex32> = spectrum.iter().zip(&weights).map(|(&c, w)| c * w[b]).collect();
             let mut out = inv.make_output_vec();
             inv.process(&mut spec, &mut out).expect("buffers sized by the plan");
             out.truncate(len);

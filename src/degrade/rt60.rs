@@ -18,19 +18,34 @@ pub fn t30_secs(response: &[f32], sample_rate_hz: u32) -> Option<f64> {
     decay_time_secs(response, sample_rate_hz, -5.0, -35.0)
 }
 
+/// Points of the decay curve the line is fitted to: more add nothing to a smooth curve's slope.
+const FIT_POINTS: usize = 4096;
+
 /// The time to decay 60 dB, from the line fitted to the decay curve between `from_db` and `to_db`.
 pub fn decay_time_secs(response: &[f32], sample_rate_hz: u32, from_db: f64, to_db: f64) -> Option<f64> {
-    let edc = energy_decay_db(response);
-    let start = edc.iter().position(|&d| d <= from_db)?;
-    let end = edc.iter().position(|&d| d <= to_db)?;
+    // Energy left after each sample; the dB thresholds become energy thresholds, so only the
+    // fitted points need a logarithm.
+    let mut left = vec![0.0f64; response.len()];
+    let mut acc = 0.0f64;
+    for (i, &x) in response.iter().enumerate().rev() {
+        acc += f64::from(x) * f64::from(x);
+        left[i] = acc;
+    }
+    if acc <= 0.0 {
+        return None;
+    }
+    let start = left.iter().position(|&e| e <= acc * 10f64.powf(from_db / 10.0))?;
+    let end = left.iter().position(|&e| e <= acc * 10f64.powf(to_db / 10.0))?;
     if end <= start + 1 {
         return None;
     }
     let dt = 1.0 / f64::from(sample_rate_hz);
-    let n = (end - start) as f64;
-    let (mut st, mut sd, mut stt, mut std) = (0.0, 0.0, 0.0, 0.0);
-    for (i, &d) in edc[start..end].iter().enumerate() {
-        let t = i as f64 * dt;
+    let stride = (end - start).div_ceil(FIT_POINTS);
+    let (mut n, mut st, mut sd, mut stt, mut std) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for i in (start..end).step_by(stride) {
+        let t = (i - start) as f64 * dt;
+        let d = 10.0 * (left[i] / acc).log10();
+        n += 1.0;
         st += t;
         sd += d;
         stt += t * t;

@@ -86,15 +86,16 @@ impl Spectrogram {
         out
     }
 
-    /// `self - reference`, value by value: the Δ view of a degraded clip against its clean one.
-    /// Both must have the same shape (the same transform of clips of the same length).
-    pub fn difference(&self, reference: &Spectrogram) -> Option<Spectrogram> {
+    /// `self - reference`, value by value, each first raised to `floor` (dB views): the Δ view of
+    /// a degraded clip against its clean one, where what both leave below the floor counts as
+    /// equal. Both must have the same shape (the same transform of clips of the same length).
+    pub fn difference(&self, reference: &Spectrogram, floor: f32) -> Option<Spectrogram> {
         if (self.bins, self.frames, self.axis, self.scale)
             != (reference.bins, reference.frames, reference.axis, reference.scale)
         {
             return None;
         }
-        let values = self.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect();
+        let values = self.values.iter().zip(&reference.values).map(|(a, b)| a.max(floor) - b.max(floor)).collect();
         Some(Spectrogram { values, ..*self })
     }
 

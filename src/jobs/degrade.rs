@@ -13,6 +13,10 @@ use crate::degrade::{ChainRunner, Stage};
 use crate::dsp::Spectrogram;
 use crate::features::Analyzer;
 
+/// The Δ views compare levels down to this far below the clean clip's loudest value (the
+/// default colour range of the views).
+pub const DELTA_FLOOR_DB: f32 = 80.0;
+
 struct Request {
     ticket: u64,
     clean: Arc<Analysis>,
@@ -52,7 +56,8 @@ impl DegradeWorker {
         let (req_tx, req_rx) = channel::<Request>();
         let (ev_tx, ev_rx) = channel();
         let spawned = std::thread::Builder::new().name("degrade".into()).spawn(move || {
-            let mut runner = ChainRunner::default();
+            // Both ears: the B side of the A/B switch is listened to; the views show the mid.
+            let mut runner = ChainRunner::with_ears();
             let mut analyzer = Analyzer::default();
             while let Ok(mut request) = req_rx.recv() {
                 // Only the newest request matters: a slider sends many while it moves.
@@ -103,8 +108,11 @@ fn process(request: Request, runner: &mut ChainRunner, analyzer: &mut Analyzer) 
     let chain_ms = start.elapsed().as_secs_f64() * 1e3;
     let mid = Clip::new(format!("{} (degraded)", clip.name), degraded.mid(), clip.sample_rate_hz);
     let analysis = Analysis::compute(mid, analyzer)?;
-    let delta =
-        |a: &Spectrogram, b: &Spectrogram| a.difference(b).ok_or("the degraded views do not match the clean ones");
+    // Differences between levels both far below the clean clip's peak mean nothing to the eye.
+    let floor = clean.max_db - DELTA_FLOOR_DB;
+    let delta = |a: &Spectrogram, b: &Spectrogram| {
+        a.difference(b, floor).ok_or("the degraded views do not match the clean ones")
+    };
     let delta_stft = delta(&analysis.stft, &clean.stft)?;
     let delta_cqt = delta(&analysis.cqt, &clean.cqt)?;
     let channels = degraded.channels.into_iter().map(Arc::from).collect();

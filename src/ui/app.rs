@@ -127,6 +127,10 @@ pub struct Workbench {
     /// The degraded version of `analysis`, once rendered for the current chain.
     degraded: Option<Arc<DegradedView>>,
     degrade_pending: Option<u64>,
+    /// When the pending degradation was asked for, and how long the last one took from the
+    /// request (a slider moving) to its views being on the GPU.
+    degrade_requested_at: Option<std::time::Instant>,
+    degrade_latency_ms: Option<f64>,
     /// Where the Δ STFT and Δ CQT were last drawn.
     delta_rects: Option<[egui::Rect; 2]>,
 }
@@ -176,6 +180,8 @@ impl Workbench {
             degrade_worker: DegradeWorker::new(Arc::new(move || degrade_ctx.request_repaint())),
             degraded: None,
             degrade_pending: None,
+            degrade_requested_at: None,
+            degrade_latency_ms: None,
             delta_rects: None,
         };
         if let Some(dir) = app.settings.last_dataset.clone().filter(|d| d.join("examples.json").exists()) {
@@ -237,6 +243,11 @@ impl Workbench {
         self.degrade_pending.is_some()
     }
 
+    /// From the last chain change to its degraded views uploaded, in ms.
+    pub fn degrade_latency_ms(&self) -> Option<f64> {
+        self.degrade_latency_ms
+    }
+
     pub fn degrade_panel(&self) -> &DegradePanel {
         &self.settings.degrade
     }
@@ -254,6 +265,7 @@ impl Workbench {
             Some(clean) if self.settings.degrade.enabled => {
                 let stages = self.settings.degrade.active_stages();
                 self.degrade_pending = Some(self.degrade_worker.request(clean.clone(), stages));
+                self.degrade_requested_at = Some(std::time::Instant::now());
             }
             _ => {
                 self.degraded = None;
@@ -296,6 +308,7 @@ impl Workbench {
                         gpu_views::upload_spectrogram(rs, Slot::DeltaStft, &view.delta_stft);
                         gpu_views::upload_spectrogram(rs, Slot::DeltaCqt, &view.delta_cqt);
                     }
+                    self.degrade_latency_ms = self.degrade_requested_at.map(|t| t.elapsed().as_secs_f64() * 1e3);
                     self.degraded = Some(view);
                 }
                 DegradeEvent::Failed { ticket, message } if Some(ticket) == self.degrade_pending => {
@@ -598,7 +611,8 @@ impl Workbench {
         }
     }
 
-    fn load_chain(&mut self, path: PathBuf) {
+    /// Loads a chain file into the degradation panel and applies it.
+    pub fn load_chain(&mut self, path: PathBuf) {
         let loaded = crate::degrade::ChainSpec::load(&path)
             .map_err(|e| e.to_string())
             .and_then(|spec| self.settings.degrade.load(&spec));
@@ -885,7 +899,8 @@ impl eframe::App for Workbench {
 impl Workbench {
     fn degrade_panel_ui(&mut self, ui: &mut egui::Ui) {
         let last = self.shown_degraded().cloned();
-        let response = self.settings.degrade.ui(ui, last.as_deref(), self.degrade_pending.is_some());
+        let response =
+            self.settings.degrade.ui(ui, last.as_deref(), self.degrade_latency_ms, self.degrade_pending.is_some());
         if response.changed {
             self.request_degrade();
         }

@@ -144,7 +144,14 @@ impl DegradePanel {
         ChainSpec { stage: self.stages.iter().filter(|s| !s.bypass).map(|s| s.stage.to_spec()).collect() }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, last: Option<&DegradedView>, rendering: bool) -> PanelResponse {
+    /// `latency_ms`: from the last change to its views on the GPU.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        last: Option<&DegradedView>,
+        latency_ms: Option<f64>,
+        rendering: bool,
+    ) -> PanelResponse {
         let before = self.clone();
         let mut response = PanelResponse::default();
         ui.horizontal(|ui| {
@@ -228,7 +235,7 @@ impl DegradePanel {
             });
             if let Some(view) = last {
                 ui.separator();
-                report_ui(ui, view);
+                report_ui(ui, view, latency_ms);
             }
         });
         // The listening side and the Δ range change only what is drawn, not what is rendered.
@@ -323,9 +330,12 @@ fn clamp_stage(stage: &mut Stage) -> Vec<String> {
     notes
 }
 
-fn report_ui(ui: &mut egui::Ui, view: &DegradedView) {
+fn report_ui(ui: &mut egui::Ui, view: &DegradedView, latency_ms: Option<f64>) {
     ui.label(RichText::new("last rendering").strong());
     ui.label(format!("chain {:.1} ms, with views and Δ {:.1} ms", view.chain_ms, view.total_ms));
+    if let Some(ms) = latency_ms {
+        ui.label(format!("change to views ready: {ms:.1} ms"));
+    }
     for applied in &view.applied {
         let mut line = applied.stage.kind().replace('_', " ");
         if let Some(rt60) = applied.measured.get("rt60_s").and_then(|v| v.as_f64()) {

@@ -243,13 +243,12 @@ pub fn views_ui(
         .chain(delta_rects.iter().flatten().copied().zip(delta_titles))
         .collect();
     for (rect, title) in &titled {
-        painter.text(
-            rect.left_top() + Vec2::new(6.0, 4.0),
-            Align2::LEFT_TOP,
-            title,
-            FontId::proportional(12.0),
-            Color32::from_white_alpha(200),
-        );
+        // On a dark backing: the diverging map is white where nothing changed.
+        let galley =
+            painter.layout_no_wrap(title.to_string(), FontId::proportional(12.0), Color32::from_white_alpha(220));
+        let at = rect.left_top() + Vec2::new(6.0, 4.0);
+        painter.rect_filled(Rect::from_min_size(at, galley.size()).expand(2.0), 2.0, Color32::from_black_alpha(150));
+        painter.galley(at, galley, Color32::WHITE);
     }
     amplitude_axis(&painter, rects[0], window.amplitude);
     stft_axis(&painter, rects[1], &analysis.stft, bin_window(&analysis.stft, View::Stft, window));
