@@ -15,7 +15,7 @@ use timbrescope::degrade::convolve::convolve_many;
 use timbrescope::degrade::eq::{Eq, apply};
 use timbrescope::degrade::noise::{NoiseColor, add_noise};
 use timbrescope::degrade::rir::{RirSpec, room_response};
-use timbrescope::degrade::{ChainRunner, Stage, apply_chain};
+use timbrescope::degrade::{ChainRunner, Stage, apply_chain, apply_chain_ears};
 use timbrescope::features::Analyzer;
 use timbrescope::jobs::Analysis;
 
@@ -47,11 +47,18 @@ fn degrade(c: &mut Criterion) {
     let x: Vec<f32> = clip.samples.to_vec();
     let rir_spec = RirSpec { rt60_s: 1.2, binaural: true, seed: 7, sofa: None };
     let rir = room_response(&rir_spec, SR).unwrap();
+    // The same room for the audiomentations side of benches/compare_degrade.py.
+    let brir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("brir_1.2s_seed7.wav");
+    timbrescope::audio::save_wav_channels(&brir, &rir.channels, SR).unwrap();
     let mut group = c.benchmark_group("degrade");
     group.sample_size(30);
+    // As the model hears it (the room's mid, one channel on), and with both ears for listening.
     group.bench_function("chain_target", |b| b.iter(|| apply_chain(black_box(&x), SR, &target_chain()).unwrap()));
+    group.bench_function("chain_target_ears", |b| {
+        b.iter(|| apply_chain_ears(black_box(&x), SR, &target_chain()).unwrap())
+    });
     group.bench_function("chain_audiomentations", |b| {
-        b.iter(|| apply_chain(black_box(&x), SR, &audiomentations_chain()).unwrap())
+        b.iter(|| apply_chain_ears(black_box(&x), SR, &audiomentations_chain()).unwrap())
     });
     group.bench_function("rir_binaural_1.2s", |b| b.iter(|| room_response(black_box(&rir_spec), SR).unwrap()));
     let kernels: Vec<&[f32]> = rir.channels.iter().map(Vec::as_slice).collect();
@@ -85,8 +92,8 @@ fn degrade(c: &mut Criterion) {
         });
     }
 
-    // After a slider moves: the chain (from the changed stage on), then the degraded clip's
-    // STFT and CQT and both Δs, as the workbench's worker does.
+    // After a slider moves: the chain (from the changed stage on, both ears), then the degraded
+    // clip's STFT and CQT and both Δs, as the workbench's worker does.
     let clean = Analysis::compute(clip.clone(), &mut Analyzer::default()).unwrap();
     let mut analyzer = Analyzer::default();
     let input: Arc<[f32]> = clip.samples.clone();
@@ -96,7 +103,7 @@ fn degrade(c: &mut Criterion) {
         let a = Analysis::compute(mid, &mut analyzer).unwrap();
         (a.stft.difference(&clean.stft, -80.0).unwrap(), a.cqt.difference(&clean.cqt, -80.0).unwrap())
     };
-    let mut runner = ChainRunner::default();
+    let mut runner = ChainRunner::with_ears();
     let mut flip = false;
     group.bench_function("slider_rt60", |b| {
         b.iter(|| {

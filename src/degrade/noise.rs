@@ -3,7 +3,6 @@
 
 use rand::Rng;
 use rand_distr::StandardNormal;
-use realfft::RealFftPlanner;
 use realfft::num_complex::Complex32;
 
 use super::{DegradeError, check_range};
@@ -91,6 +90,7 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+    use realfft::RealFftPlanner;
 
     fn tone(len: usize) -> Vec<f32> {
         (0..len).map(|i| 0.3 * (i as f32 * 0.07).sin()).collect()

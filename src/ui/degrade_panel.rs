@@ -252,11 +252,13 @@ enum StageAction {
 
 fn stage_ui(ui: &mut egui::Ui, stage: &mut Stage) {
     let log_slider = |ui: &mut egui::Ui, v: &mut f64, text: &str| {
-        ui.add(egui::Slider::new(v, EQ_HZ).logarithmic(true).text(text).suffix(" Hz").max_decimals(0));
+        ui.add(egui::Slider::new(v, EQ_HZ).logarithmic(true).text(text).suffix(" Hz").max_decimals(0))
+            .on_hover_text(range_note(&EQ_HZ, "Hz"));
     };
     match stage {
         Stage::Reverb { rt60_s, binaural, .. } => {
-            ui.add(egui::Slider::new(rt60_s, RT60_S).text("RT60").suffix(" s").step_by(0.01));
+            ui.add(egui::Slider::new(rt60_s, RT60_S).text("RT60").suffix(" s").step_by(0.01))
+                .on_hover_text(range_note(&RT60_S, "s"));
             ui.checkbox(binaural, "binaural (KEMAR HRIRs)");
         }
         Stage::Noise { color, snr_db, .. } => {
@@ -269,11 +271,13 @@ fn stage_ui(ui: &mut egui::Ui, stage: &mut Stage) {
                     }
                 }
             });
-            ui.add(egui::Slider::new(snr_db, SNR_DB).text("SNR").suffix(" dB").step_by(0.5));
+            ui.add(egui::Slider::new(snr_db, SNR_DB).text("SNR").suffix(" dB").step_by(0.5))
+                .on_hover_text(range_note(&SNR_DB, "dB"));
         }
         Stage::LowShelf { freq_hz, gain_db } | Stage::HighShelf { freq_hz, gain_db } => {
             log_slider(ui, freq_hz, "corner");
-            ui.add(egui::Slider::new(gain_db, GAIN_DB).text("gain").suffix(" dB").step_by(0.5));
+            ui.add(egui::Slider::new(gain_db, GAIN_DB).text("gain").suffix(" dB").step_by(0.5))
+                .on_hover_text(range_note(&GAIN_DB, "dB"));
         }
         Stage::BandPass { low_hz, high_hz } => {
             log_slider(ui, low_hz, "low edge");
@@ -301,6 +305,11 @@ fn stage_ui(ui: &mut egui::Ui, stage: &mut Stage) {
             );
         }
     }
+}
+
+/// What a slider accepts: a typed value outside is clamped to the nearest end.
+fn range_note(range: &std::ops::RangeInclusive<f64>, unit: &str) -> String {
+    format!("{} to {} {unit}; a value typed outside is clamped to the nearest end", range.start(), range.end())
 }
 
 /// Clamps a drawn stage into the sliders' ranges; says what moved.
