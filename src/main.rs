@@ -56,7 +56,10 @@ enum Verb {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        // sofar warns about optional attributes the KEMAR file leaves out; nothing to act on.
+        .filter_module("sofar", log::LevelFilter::Error)
+        .init();
     let args = Args::parse();
     let result = match args.verb {
         None => cli::gui::run(cli::gui::Start {
