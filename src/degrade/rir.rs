@@ -98,7 +98,8 @@ pub fn room_response(spec: &RirSpec, sample_rate_hz: u32) -> Result<RoomResponse
     let fade = Fade { start: early_end / 2, end: early_end };
 
     let (early, early_energy) = image_sources(&room, sr, len, hrirs.as_deref(), fade);
-    let bands: Vec<Vec<Vec<f32>>> = (0..channels).map(|_| band_noise(&mut rng, len, sr)).collect();
+    let split = BandSplit::new(len, sr);
+    let bands: Vec<Vec<Vec<f32>>> = (0..channels).map(|_| split.noise(&mut rng, len)).collect();
     let direct = (direct_secs * sr) as usize;
     let band_rt60s: Vec<f64> = BAND_RT60_FACTORS.iter().map(|f| f * rt60).collect();
 
@@ -250,52 +251,83 @@ fn image_sources(room: &Room, sr: f64, len: usize, hrirs: Option<&HrirSet>, fade
     (out, energy)
 }
 
-/// Gaussian noise split into the tail's octave bands (amplitude-complementary cos² cross-overs
-/// in log frequency, so the bands sum back to the white noise).
-fn band_noise(rng: &mut ChaCha8Rng, len: usize, sr: f64) -> Vec<Vec<f32>> {
-    // A power of two: seven inverse transforms per channel, each fastest at such a length.
-    let n = len.max(2).next_power_of_two();
-    let (_, inv) = super::convolve::plans(n);
-    let spectrum: Vec<Complex32> = (0..n / 2 + 1)
-        .map(|k| {
-            if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
-                Complex32::new(0.0, 0.0)
-            } else {
-                Complex32::new(rng.sample::<f32, _>(StandardNormal), rng.sample::<f32, _>(StandardNormal))
-            }
-        })
-        .collect();
-    // Unit variance per sample after the unnormalised inverse transform.
-    let norm = (1.0 / (2.0 * n as f32)).sqrt();
-    let weights: Vec<[f32; 7]> = (0..spectrum.len())
-        .map(|k| std::array::from_fn(|b| band_weight(b, k as f64 * sr / n as f64) as f32 * norm))
-        .collect();
-    (0..BAND_CENTRES_HZ.len())
-        .map(|b| {
-            let mut spec: Vec<Complex32> = spectrum.iter().zip(&weights).map(|(&c, w)| c * w[b]).collect();
-            let mut out = inv.make_output_vec();
-            inv.process(&mut spec, &mut out).expect("buffers sized by the plan");
-            out.truncate(len);
-            out
-        })
-        .collect()
+/// The tail's octave bands over the bins of one transform length: amplitude-complementary cos²
+/// cross-overs in log frequency, so the bands sum back to the white noise. Each bin lies in at
+/// most two neighbouring bands; weights are computed once per response, not per band or ear.
+struct BandSplit {
+    n: usize,
+    /// Per bin: the lower band it belongs to, and that band's weight (the next band has 1 - it).
+    bins: Vec<(usize, f32)>,
 }
 
-fn band_weight(band: usize, hz: f64) -> f64 {
+impl BandSplit {
+    fn new(len: usize, sr: f64) -> Self {
+        // A power of two: seven inverse transforms per ear, each fastest at such a length.
+        let n = len.max(2).next_power_of_two();
+        let bins = (0..n / 2 + 1).map(|k| band_position(k as f64 * sr / n as f64)).collect();
+        Self { n, bins }
+    }
+
+    /// Gaussian noise split into the bands, `len` samples each, unit variance in all.
+    fn noise(&self, rng: &mut ChaCha8Rng, len: usize) -> Vec<Vec<f32>> {
+        let n = self.n;
+        let (_, inv) = super::convolve::plans(n);
+        // Unit variance per sample after the unnormalised inverse transform.
+        let norm = (1.0 / (2.0 * n as f32)).sqrt();
+        let spectrum: Vec<Complex32> = (0..n / 2 + 1)
+            .map(|k| {
+                if k == 0 || k == n / 2 {
+                    Complex32::new(0.0, 0.0)
+                } else {
+                    let (re, im): (f32, f32) = (rng.sample(StandardNormal), rng.sample(StandardNormal));
+                    Complex32::new(re * norm, im * norm)
+                }
+            })
+            .collect();
+        let mut spec = inv.make_input_vec();
+        (0..BAND_CENTRES_HZ.len())
+            .map(|b| {
+                for ((s, &c), &(lower, w)) in spec.iter_mut().zip(&spectrum).zip(&self.bins) {
+                    let weight = if lower == b {
+                        w
+                    } else if lower + 1 == b {
+                        1.0 - w
+                    } else {
+                        0.0
+                    };
+                    *s = c * weight;
+                }
+                let mut out = inv.make_output_vec();
+                inv.process(&mut spec, &mut out).expect("buffers sized by the plan");
+                out.truncate(len);
+                out
+            })
+            .collect()
+    }
+}
+
+/// The lower of the (at most two) bands `hz` belongs to, and its weight there (the next band
+/// has one minus it).
+fn band_position(hz: f64) -> (usize, f32) {
     let last = BAND_CENTRES_HZ.len() - 1;
     if hz <= BAND_CENTRES_HZ[0] {
-        return if band == 0 { 1.0 } else { 0.0 };
+        return (0, 1.0);
     }
     if hz >= BAND_CENTRES_HZ[last] {
-        return if band == last { 1.0 } else { 0.0 };
+        return (last, 1.0);
     }
     let pos = (hz / BAND_CENTRES_HZ[0]).log2(); // octaves above the first centre
     let i = pos.floor() as usize;
-    let x = pos - i as f64;
-    if band == i {
-        (0.5 * PI * x).cos().powi(2)
-    } else if band == i + 1 {
-        (0.5 * PI * x).sin().powi(2)
+    (i, (0.5 * PI * (pos - i as f64)).cos().powi(2) as f32)
+}
+
+#[cfg(test)]
+fn band_weight(band: usize, hz: f64) -> f64 {
+    let (lower, w) = band_position(hz);
+    if band == lower {
+        f64::from(w)
+    } else if band == lower + 1 {
+        f64::from(1.0 - w)
     } else {
         0.0
     }
@@ -337,7 +369,8 @@ mod tests {
     fn bands_sum_to_one_everywhere() {
         for hz in [20.0, 125.0, 177.0, 600.0, 999.0, 3000.0, 7999.0, 8000.0] {
             let sum: f64 = (0..BAND_CENTRES_HZ.len()).map(|b| band_weight(b, hz)).sum();
-            assert!((sum - 1.0).abs() < 1e-12, "{hz}: {sum}");
+            // The weights are f32: their sum is one to f32 rounding.
+            assert!((sum - 1.0).abs() < 1e-6, "{hz}: {sum}");
         }
     }
 
