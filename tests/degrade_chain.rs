@@ -35,7 +35,9 @@ fn the_shipped_chains_load_and_draw_within_their_ranges() {
         }
     }
     assert_ne!(spec.draw(1).unwrap(), spec.draw(2).unwrap(), "another seed draws again");
-    ChainSpec::load(&chain_file("benchmark.toml")).unwrap();
+    for other in ["benchmark.toml", "demo.toml"] {
+        assert_eq!(ChainSpec::load(&chain_file(other)).unwrap().stage.len(), 4, "{other}");
+    }
 }
 
 #[test]
