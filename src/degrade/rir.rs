@@ -347,14 +347,14 @@ fn tail(
     let len = bands[0].len();
     let rates: Vec<f64> = band_rt60s.iter().map(|t| (-6.907_755 / (t * scale * sr)).exp()).collect();
     let mut raw = vec![0.0f64; len];
-    let mut env: Vec<f64> = vec![1.0; bands.len()];
-    for (n, r) in raw.iter_mut().enumerate().skip(direct) {
-        let mut v = 0.0;
-        for ((band, e), rate) in bands.iter().zip(env.iter_mut()).zip(&rates) {
-            v += f64::from(band[n]) * *e;
-            *e *= rate;
+    let start = direct.min(len);
+    // Band by band: one running envelope per pass keeps the inner loop a single multiply-add.
+    for (band, rate) in bands.iter().zip(&rates) {
+        let mut envelope = 1.0f64;
+        for (r, &b) in raw[start..].iter_mut().zip(&band[start..]) {
+            *r += f64::from(b) * envelope;
+            envelope *= rate;
         }
-        *r = v;
     }
     let window_energy: f64 = raw[fade.start.min(len)..fade.end.min(len)].iter().map(|v| v * v).sum();
     let gain = if window_energy > 0.0 && early_energy > 0.0 { (early_energy / window_energy).sqrt() } else { 1e-3 };
