@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
 use super::browser::{Browser, BrowserAction};
-use super::degrade_panel::{DegradePanel, Listen};
+use super::degrade_panel::DegradePanel;
 use super::gpu_views::{self, Slot};
 use super::grid::{GridAction, GridState, grid_ui};
 use super::mixture_view::{MixtureAction, mixture_ui};
@@ -17,9 +17,11 @@ use crate::audio::playback::Playback;
 use crate::audio::{Clip, save::save_wav};
 use crate::data::demo::{demo_clips, try_load_demo};
 use crate::jobs::data::{DataEvent, DataJobs, GridRequest, MixtureView};
-use crate::jobs::degrade::{DegradeEvent, DegradeWorker, DegradedView};
+use crate::jobs::degrade::{DegradeWorker, DegradedView};
 use crate::jobs::{Analysis, AnalysisJobs, JobEvent};
 use crate::render::Colormap;
+
+mod degrade;
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
@@ -226,98 +228,6 @@ impl Workbench {
     /// Where the waveform, STFT and CQT were last drawn, in points.
     pub fn view_rects(&self) -> Option<[egui::Rect; 3]> {
         self.view_rects
-    }
-
-    /// Where the Δ STFT and Δ CQT were last drawn, when shown.
-    pub fn delta_rects(&self) -> Option<[egui::Rect; 2]> {
-        self.delta_rects
-    }
-
-    /// The degraded clip the views show beside the clean one, once rendered.
-    pub fn degraded(&self) -> Option<&Arc<DegradedView>> {
-        self.degraded.as_ref()
-    }
-
-    /// True while a degradation the views wait for is rendering.
-    pub fn is_degrade_busy(&self) -> bool {
-        self.degrade_pending.is_some()
-    }
-
-    /// From the last chain change to its degraded views uploaded, in ms.
-    pub fn degrade_latency_ms(&self) -> Option<f64> {
-        self.degrade_latency_ms
-    }
-
-    pub fn degrade_panel(&self) -> &DegradePanel {
-        &self.settings.degrade
-    }
-
-    /// Changes the chain (as the panel would) and renders again.
-    pub fn set_degrade_panel(&mut self, panel: DegradePanel) {
-        self.settings.degrade = panel;
-        self.request_degrade();
-    }
-
-    /// Renders the current clip through the chain in the background (or drops the degraded
-    /// views when the chain is off).
-    fn request_degrade(&mut self) {
-        match &self.analysis {
-            Some(clean) if self.settings.degrade.enabled => {
-                let stages = self.settings.degrade.active_stages();
-                self.degrade_pending = Some(self.degrade_worker.request(clean.clone(), stages));
-                self.degrade_requested_at = Some(std::time::Instant::now());
-            }
-            _ => {
-                self.degraded = None;
-                self.degrade_pending = None;
-            }
-        }
-    }
-
-    /// Flips A/B; playing on from the same place in the other version.
-    pub fn toggle_listen(&mut self) {
-        let playing = self.player.is_some();
-        if playing {
-            self.cursor_secs = self.playhead_secs();
-            self.stop_playback();
-        }
-        self.settings.degrade.toggle_listen();
-        if playing {
-            self.toggle_playback();
-        }
-    }
-
-    /// The degraded view when it belongs to the clip shown and the chain applies.
-    fn shown_degraded(&self) -> Option<&Arc<DegradedView>> {
-        self.degraded.as_ref().filter(|_| self.settings.degrade.enabled)
-    }
-
-    fn listening_to_degraded(&self) -> bool {
-        self.settings.degrade.listen == Listen::Degraded && self.shown_degraded().is_some()
-    }
-
-    fn handle_degrade_events(&mut self, frame: &eframe::Frame) {
-        for event in self.degrade_worker.poll() {
-            match event {
-                DegradeEvent::Ready(view) if Some(view.ticket) == self.degrade_pending => {
-                    self.degrade_pending = None;
-                    if let Some(rs) = frame.wgpu_render_state() {
-                        gpu_views::upload_waveform(rs, Slot::DegradedWaveform, &view.analysis.clip.samples);
-                        gpu_views::upload_spectrogram(rs, Slot::DegradedStft, &view.analysis.stft);
-                        gpu_views::upload_spectrogram(rs, Slot::DegradedCqt, &view.analysis.cqt);
-                        gpu_views::upload_spectrogram(rs, Slot::DeltaStft, &view.delta_stft);
-                        gpu_views::upload_spectrogram(rs, Slot::DeltaCqt, &view.delta_cqt);
-                    }
-                    self.degrade_latency_ms = self.degrade_requested_at.map(|t| t.elapsed().as_secs_f64() * 1e3);
-                    self.degraded = Some(view);
-                }
-                DegradeEvent::Failed { ticket, message } if Some(ticket) == self.degrade_pending => {
-                    self.degrade_pending = None;
-                    self.error(format!("Cannot degrade: {message}"));
-                }
-                _ => {} // superseded by a newer chain or clip
-            }
-        }
     }
 
     /// The status line (info or error).
@@ -611,28 +521,6 @@ impl Workbench {
         }
     }
 
-    /// Loads a chain file into the degradation panel and applies it.
-    pub fn load_chain(&mut self, path: PathBuf) {
-        let loaded = crate::degrade::ChainSpec::load(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|spec| self.settings.degrade.load(&spec));
-        match loaded {
-            Ok(clamped) if clamped.is_empty() => self.info(format!("Loaded chain {}", path.display())),
-            Ok(clamped) => self.info(format!("Loaded chain {}; {}", path.display(), clamped.join(", "))),
-            Err(e) => return self.error(e),
-        }
-        self.settings.degrade.enabled = true;
-        self.request_degrade();
-    }
-
-    fn save_chain(&mut self, path: PathBuf) {
-        let text = self.settings.degrade.to_spec().to_toml();
-        match crate::atomic_file::write_atomically(&path, |w| std::io::Write::write_all(w, text.as_bytes())) {
-            Ok(()) => self.info(format!("Saved chain {}", path.display())),
-            Err(e) => self.error(format!("cannot write {}: {e}", path.display())),
-        }
-    }
-
     fn save_current(&mut self, path: PathBuf) {
         let Some(clip) = self.current_clip().cloned() else { return };
         match save_wav(&path, &clip) {
@@ -897,21 +785,6 @@ impl eframe::App for Workbench {
 }
 
 impl Workbench {
-    fn degrade_panel_ui(&mut self, ui: &mut egui::Ui) {
-        let last = self.shown_degraded().cloned();
-        let response =
-            self.settings.degrade.ui(ui, last.as_deref(), self.degrade_latency_ms, self.degrade_pending.is_some());
-        if response.changed {
-            self.request_degrade();
-        }
-        if response.load_chain {
-            self.spawn_dialog(Dialog::LoadChain, ui.ctx());
-        }
-        if response.save_chain {
-            self.spawn_dialog(Dialog::SaveChain, ui.ctx());
-        }
-    }
-
     fn grid_view_ui(&mut self, ui: &mut egui::Ui) {
         let action = match (&self.grid, self.browser.dataset()) {
             (Some(grid), Some(dataset)) if self.gpu => {
