@@ -1,6 +1,6 @@
 //! `dataset synth`: render the taxonomy from SoundFonts into an NSynth-layout data set.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
@@ -83,18 +83,16 @@ fn degrade(args: DegradeDatasetArgs) -> anyhow::Result<()> {
     let report = degrade_dataset(&options, &|done, total| progress.update(done, total))
         .with_context(|| format!("cannot write the degraded data set in {}", args.out.display()))?;
     progress.finish();
-    if report.clipped > 0 {
-        eprintln!("warning: {} note(s) exceeded full scale and were clipped in 16-bit PCM", report.clipped);
-    }
-    eprintln!(
-        "{} notes in {} ({} degraded, {} kept from an earlier run) in {:.1} s",
-        report.notes,
-        args.out.display(),
-        report.written,
-        report.reused,
-        report.elapsed_secs
-    );
+    summary(&args.out, report.notes, report.clipped, ("degraded", report.written), report.reused, report.elapsed_secs);
     Ok(())
+}
+
+/// The closing lines of a verb that writes notes: clipping, then what was done and kept.
+fn summary(out: &Path, notes: usize, clipped: usize, (did, done): (&str, usize), reused: usize, secs: f64) {
+    if clipped > 0 {
+        eprintln!("warning: {clipped} note(s) exceeded full scale and were clipped in 16-bit PCM");
+    }
+    eprintln!("{notes} notes in {} ({done} {did}, {reused} kept from an earlier run) in {secs:.1} s", out.display());
 }
 
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
@@ -122,17 +120,7 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
             eprintln!("  {}: {}", item.what, item.reason);
         }
     }
-    if report.clipped > 0 {
-        eprintln!("warning: {} note(s) exceeded full scale and were clipped in 16-bit PCM", report.clipped);
-    }
-    eprintln!(
-        "{} notes in {} ({} rendered, {} kept from an earlier run) in {:.1} s",
-        report.notes,
-        args.out.display(),
-        report.rendered,
-        report.reused,
-        report.elapsed_secs
-    );
+    summary(&args.out, report.notes, report.clipped, ("rendered", report.rendered), report.reused, report.elapsed_secs);
     if report.notes == 0 {
         anyhow::bail!("no note could be rendered");
     }

@@ -243,8 +243,15 @@ pub fn write_examples(path: &Path, records: &BTreeMap<String, NoteRecord>) -> Re
 
 /// Reads a note WAV and insists on NSynth's format: mono, 16 kHz, exactly 4 s.
 pub fn read_note_wav(path: &Path) -> Result<Vec<f32>, DatasetError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| DatasetError::BadAudio { path: path.to_owned(), problem: format!("cannot read WAV: {e}") })?;
+    parse_note_wav(std::io::BufReader::new(file), path)
+}
+
+/// As [`read_note_wav`], for a note already in memory; `path` names it in errors.
+pub fn parse_note_wav<R: std::io::Read>(source: R, path: &Path) -> Result<Vec<f32>, DatasetError> {
     let bad = |problem: String| DatasetError::BadAudio { path: path.to_owned(), problem };
-    let mut reader = hound::WavReader::open(path).map_err(|e| bad(format!("cannot read WAV: {e}")))?;
+    let mut reader = hound::WavReader::new(source).map_err(|e| bad(format!("cannot read WAV: {e}")))?;
     let spec = reader.spec();
     if spec.channels != 1 || spec.sample_rate != NOTE_RATE_HZ {
         return Err(bad(format!(

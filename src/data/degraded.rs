@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::dataset::{
     AUDIO_DIR, DatasetError, EXAMPLES_JSON, NOTE_RATE_HZ, NoteRecord, TAXONOMY_JSON, audio_path, check_note_str,
-    read_examples, read_note_wav, write_examples,
+    parse_note_wav, read_examples, read_note_wav, write_examples,
 };
 use super::parallel::map_parallel;
 use crate::audio::{Clip, save_wav_pcm16};
@@ -128,7 +128,8 @@ fn degrade_note(
     {
         return Ok((old.clone(), false, false));
     }
-    let samples = read_note_wav(&source)?;
+    // Decoded from the bytes already read for the key: each note is read from disk once.
+    let samples = parse_note_wav(std::io::Cursor::new(&bytes), &source)?;
     let degraded = apply_chain(&samples, NOTE_RATE_HZ, &stages)
         .map_err(|e| DatasetError::BadAudio { path: source.clone(), problem: format!("cannot degrade: {e}") })?;
     let mid = degraded.mid();

@@ -228,7 +228,7 @@ fn stage_kind(spec: &StageSpec) -> &'static str {
 }
 
 /// Frequencies a stage may name at the analysis rate (below 0.45 of 16 kHz).
-const MAX_EQ_HZ: f64 = 7200.0;
+pub const MAX_EQ_HZ: f64 = 7200.0;
 
 fn stage_check(spec: &StageSpec) -> Result<(), DegradeError> {
     let eq_hz = in_range("freq_hz", super::eq::MIN_HZ, MAX_EQ_HZ, " Hz");
@@ -351,10 +351,12 @@ fn apply_stage(
             let response = room_response(&RirSpec { rt60_s, binaural, seed: room_seed, sofa: None }, sr)?;
             // A room after a binaural room hears the mid: rooms are not stereo-in here.
             let dry = if channels.len() == 1 { channels.swap_remove(0) } else { mid(&channels) };
-            let mid = response.mid();
-            let kernels: Vec<&[f32]> =
-                if ears { response.channels.iter().map(Vec::as_slice).collect() } else { vec![mid.as_slice()] };
-            channels = super::convolve::convolve_many(&dry, &kernels, len);
+            channels = if ears {
+                let kernels: Vec<&[f32]> = response.channels.iter().map(Vec::as_slice).collect();
+                super::convolve::convolve_many(&dry, &kernels, len)
+            } else {
+                vec![super::convolve::convolve(&dry, &response.mid(), len)]
+            };
             measured.insert("rt60_s".into(), serde_json::json!(round(response.measured_rt60_s, 4)));
             measured.insert("room".into(), serde_json::to_value(&response.room).expect("plain numbers"));
         }

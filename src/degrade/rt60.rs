@@ -1,15 +1,21 @@
 //! Reverberation time measured on an impulse response: Schroeder backward integration and a
 //! least-squares line through the decay between -5 and -35 dB (T30, ISO 3382), extrapolated to 60 dB.
 
-/// The energy decay curve in dB (0 dB at the start): 10 log10 of the energy left after each sample.
-pub fn energy_decay_db(response: &[f32]) -> Vec<f64> {
+/// Schroeder backward integration: the energy left after each sample, and the total.
+fn energy_left(response: &[f32]) -> (Vec<f64>, f64) {
     let mut left = vec![0.0f64; response.len()];
     let mut acc = 0.0f64;
     for (i, &x) in response.iter().enumerate().rev() {
         acc += f64::from(x) * f64::from(x);
         left[i] = acc;
     }
-    let total = acc.max(f64::MIN_POSITIVE);
+    (left, acc)
+}
+
+/// The energy decay curve in dB (0 dB at the start): 10 log10 of the energy left after each sample.
+pub fn energy_decay_db(response: &[f32]) -> Vec<f64> {
+    let (left, total) = energy_left(response);
+    let total = total.max(f64::MIN_POSITIVE);
     left.iter().map(|&e| 10.0 * (e / total).max(1e-300).log10()).collect()
 }
 
@@ -23,14 +29,8 @@ const FIT_POINTS: usize = 4096;
 
 /// The time to decay 60 dB, from the line fitted to the decay curve between `from_db` and `to_db`.
 pub fn decay_time_secs(response: &[f32], sample_rate_hz: u32, from_db: f64, to_db: f64) -> Option<f64> {
-    // Energy left after each sample; the dB thresholds become energy thresholds, so only the
-    // fitted points need a logarithm.
-    let mut left = vec![0.0f64; response.len()];
-    let mut acc = 0.0f64;
-    for (i, &x) in response.iter().enumerate().rev() {
-        acc += f64::from(x) * f64::from(x);
-        left[i] = acc;
-    }
+    // The dB thresholds become energy thresholds, so only the fitted points need a logarithm.
+    let (left, acc) = energy_left(response);
     if acc <= 0.0 {
         return None;
     }

@@ -115,7 +115,12 @@ fn process(request: Request, runner: &mut ChainRunner, analyzer: &mut Analyzer) 
     };
     let delta_stft = delta(&analysis.stft, &clean.stft)?;
     let delta_cqt = delta(&analysis.cqt, &clean.cqt)?;
-    let channels = degraded.channels.into_iter().map(Arc::from).collect();
+    // One channel is the mid itself: share it rather than keep a second copy.
+    let channels = if degraded.channels.len() == 1 {
+        vec![analysis.clip.samples.clone()]
+    } else {
+        degraded.channels.into_iter().map(Arc::from).collect()
+    };
     Ok(DegradedView {
         ticket: request.ticket,
         channels,

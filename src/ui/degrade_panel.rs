@@ -3,7 +3,9 @@
 
 use eframe::egui::{self, RichText};
 
+use crate::degrade::chain::MAX_EQ_HZ;
 use crate::degrade::codec::{Codec, MP3_KBPS, OPUS_KBPS};
+use crate::degrade::eq::{GAIN_RANGE_DB, MIN_HZ};
 use crate::degrade::noise::{NoiseColor, SNR_RANGE_DB};
 use crate::degrade::rir::RT60_RANGE_S;
 use crate::degrade::{ChainSpec, Stage};
@@ -12,8 +14,8 @@ use crate::jobs::degrade::DegradedView;
 /// The slider ranges: what the GUI lets a value be (chain files are clamped into them).
 const RT60_S: std::ops::RangeInclusive<f64> = RT60_RANGE_S[0]..=RT60_RANGE_S[1];
 const SNR_DB: std::ops::RangeInclusive<f64> = SNR_RANGE_DB[0]..=SNR_RANGE_DB[1];
-const EQ_HZ: std::ops::RangeInclusive<f64> = 20.0..=7200.0;
-const GAIN_DB: std::ops::RangeInclusive<f64> = -24.0..=24.0;
+const EQ_HZ: std::ops::RangeInclusive<f64> = MIN_HZ..=MAX_EQ_HZ;
+const GAIN_DB: std::ops::RangeInclusive<f64> = GAIN_RANGE_DB[0]..=GAIN_RANGE_DB[1];
 
 /// Which version the views show and the speakers play.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
