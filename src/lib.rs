@@ -10,5 +10,6 @@ pub mod degrade;
 pub mod dsp;
 pub mod features;
 pub mod jobs;
+pub mod learn;
 pub mod render;
 pub mod ui;

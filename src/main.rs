@@ -47,6 +47,12 @@ enum Verb {
     Rir(cli::degrade::RirArgs),
     /// Polyphonic mixtures with ideal-ratio soft masks, one .npz each.
     Mix(cli::mix::MixArgs),
+    /// Train a model: contrastive STFT/CQT pretraining, then multi-task learning, into a run folder.
+    Train(cli::learn::TrainArgs),
+    /// Evaluate a model on a split (optionally degraded): every task's metric and the confusion matrix.
+    Eval(cli::learn::EvalArgs),
+    /// A model's top predictions for a clip, per head, as JSON.
+    Predict(cli::learn::PredictArgs),
     /// Record from an input device into a WAV file.
     Record(cli::record::RecordArgs),
     /// Play a clip on the default output device.
@@ -77,6 +83,9 @@ fn main() -> ExitCode {
         Some(Verb::Mix(a)) => cli::mix::run(a),
         Some(Verb::Degrade(a)) => cli::degrade::run(a),
         Some(Verb::Rir(a)) => cli::degrade::rir(a),
+        Some(Verb::Train(a)) => cli::learn::run_train(a),
+        Some(Verb::Eval(a)) => cli::learn::run_eval(a),
+        Some(Verb::Predict(a)) => cli::learn::run_predict(a),
         Some(Verb::Record(a)) => cli::record::run(a),
         Some(Verb::Play(a)) => cli::play::run(a),
         Some(Verb::Devices) => cli::record::list_devices(),

@@ -6,6 +6,7 @@ pub mod degrade;
 pub mod describe;
 pub mod features;
 pub mod gui;
+pub mod learn;
 pub mod mix;
 pub mod play;
 pub mod progress;

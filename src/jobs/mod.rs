@@ -3,5 +3,7 @@
 pub mod analysis;
 pub mod data;
 pub mod degrade;
+pub mod predict;
+pub mod train;
 
 pub use analysis::{Analysis, AnalysisJobs, JobEvent, MAX_VIEW_SECS};

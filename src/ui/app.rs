@@ -11,17 +11,21 @@ use super::degrade_panel::DegradePanel;
 use super::gpu_views::{self, Slot};
 use super::grid::{GridAction, GridState, grid_ui};
 use super::mixture_view::{MixtureAction, mixture_ui};
+use super::predict_panel::{PredictPanel, SHIPPED_MODEL};
 use super::record_panel::RecordPanel;
+use super::train_panel::{TrainPanel, TrainSettings};
 use super::views::{ColorSettings, DeltaRows, Hover, ViewSources, ViewWindow, views_ui};
 use crate::audio::playback::Playback;
 use crate::audio::{Clip, save::save_wav};
 use crate::data::demo::{demo_clips, try_load_demo};
 use crate::jobs::data::{DataEvent, DataJobs, GridRequest, MixtureView};
 use crate::jobs::degrade::{DegradeWorker, DegradedView};
+use crate::jobs::predict::PredictWorker;
 use crate::jobs::{Analysis, AnalysisJobs, JobEvent};
 use crate::render::Colormap;
 
 mod degrade;
+mod learn;
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
@@ -41,6 +45,10 @@ struct Settings {
     last_dataset: Option<PathBuf>,
     /// The degradation chain and whether it applies.
     degrade: DegradePanel,
+    /// The training tab's choices and watched runs.
+    train: TrainSettings,
+    /// The model the prediction panel uses (the shipped one when unset).
+    model: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -51,6 +59,8 @@ impl Default for Settings {
             show_slice: true,
             last_dataset: None,
             degrade: DegradePanel::default(),
+            train: TrainSettings::default(),
+            model: None,
         }
     }
 }
@@ -67,6 +77,7 @@ enum DialogResult {
     Mixture(PathBuf),
     LoadChain(PathBuf),
     SaveChain(PathBuf),
+    Model(PathBuf),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +88,7 @@ enum Dialog {
     Mixture,
     LoadChain,
     SaveChain,
+    Model,
 }
 
 /// What the central panel shows.
@@ -88,6 +100,8 @@ pub enum Mode {
     Grid,
     /// A mixture's STFT and its sources' soft masks.
     Mixture,
+    /// Training runs: controls, curves and the confusion matrix.
+    Training,
 }
 
 pub struct Workbench {
@@ -135,6 +149,9 @@ pub struct Workbench {
     degrade_latency_ms: Option<f64>,
     /// Where the Δ STFT and Δ CQT were last drawn.
     delta_rects: Option<[egui::Rect; 2]>,
+    train: TrainPanel,
+    predictor: PredictWorker,
+    prediction: PredictPanel,
 }
 
 impl Workbench {
@@ -151,6 +168,8 @@ impl Workbench {
         let ctx = cc.egui_ctx.clone();
         let data_ctx = cc.egui_ctx.clone();
         let degrade_ctx = cc.egui_ctx.clone();
+        let predict_ctx = cc.egui_ctx.clone();
+        let train = TrainPanel::new(settings.train.clone());
         let mut app = Self {
             settings,
             clips: Vec::new(),
@@ -185,7 +204,14 @@ impl Workbench {
             degrade_requested_at: None,
             degrade_latency_ms: None,
             delta_rects: None,
+            train,
+            predictor: PredictWorker::new(std::sync::Arc::new(move || predict_ctx.request_repaint())),
+            prediction: PredictPanel::default(),
         };
+        let model = app.settings.model.clone().filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from(SHIPPED_MODEL));
+        if model.exists() {
+            app.use_model(model);
+        }
         if let Some(dir) = app.settings.last_dataset.clone().filter(|d| d.join("examples.json").exists()) {
             app.open_dataset(dir);
         }
@@ -453,7 +479,9 @@ impl Workbench {
                     self.cursor_secs = 0.0;
                     self.analysis = Some(analysis);
                     self.degraded = None;
+                    self.prediction.degraded = None;
                     self.request_degrade();
+                    self.request_predictions();
                 }
                 JobEvent::Failed { ticket, message } if Some(ticket) == self.pending => {
                     self.pending = None;
@@ -473,6 +501,7 @@ impl Workbench {
                 DialogResult::Mixture(path) => self.open_mixture(path),
                 DialogResult::LoadChain(path) => self.load_chain(path),
                 DialogResult::SaveChain(path) => self.save_chain(path),
+                DialogResult::Model(path) => self.use_model(path),
             }
         }
     }
@@ -505,6 +534,7 @@ impl Workbench {
                     .set_file_name("chain.toml")
                     .save_file()
                     .map(DialogResult::SaveChain),
+                Dialog::Model => dialog.add_filter("Model", &["safetensors"]).pick_file().map(DialogResult::Model),
             };
             if let Some(r) = result {
                 let _ = tx.send(r);
@@ -734,6 +764,7 @@ impl eframe::App for Workbench {
         self.handle_data_events(frame);
         self.handle_degrade_events(frame);
         self.handle_dialogs();
+        self.handle_learn_events(ctx);
         self.recorder.logic(ctx);
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
@@ -760,13 +791,18 @@ impl eframe::App for Workbench {
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         egui::Panel::left("clips").default_size(280.0).show(ui, |ui| self.clip_list_ui(ui));
         if self.mode == Mode::Clip {
-            egui::Panel::right("degrade").default_size(300.0).show(ui, |ui| self.degrade_panel_ui(ui));
+            egui::Panel::right("degrade").default_size(300.0).show(ui, |ui| {
+                self.predict_panel_ui(ui);
+                ui.separator();
+                self.degrade_panel_ui(ui);
+            });
         }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.mode, Mode::Clip, "Clip views");
                 ui.selectable_value(&mut self.mode, Mode::Grid, "Instrument grid");
                 ui.selectable_value(&mut self.mode, Mode::Mixture, "Mixture");
+                ui.selectable_value(&mut self.mode, Mode::Training, "Training");
                 if ui.button("Open mixture…").on_hover_text("A .npz from `timbrescope mix` (Ctrl+M)").clicked() {
                     self.spawn_dialog(Dialog::Mixture, ui.ctx());
                 }
@@ -775,11 +811,13 @@ impl eframe::App for Workbench {
                 Mode::Clip => self.clip_views_ui(ui),
                 Mode::Grid => self.grid_view_ui(ui),
                 Mode::Mixture => self.mixture_view_ui(ui),
+                Mode::Training => self.training_ui(ui),
             }
         });
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.settings.train = self.train.settings.clone();
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
 }

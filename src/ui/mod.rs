@@ -2,12 +2,15 @@
 
 pub mod app;
 pub mod browser;
+pub mod confusion;
 pub mod degrade_panel;
 mod gpu_views;
 pub mod grid;
 pub mod mixture_view;
+pub mod predict_panel;
 mod record_panel;
 mod slice;
+pub mod train_panel;
 pub mod views;
 
 pub use app::{Mode, Workbench};

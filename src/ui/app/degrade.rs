@@ -94,6 +94,7 @@ impl Workbench {
                     }
                     self.degrade_latency_ms = self.degrade_requested_at.map(|t| t.elapsed().as_secs_f64() * 1e3);
                     self.degraded = Some(view);
+                    self.request_predictions();
                 }
                 DegradeEvent::Failed { ticket, message } if Some(ticket) == self.degrade_pending => {
                     self.degrade_pending = None;

@@ -1,0 +1,90 @@
+//! One training step of the default model (models/default.toml) on a batch of its size:
+//! forward, multi-task loss, backward and AdamW; and a contrastive step. Inputs are seeded
+//! random values of the real shapes. `benches/compare_torch.py` runs this and the same model in
+//! PyTorch in one go and prints samples per second and the ratio.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::{Rng as _, SeedableRng as _};
+use timbrescope::learn::batch::BatchInputs;
+use timbrescope::learn::config::TrainConfig;
+use timbrescope::learn::inputs::InputShape;
+use timbrescope::learn::loss::nt_xent;
+use timbrescope::learn::model::{Classes, ModelSpec, build};
+use timbrescope::learn::optim::AdamW;
+use timbrescope::learn::train::{SoftTargets, mtl_loss};
+
+/// The cached views' bins (STFT 1024-point, CQT 761 bins at 96 per octave).
+const RAW_STFT_BINS: usize = 513;
+const RAW_CQT_BINS: usize = 761;
+
+fn one_hot(rng: &mut impl rand::Rng, rows: usize, classes: usize, dev: &Device) -> Tensor {
+    let mut v = vec![0f32; rows * classes];
+    for r in 0..rows {
+        v[r * classes + rng.random_range(0..classes)] = 1.0;
+    }
+    Tensor::from_vec(v, (rows, classes), dev).unwrap()
+}
+
+fn learn(c: &mut Criterion) {
+    let config = TrainConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.toml")).unwrap();
+    let shape = InputShape::of(&config.input, RAW_STFT_BINS, RAW_CQT_BINS);
+    let classes = Classes { instrument: 16, family: 8, pitch_class: 12, velocity: 5, descriptors: 5 };
+    let spec = ModelSpec {
+        input: config.input,
+        model: config.model.clone(),
+        stft_bins: shape.stft_bins,
+        cqt_bins: shape.cqt_bins,
+        classes: classes.clone(),
+    };
+    let dev = Device::Cpu;
+    let (varmap, model) = build(&spec, 7, &dev).unwrap();
+    let named = varmap.data().lock().unwrap().clone();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let b = config.mtl.batch;
+    let mut random = |n: usize| (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>();
+    let x = BatchInputs {
+        stft: Tensor::from_vec(random(b * shape.frames * shape.stft_bins), (b, shape.frames, shape.stft_bins), &dev)
+            .unwrap(),
+        cqt: Tensor::from_vec(random(b * shape.frames * shape.cqt_bins), (b, shape.frames, shape.cqt_bins), &dev)
+            .unwrap(),
+    };
+    let descriptors = Tensor::from_vec(random(b * 5), (b, 5), &dev).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+    let targets = SoftTargets {
+        instrument: one_hot(&mut rng, b, classes.instrument, &dev),
+        family: one_hot(&mut rng, b, classes.family, &dev),
+        pitch_class: one_hot(&mut rng, b, classes.pitch_class, &dev),
+        velocity: one_hot(&mut rng, b, classes.velocity, &dev),
+        descriptors,
+    };
+    let mut optimizer = AdamW::new(&named, config.mtl.weight_decay).unwrap();
+    optimizer.lr = 1e-4;
+    let mut group = c.benchmark_group("learn");
+    group.sample_size(20);
+    group.bench_function("mtl_step_batch64", |bench| {
+        bench.iter(|| {
+            let (_, losses) = mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights).unwrap();
+            optimizer.apply(&losses[0].backward().unwrap()).unwrap();
+        })
+    });
+    group.bench_function("ssl_step_batch64", |bench| {
+        bench.iter(|| {
+            let (zs, zc) = model.project_views(black_box(&x.stft), &x.cqt).unwrap();
+            let loss = nt_xent(&zs, &zc, 0.2).unwrap();
+            optimizer.apply(&loss.backward().unwrap()).unwrap();
+        })
+    });
+    group.bench_function("predict_one", |bench| {
+        let one_s = x.stft.narrow(0, 0, 1).unwrap();
+        let one_c = x.cqt.narrow(0, 0, 1).unwrap();
+        bench.iter(|| model.forward(black_box(&one_s), &one_c, false).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, learn);
+criterion_main!(benches);

@@ -1,0 +1,201 @@
+//! `train`, `eval` and `predict`: the learning stages from the command line.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::progress::{Progress, threads};
+use timbrescope::audio::load_clip;
+use timbrescope::data::dataset::Split;
+use timbrescope::learn::eval::{EvalOptions, evaluate};
+use timbrescope::learn::{Predictor, Stage, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Training config (TOML), e.g. models/default.toml; a resumed run uses its own when left out.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data set folder (from `dataset synth`, or NSynth's layout).
+    #[arg(long)]
+    dataset: PathBuf,
+    /// A degraded copy of the data set (from `dataset degrade`) to train with as well.
+    #[arg(long)]
+    degraded: Option<PathBuf>,
+    /// Run folder: config, metrics.jsonl, checkpoints, best model, confusion matrices.
+    #[arg(long)]
+    run: PathBuf,
+    /// ssl (contrastive only), mtl (multi-task only) or both.
+    #[arg(long, default_value = "both")]
+    stage: String,
+    /// cpu, or cuda:N with a build that has the `cuda` feature.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Continue a killed run from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Start from this model file's weights (e.g. another run's ssl.safetensors).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Threads for analysing the notes (the network uses every core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A run folder (its best model is evaluated).
+    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    run: Option<PathBuf>,
+    /// A model file (.safetensors from a run).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long)]
+    dataset: PathBuf,
+    /// train, valid, test or test_bank.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Degrade every note with this chain first (seeded per note).
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    #[arg(long, default_value_t = 0, requires = "chain")]
+    seed: u64,
+    /// Report (JSON).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Clip (WAV, FLAC, MP3, Ogg Vorbis); its first 4 s from the onset are analysed.
+    clip: PathBuf,
+    /// Model file, e.g. models/timbrescope-small.safetensors.
+    #[arg(long)]
+    model: PathBuf,
+    /// Labels per head.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+}
+
+pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    let stage = Stage::parse(&args.stage).with_context(|| format!("--stage {:?}: use ssl, mtl or both", args.stage))?;
+    let config_path = match &args.config {
+        Some(p) => p.clone(),
+        None if args.resume => args.run.join(timbrescope::learn::run::CONFIG_TOML),
+        None => anyhow::bail!("--config is needed to start a run (e.g. --config models/default.toml)"),
+    };
+    let config = TrainConfig::load(&config_path)?;
+    let options = TrainOptions {
+        config,
+        dataset: args.dataset,
+        degraded: args.degraded,
+        run: args.run.clone(),
+        stage,
+        device: parse_device(&args.device)?,
+        resume: args.resume,
+        init: args.init,
+        threads: threads(args.threads)?,
+    };
+    let cancel = AtomicBool::new(false);
+    let mut bar: Option<(String, Progress)> = None;
+    let summary = train(&options, &cancel, &mut |event| match event {
+        TrainEvent::Preparing { what, done, total } => {
+            if bar.as_ref().is_none_or(|(w, _)| *w != what) {
+                bar = Some((what.clone(), Progress::new(&what)));
+            }
+            if let Some((_, b)) = &bar {
+                b.update(done, total);
+            }
+        }
+        TrainEvent::Started { stage, epochs, steps, parameters } => {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            eprintln!("{stage}: {epochs} epochs, {steps} steps, {parameters} parameters");
+            bar = Some((stage.clone(), Progress::new(&stage)));
+        }
+        TrainEvent::Step { record, steps, .. } => {
+            if let Some((_, b)) = &bar {
+                b.update(record.step + 1, steps);
+            }
+        }
+        TrainEvent::Validated(record) => {
+            let values: Vec<String> = record.values.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+            eprintln!("{} epoch {} valid: {}", record.stage, record.epoch + 1, values.join(", "));
+        }
+        TrainEvent::Confusion(_) | TrainEvent::Finished { .. } => {}
+    });
+    if let Some((_, b)) = bar {
+        b.finish();
+    }
+    let summary = summary.with_context(|| format!("run {}", args.run.display()))?;
+    match summary.best {
+        Some(best) => println!("best model: {}", best.display()),
+        None => println!("run folder: {}", args.run.display()),
+    }
+    Ok(())
+}
+
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    let split = Split::parse(&args.split)
+        .with_context(|| format!("--split {:?}: use train, valid, test or test_bank", args.split))?;
+    let model = args.run.or(args.model).expect("clap requires one");
+    let progress = Progress::new("evaluating");
+    let report = evaluate(
+        &EvalOptions {
+            model,
+            dataset: args.dataset,
+            split,
+            chain: args.chain.map(|c| (c, args.seed)),
+            threads: threads(args.threads)?,
+        },
+        &|d, t| progress.update(d, t),
+    )?;
+    progress.finish();
+    let text = serde_json::to_string_pretty(&report)?;
+    timbrescope::atomic_file::write_atomically(&args.out, |w| std::io::Write::write_all(w, text.as_bytes()))
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let m = &report.metrics;
+    println!(
+        "{} notes ({}{}): instrument {:.2}%, family {:.2}%, pitch class {:.2}%, velocity {:.2}%{}",
+        report.notes,
+        report.split,
+        report.chain.as_ref().map(|c| format!(", chain {c}")).unwrap_or_default(),
+        100.0 * m["acc_instrument"],
+        100.0 * m["acc_family"],
+        100.0 * m["acc_pitch_class"],
+        100.0 * m["acc_velocity"],
+        m.get("r2_descriptors").map(|r| format!(", descriptor R² {r:.3}")).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.top >= 1, "--top must be at least 1");
+    let clip = load_clip(&args.clip)?;
+    let mut predictor = Predictor::load(&args.model)?;
+    let prediction = predictor.predict(&clip.samples, args.top)?;
+    let heads: serde_json::Map<String, serde_json::Value> = prediction
+        .heads
+        .iter()
+        .map(|h| {
+            let top: Vec<serde_json::Value> =
+                h.top.iter().map(|(label, p)| serde_json::json!({ "label": label, "probability": p })).collect();
+            (h.head.clone(), serde_json::Value::Array(top))
+        })
+        .collect();
+    let descriptors: serde_json::Map<String, serde_json::Value> =
+        prediction.descriptors.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+    let out = serde_json::json!({
+        "clip": args.clip.display().to_string(),
+        "model": args.model.display().to_string(),
+        "window_start_secs": prediction.window_start_secs,
+        "heads": heads,
+        "descriptors": descriptors,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

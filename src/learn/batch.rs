@@ -1,0 +1,194 @@
+//! Training examples in memory and the batches drawn from them: class-balanced sampling, clean
+//! or degraded versions, SpecAugment masks and Mixup.
+
+use candle_core::{Device, Result, Tensor};
+use rand::Rng;
+use rand::seq::SliceRandom as _;
+use rand_distr::{Beta, Distribution as _};
+
+use super::config::SpecAugmentConfig;
+use super::inputs::{InputShape, NoteInputs};
+
+/// The targets of one note (descriptors standardised).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Targets {
+    pub instrument: u8,
+    pub family: u8,
+    pub pitch_class: u8,
+    pub velocity: u8,
+    pub descriptors: [f32; 5],
+}
+
+/// A split in memory: each note's clean inputs, its degraded inputs when a degraded copy is
+/// given, and its targets.
+pub struct Examples {
+    pub shape: InputShape,
+    pub notes: Vec<String>,
+    pub clean: Vec<NoteInputs>,
+    pub degraded: Option<Vec<NoteInputs>>,
+    pub targets: Vec<Targets>,
+}
+
+/// Inputs of a batch as tensors, `[B, T, bins]` per view.
+pub struct BatchInputs {
+    pub stft: Tensor,
+    pub cqt: Tensor,
+}
+
+pub fn to_tensors(shape: &InputShape, rows: &[(&[f32], &[f32])], device: &Device) -> Result<BatchInputs> {
+    let b = rows.len();
+    let mut s = Vec::with_capacity(b * shape.frames * shape.stft_bins);
+    let mut c = Vec::with_capacity(b * shape.frames * shape.cqt_bins);
+    for (stft, cqt) in rows {
+        s.extend_from_slice(stft);
+        c.extend_from_slice(cqt);
+    }
+    Ok(BatchInputs {
+        stft: Tensor::from_vec(s, (b, shape.frames, shape.stft_bins), device)?,
+        cqt: Tensor::from_vec(c, (b, shape.frames, shape.cqt_bins), device)?,
+    })
+}
+
+impl Examples {
+    pub fn len(&self) -> usize {
+        self.notes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.notes.is_empty()
+    }
+
+    /// One epoch's order of note indices: a shuffle, or classes drawn uniformly then a note of
+    /// the drawn class (with replacement), as many as there are notes.
+    pub fn epoch_order(&self, class_balanced: bool, rng: &mut impl Rng) -> Vec<usize> {
+        if !class_balanced {
+            let mut order: Vec<usize> = (0..self.len()).collect();
+            order.shuffle(rng);
+            return order;
+        }
+        let mut by_class: Vec<Vec<usize>> = Vec::new();
+        for (i, t) in self.targets.iter().enumerate() {
+            let c = usize::from(t.instrument);
+            if by_class.len() <= c {
+                by_class.resize(c + 1, Vec::new());
+            }
+            by_class[c].push(i);
+        }
+        by_class.retain(|v| !v.is_empty());
+        (0..self.len())
+            .map(|_| {
+                let class = &by_class[rng.random_range(0..by_class.len())];
+                class[rng.random_range(0..class.len())]
+            })
+            .collect()
+    }
+
+    /// The inputs of note `i`, degraded when `degraded` and a degraded copy exists.
+    pub fn inputs(&self, i: usize, degraded: bool) -> &NoteInputs {
+        match (&self.degraded, degraded) {
+            (Some(d), true) => &d[i],
+            _ => &self.clean[i],
+        }
+    }
+}
+
+/// Zeroes `masks` random spans of up to `width` frames (shared by both views, which share the
+/// time axis) and, per view, `freq_masks` spans of up to `freq_fraction` of its bins.
+pub fn spec_augment(
+    stft: &mut [f32],
+    cqt: &mut [f32],
+    shape: &InputShape,
+    config: &SpecAugmentConfig,
+    rng: &mut impl Rng,
+) {
+    let t = shape.frames;
+    for _ in 0..config.time_masks {
+        let width = rng.random_range(0..=config.time_width.min(t));
+        let start = rng.random_range(0..=t - width);
+        for frame in start..start + width {
+            stft[frame * shape.stft_bins..(frame + 1) * shape.stft_bins].fill(0.0);
+            cqt[frame * shape.cqt_bins..(frame + 1) * shape.cqt_bins].fill(0.0);
+        }
+    }
+    for (values, bins) in [(stft, shape.stft_bins), (cqt, shape.cqt_bins)] {
+        let widest = (config.freq_fraction * bins as f64) as usize;
+        for _ in 0..config.freq_masks {
+            let width = rng.random_range(0..=widest.min(bins));
+            let start = rng.random_range(0..=bins - width);
+            for frame in values.chunks_exact_mut(bins) {
+                frame[start..start + width].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Mixup's weight for a batch: Beta(alpha, alpha), folded to at least 0.5 so the first
+/// example stays the dominant one (its label is the one accuracy is counted against).
+pub fn mixup_lambda(alpha: f64, rng: &mut impl Rng) -> f32 {
+    if alpha <= 0.0 {
+        return 1.0;
+    }
+    let l = Beta::new(alpha, alpha).expect("alpha > 0").sample(rng) as f32;
+    l.max(1.0 - l)
+}
+
+/// `lambda * a + (1 - lambda) * b`, elementwise.
+pub fn mix(a: &[f32], b: &[f32], lambda: f32) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| lambda * x + (1.0 - lambda) * y).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng as _;
+
+    fn examples(classes: &[u8]) -> Examples {
+        let shape = InputShape { frames: 4, stft_bins: 2, cqt_bins: 3 };
+        Examples {
+            shape,
+            notes: classes.iter().enumerate().map(|(i, _)| format!("n{i}")).collect(),
+            clean: classes.iter().map(|_| NoteInputs { stft: vec![1.0; 8], cqt: vec![1.0; 12] }).collect(),
+            degraded: None,
+            targets: classes
+                .iter()
+                .map(|&c| Targets { instrument: c, family: 0, pitch_class: 0, velocity: 0, descriptors: [0.0; 5] })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn class_balanced_order_draws_rare_classes_as_often() {
+        // 90 notes of class 0, 10 of class 1: balanced sampling draws each class about half the time.
+        let mut classes = vec![0u8; 90];
+        classes.extend([1u8; 10]);
+        let ex = examples(&classes);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let draws: Vec<usize> = (0..50).flat_map(|_| ex.epoch_order(true, &mut rng)).collect();
+        let rare = draws.iter().filter(|&&i| ex.targets[i].instrument == 1).count() as f64 / draws.len() as f64;
+        // 5,000 draws: the standard error of a proportion of 0.5 is 0.007; 0.05 is 7 of them.
+        assert!((rare - 0.5).abs() < 0.05, "{rare}");
+        let plain = ex.epoch_order(false, &mut rng);
+        let mut sorted = plain.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn spec_augment_masks_whole_spans() {
+        let ex = examples(&[0]);
+        let config = SpecAugmentConfig { time_masks: 1, time_width: 4, freq_masks: 0, freq_fraction: 0.0 };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (mut s, mut c) = (ex.clean[0].stft.clone(), ex.clean[0].cqt.clone());
+        spec_augment(&mut s, &mut c, &ex.shape, &config, &mut rng);
+        // Whatever frames are masked are masked in both views, whole.
+        for f in 0..4 {
+            let sm = s[f * 2..f * 2 + 2].iter().all(|&v| v == 0.0);
+            let cm = c[f * 3..f * 3 + 3].iter().all(|&v| v == 0.0);
+            assert_eq!(sm, cm);
+            assert!(sm || s[f * 2..f * 2 + 2].iter().all(|&v| v == 1.0));
+        }
+        let l = mixup_lambda(0.2, &mut rng);
+        assert!((0.5..=1.0).contains(&l));
+        assert_eq!(mix(&[1.0, 0.0], &[0.0, 1.0], 0.75), vec![0.75, 0.25]);
+    }
+}

@@ -1,0 +1,240 @@
+//! The training configuration (TOML): input pooling, architecture, and both stages' schedules.
+//! Unknown keys and impossible values are refused before any work starts.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::LearnError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    #[serde(default)]
+    pub description: String,
+    pub seed: u64,
+    pub input: InputConfig,
+    pub model: ModelConfig,
+    pub ssl: SslConfig,
+    pub mtl: MtlConfig,
+}
+
+/// How the cached 251 x 513 STFT and 251 x 761 CQT are reduced before the network sees them:
+/// averages over `time_pool` frames and over `*_pool` neighbouring bins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    pub time_pool: usize,
+    pub stft_pool: usize,
+    pub cqt_pool: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backbone {
+    Crnn,
+    Conformer,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub backbone: Backbone,
+    /// Channels of each view's encoder.
+    pub width: usize,
+    /// Temporal convolution blocks per encoder; each halves the frame rate.
+    pub blocks: usize,
+    /// Frames each temporal convolution spans (odd).
+    pub kernel: usize,
+    /// Channels after the two views are fused.
+    pub fused: usize,
+    /// GRU hidden size per direction (CRNN).
+    pub rnn_hidden: usize,
+    /// Conformer blocks and attention heads (Conformer).
+    pub conformer_blocks: usize,
+    pub heads: usize,
+    /// Projection head output size for the contrastive stage.
+    pub projection: usize,
+    pub dropout: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SslConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub max_lr: f64,
+    pub weight_decay: f64,
+    /// NT-Xent temperature, annealed from `temperature_start` to `temperature_end` by a cosine.
+    pub temperature_start: f64,
+    pub temperature_end: f64,
+    /// Probability that a pair's CQT comes from the degraded copy of the note (when one is given).
+    pub degraded_pairs: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtlConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub max_lr: f64,
+    pub weight_decay: f64,
+    /// Probability that a training example is drawn from the degraded copy (when one is given).
+    pub degraded_fraction: f64,
+    /// Draw the instrument uniformly first, then a note of it.
+    pub class_balanced: bool,
+    /// Beta(alpha, alpha) mixing of pairs of examples and their targets; 0 turns it off.
+    pub mixup_alpha: f64,
+    pub spec_augment: SpecAugmentConfig,
+    pub loss_weights: LossWeights,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecAugmentConfig {
+    pub time_masks: usize,
+    /// Widest time mask, in pooled frames.
+    pub time_width: usize,
+    pub freq_masks: usize,
+    /// Widest frequency mask, as a fraction of the pooled bins.
+    pub freq_fraction: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossWeights {
+    pub instrument: f64,
+    pub family: f64,
+    pub pitch_class: f64,
+    pub velocity: f64,
+    pub descriptors: f64,
+}
+
+/// Frames and bins of the cached features this configuration expects.
+pub const CACHE_FRAMES: usize = 251;
+
+impl TrainConfig {
+    pub fn load(path: &Path) -> Result<Self, LearnError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LearnError::Config { path: path.display().to_string(), problem: e.to_string() })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, LearnError> {
+        let config: TrainConfig = toml::from_str(text)
+            .map_err(|e| LearnError::Config { path: origin.into(), problem: e.message().to_string() })?;
+        config.check().map_err(|problem| LearnError::Config { path: origin.into(), problem })?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("configs serialise")
+    }
+
+    /// Every value in its range, or a message naming the key.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = |name: &str, v: usize| if v == 0 { Err(format!("{name} must be at least 1")) } else { Ok(()) };
+        let i = &self.input;
+        positive("input.time_pool", i.time_pool)?;
+        positive("input.stft_pool", i.stft_pool)?;
+        positive("input.cqt_pool", i.cqt_pool)?;
+        if i.time_pool > 16 || i.stft_pool > 64 || i.cqt_pool > 64 {
+            return Err("input pools above 16 (time) or 64 (bins) leave too little to learn from".into());
+        }
+        let m = &self.model;
+        for (name, v) in [
+            ("model.width", m.width),
+            ("model.kernel", m.kernel),
+            ("model.fused", m.fused),
+            ("model.projection", m.projection),
+        ] {
+            positive(name, v)?;
+        }
+        if m.kernel.is_multiple_of(2) {
+            return Err(format!("model.kernel must be odd, got {}", m.kernel));
+        }
+        let frames = CACHE_FRAMES / i.time_pool;
+        if frames >> m.blocks == 0 {
+            return Err(format!("model.blocks = {} halves {frames} pooled frames to nothing", m.blocks));
+        }
+        match m.backbone {
+            Backbone::Crnn => positive("model.rnn_hidden", m.rnn_hidden)?,
+            Backbone::Conformer => {
+                positive("model.conformer_blocks", m.conformer_blocks)?;
+                positive("model.heads", m.heads)?;
+                if !m.fused.is_multiple_of(m.heads) {
+                    return Err(format!("model.fused ({}) must be a multiple of model.heads ({})", m.fused, m.heads));
+                }
+            }
+        }
+        if !(0.0..1.0).contains(&m.dropout) {
+            return Err(format!("model.dropout must lie in [0, 1), got {}", m.dropout));
+        }
+        for (stage, epochs, batch, lr, wd) in [
+            ("ssl", self.ssl.epochs, self.ssl.batch, self.ssl.max_lr, self.ssl.weight_decay),
+            ("mtl", self.mtl.epochs, self.mtl.batch, self.mtl.max_lr, self.mtl.weight_decay),
+        ] {
+            positive(&format!("{stage}.epochs"), epochs)?;
+            if batch < 2 {
+                return Err(format!("{stage}.batch must be at least 2, got {batch}"));
+            }
+            if !(lr > 0.0 && lr < 1.0) {
+                return Err(format!("{stage}.max_lr must lie in (0, 1), got {lr}"));
+            }
+            if !(0.0..1.0).contains(&wd) {
+                return Err(format!("{stage}.weight_decay must lie in [0, 1), got {wd}"));
+            }
+        }
+        let s = &self.ssl;
+        if !(s.temperature_start > 0.0 && s.temperature_end > 0.0) {
+            return Err("ssl.temperature_start and ssl.temperature_end must be positive".into());
+        }
+        let probability = |name: &str, p: f64| {
+            if (0.0..=1.0).contains(&p) { Ok(()) } else { Err(format!("{name} must lie in [0, 1], got {p}")) }
+        };
+        probability("ssl.degraded_pairs", s.degraded_pairs)?;
+        let t = &self.mtl;
+        probability("mtl.degraded_fraction", t.degraded_fraction)?;
+        if !(0.0..=10.0).contains(&t.mixup_alpha) {
+            return Err(format!("mtl.mixup_alpha must lie in [0, 10], got {}", t.mixup_alpha));
+        }
+        probability("mtl.spec_augment.freq_fraction", t.spec_augment.freq_fraction)?;
+        let w = &t.loss_weights;
+        for (name, v) in [
+            ("instrument", w.instrument),
+            ("family", w.family),
+            ("pitch_class", w.pitch_class),
+            ("velocity", w.velocity),
+            ("descriptors", w.descriptors),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(format!("mtl.loss_weights.{name} must be a finite value >= 0, got {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT: &str = include_str!("../../models/default.toml");
+
+    #[test]
+    fn shipped_config_parses() {
+        let c = TrainConfig::parse(DEFAULT, "default.toml").unwrap();
+        let again = TrainConfig::parse(&c.to_toml(), "round trip").unwrap();
+        assert_eq!(c, again);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let err = TrainConfig::parse(&DEFAULT.replace("[ssl]", "[ssl]\nlearning_speed = 3"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("learning_speed"), "{err}");
+        let err = TrainConfig::parse(&DEFAULT.replace("kernel = 3", "kernel = 4"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("model.kernel"), "{err}");
+        let err = TrainConfig::parse(&DEFAULT.replace("blocks = 2", "blocks = 9"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("model.blocks"), "{err}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Evaluation of a model file on a split, optionally through a degradation chain: every task's
+//! metric, the descriptors' R², and the instrument confusion matrix.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+
+use super::LearnError;
+use super::batch::{Examples, Targets};
+use super::inputs::{InputShape, dataset_views, labelled};
+use super::modelfile;
+use super::run::Confusion;
+use super::train::{Scores, score};
+use crate::data::dataset::{Dataset, Split};
+use crate::degrade::ChainSpec;
+use crate::dsp::descriptors::Descriptors;
+
+pub struct EvalOptions {
+    pub model: PathBuf,
+    pub dataset: PathBuf,
+    pub split: Split,
+    /// A degradation chain file and its seed: each note is degraded with hash(seed, note_str).
+    pub chain: Option<(PathBuf, u64)>,
+    pub threads: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub model: String,
+    pub dataset: String,
+    pub split: String,
+    pub chain: Option<String>,
+    pub chain_seed: Option<u64>,
+    pub notes: usize,
+    /// acc_instrument, acc_family, acc_pitch_class, acc_velocity, r2_<descriptor>, r2_descriptors.
+    pub metrics: BTreeMap<String, f64>,
+    pub per_class_recall: BTreeMap<String, Option<f64>>,
+    pub confusion: Confusion,
+}
+
+/// The model file of a run folder (its best), or the file itself.
+pub fn resolve_model(path: &Path) -> PathBuf {
+    if path.is_dir() { path.join(super::run::BEST_MODEL) } else { path.to_owned() }
+}
+
+pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<EvalReport, LearnError> {
+    let device = Device::Cpu;
+    let model_path = resolve_model(&opts.model);
+    let loaded = modelfile::load(&model_path, &device)?;
+    let meta = &loaded.meta;
+    let chain = match &opts.chain {
+        None => None,
+        Some((path, seed)) => Some((
+            ChainSpec::load(path)
+                .map_err(|e| LearnError::Config { path: path.display().to_string(), problem: e.to_string() })?,
+            *seed,
+        )),
+    };
+    let dataset = Dataset::open(&opts.dataset)
+        .map_err(|e| LearnError::Dataset { path: opts.dataset.clone(), problem: e.to_string() })?;
+    if dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.instruments.iter()) {
+        return Err(LearnError::Dataset {
+            path: opts.dataset.clone(),
+            problem: "its taxonomy's instruments differ from the ones the model was trained on".into(),
+        });
+    }
+    let idx = labelled(&dataset, opts.split);
+    if idx.is_empty() {
+        return Err(LearnError::Dataset {
+            path: opts.dataset.clone(),
+            problem: format!("its {} split has no notes with instrument labels", opts.split.as_str()),
+        });
+    }
+    let prepared = dataset_views(
+        &dataset,
+        &idx,
+        chain.as_ref().map(|(c, s)| (c, *s)),
+        &meta.spec.input,
+        opts.threads.max(1),
+        progress,
+    )
+    .map_err(|problem| LearnError::Dataset { path: opts.dataset.clone(), problem })?;
+    let raw = &prepared[0].pooled;
+    let shape = InputShape::of(&meta.spec.input, raw.stft_bins, raw.cqt_bins);
+    let has_descriptors = idx.iter().all(|&i| dataset.notes[i].labels.descriptors.is_some());
+    let examples = Examples {
+        shape,
+        notes: idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect(),
+        clean: prepared.iter().map(|p| meta.standardizer.finish(&p.pooled, &meta.spec.input)).collect(),
+        degraded: None,
+        targets: idx
+            .iter()
+            .map(|&i| {
+                let l = &dataset.notes[i].labels;
+                let d = l.descriptors.unwrap_or(meta.descriptor_mean);
+                Targets {
+                    instrument: l.instrument.expect("labelled"),
+                    family: l.family.expect("labelled"),
+                    pitch_class: l.pitch_class,
+                    velocity: l.velocity_bin,
+                    descriptors: std::array::from_fn(|k| (d[k] - meta.descriptor_mean[k]) / meta.descriptor_std[k]),
+                }
+            })
+            .collect(),
+    };
+    let scores: Scores = score(&loaded.model, &examples, meta, &device)?;
+    let mut metrics = scores.metrics();
+    if has_descriptors {
+        for (name, r2) in Descriptors::NAMES.iter().zip(scores.r2) {
+            metrics.insert(format!("r2_{name}"), r2);
+        }
+    } else {
+        metrics.remove("r2_descriptors");
+    }
+    let confusion = Confusion::new(0, meta.instruments.clone(), scores.confused);
+    let per_class_recall = meta.instruments.iter().cloned().zip(confusion.recall()).collect();
+    Ok(EvalReport {
+        model: model_path.display().to_string(),
+        dataset: opts.dataset.display().to_string(),
+        split: opts.split.as_str().into(),
+        chain: opts.chain.as_ref().map(|(p, _)| p.display().to_string()),
+        chain_seed: opts.chain.as_ref().map(|(_, s)| *s),
+        notes: examples.len(),
+        metrics,
+        per_class_recall,
+        confusion,
+    })
+}

@@ -1,0 +1,246 @@
+//! What the network reads: a note's STFT and CQT in dB, standardised per bin with the training
+//! split's statistics, then averaged over blocks of frames and bins (`[input]` in the config).
+//! Training, evaluation and prediction all go through [`InputPipeline::features`].
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{CACHE_FRAMES, InputConfig};
+use crate::data::dataset::{Dataset, Split};
+use crate::degrade::ChainSpec;
+use crate::dsp::{Scale, View};
+use crate::features::Analyzer;
+
+/// NSynth's note length at 16 kHz: every clip is cut or padded to it before analysis.
+pub const NOTE_SAMPLES: usize = 64_000;
+pub const NOTE_RATE_HZ: u32 = 16_000;
+
+/// Per-bin mean and standard deviation of the dB features over the training notes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Standardizer {
+    pub stft_mean: Vec<f32>,
+    pub stft_std: Vec<f32>,
+    pub cqt_mean: Vec<f32>,
+    pub cqt_std: Vec<f32>,
+}
+
+/// Keeps a bin that never changes over the training notes finite after standardising.
+const MIN_STD: f64 = 1e-3;
+
+/// The raw dB views of one note, frame-major.
+pub struct RawViews {
+    pub stft: Vec<f32>,
+    pub cqt: Vec<f32>,
+    pub stft_bins: usize,
+    pub cqt_bins: usize,
+    pub frames: usize,
+}
+
+/// Pooled, standardised inputs of one note: `[frames][bins]` per view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoteInputs {
+    pub stft: Vec<f32>,
+    pub cqt: Vec<f32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    pub frames: usize,
+    pub stft_bins: usize,
+    pub cqt_bins: usize,
+}
+
+impl InputShape {
+    pub fn of(input: &InputConfig, raw_stft_bins: usize, raw_cqt_bins: usize) -> Self {
+        Self {
+            frames: CACHE_FRAMES / input.time_pool,
+            stft_bins: raw_stft_bins / input.stft_pool,
+            cqt_bins: raw_cqt_bins / input.cqt_pool,
+        }
+    }
+}
+
+/// Analyses a note (cut or zero-padded to 4 s) into its dB views.
+pub fn raw_views(analyzer: &mut Analyzer, samples: &[f32]) -> RawViews {
+    let mut note = samples[..samples.len().min(NOTE_SAMPLES)].to_vec();
+    note.resize(NOTE_SAMPLES, 0.0);
+    let stft = analyzer.compute(View::Stft, &note, Scale::Db);
+    let cqt = analyzer.compute(View::Cqt, &note, Scale::Db);
+    debug_assert_eq!(stft.frames, cqt.frames);
+    RawViews { frames: stft.frames, stft_bins: stft.bins, cqt_bins: cqt.bins, stft: stft.values, cqt: cqt.values }
+}
+
+/// `(x - mean) / std` per bin, then means over `time_pool x bin_pool` blocks (remainders dropped).
+pub fn standardize_pool(
+    raw: &[f32],
+    frames: usize,
+    bins: usize,
+    mean: &[f32],
+    std: &[f32],
+    time_pool: usize,
+    bin_pool: usize,
+) -> Vec<f32> {
+    let (out_frames, out_bins) = (frames / time_pool, bins / bin_pool);
+    let mut out = vec![0f32; out_frames * out_bins];
+    let scale = 1.0 / (time_pool * bin_pool) as f32;
+    for of in 0..out_frames {
+        let row = &mut out[of * out_bins..(of + 1) * out_bins];
+        for f in of * time_pool..(of + 1) * time_pool {
+            let frame = &raw[f * bins..(f + 1) * bins];
+            for (ob, acc) in row.iter_mut().enumerate() {
+                for b in ob * bin_pool..(ob + 1) * bin_pool {
+                    *acc += (frame[b] - mean[b]) / std[b];
+                }
+            }
+        }
+        row.iter_mut().for_each(|v| *v *= scale);
+    }
+    out
+}
+
+impl RawViews {
+    /// Means over blocks of `time_pool` frames (a remainder dropped). Standardising is per bin
+    /// and linear, so it commutes with this: pooling first keeps what is stored small.
+    pub fn pool_time(&self, time_pool: usize) -> RawViews {
+        let pool = |values: &[f32], bins: usize| {
+            standardize_pool(values, self.frames, bins, &vec![0.0; bins], &vec![1.0; bins], time_pool, 1)
+        };
+        RawViews {
+            stft: pool(&self.stft, self.stft_bins),
+            cqt: pool(&self.cqt, self.cqt_bins),
+            stft_bins: self.stft_bins,
+            cqt_bins: self.cqt_bins,
+            frames: self.frames / time_pool,
+        }
+    }
+}
+
+/// Per-bin sums of x and x^2 over frames, in f64 (dB near 100 squared over thousands of notes).
+#[derive(Clone, Debug, Default)]
+pub struct Moments {
+    pub count: u64,
+    pub sum: Vec<f64>,
+    pub sum_sq: Vec<f64>,
+}
+
+impl Moments {
+    pub fn of(values: &[f32], bins: usize) -> Self {
+        let mut m = Moments { count: 0, sum: vec![0.0; bins], sum_sq: vec![0.0; bins] };
+        for frame in values.chunks_exact(bins) {
+            m.count += 1;
+            for ((s, q), &x) in m.sum.iter_mut().zip(&mut m.sum_sq).zip(frame) {
+                *s += f64::from(x);
+                *q += f64::from(x) * f64::from(x);
+            }
+        }
+        m
+    }
+
+    pub fn add(&mut self, other: &Moments) {
+        if self.sum.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        self.count += other.count;
+        self.sum.iter_mut().zip(&other.sum).for_each(|(a, b)| *a += b);
+        self.sum_sq.iter_mut().zip(&other.sum_sq).for_each(|(a, b)| *a += b);
+    }
+
+    fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
+        let n = self.count.max(1) as f64;
+        let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
+        let std =
+            self.sum_sq.iter().zip(&mean).map(|(q, m)| ((q / n - m * m).max(0.0).sqrt().max(MIN_STD)) as f32).collect();
+        (mean.into_iter().map(|m| m as f32).collect(), std)
+    }
+}
+
+/// A note analysed for learning: its views pooled over time, and the moments of the full views.
+pub struct PreparedNote {
+    pub pooled: RawViews,
+    pub stft_moments: Moments,
+    pub cqt_moments: Moments,
+}
+
+pub fn prepare(raw: &RawViews, input: &InputConfig) -> PreparedNote {
+    PreparedNote {
+        pooled: raw.pool_time(input.time_pool),
+        stft_moments: Moments::of(&raw.stft, raw.stft_bins),
+        cqt_moments: Moments::of(&raw.cqt, raw.cqt_bins),
+    }
+}
+
+impl Standardizer {
+    /// Statistics over every frame of the given notes.
+    pub fn fit(notes: &[PreparedNote]) -> Self {
+        let (mut s, mut c) = (Moments::default(), Moments::default());
+        for n in notes {
+            s.add(&n.stft_moments);
+            c.add(&n.cqt_moments);
+        }
+        let (stft_mean, stft_std) = s.mean_std();
+        let (cqt_mean, cqt_std) = c.mean_std();
+        Self { stft_mean, stft_std, cqt_mean, cqt_std }
+    }
+
+    /// Standardises time-pooled views and pools their bins.
+    pub fn finish(&self, pooled: &RawViews, input: &InputConfig) -> NoteInputs {
+        let p = pooled;
+        NoteInputs {
+            stft: standardize_pool(&p.stft, p.frames, p.stft_bins, &self.stft_mean, &self.stft_std, 1, input.stft_pool),
+            cqt: standardize_pool(&p.cqt, p.frames, p.cqt_bins, &self.cqt_mean, &self.cqt_std, 1, input.cqt_pool),
+        }
+    }
+
+    /// The whole pipeline for one note's raw views.
+    pub fn apply(&self, raw: &RawViews, input: &InputConfig) -> NoteInputs {
+        self.finish(&raw.pool_time(input.time_pool), input)
+    }
+}
+
+/// Prepared views of the given notes of a data set, optionally through a degradation chain (each
+/// note with its own seed, as `dataset degrade` draws them), on `threads` threads.
+pub fn dataset_views(
+    dataset: &Dataset,
+    indices: &[usize],
+    chain: Option<(&ChainSpec, u64)>,
+    input: &InputConfig,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<PreparedNote>, String> {
+    crate::data::parallel::map_parallel(indices, threads, progress, Analyzer::default, |analyzer, &i| {
+        let note = &dataset.notes[i];
+        let mut samples = dataset.load_audio(note).map_err(|e| e.to_string())?;
+        if let Some((spec, seed)) = chain {
+            let note_seed = crate::data::degraded::note_seed(seed, &note.record.note_str);
+            let stages = spec.draw(note_seed).map_err(|e| e.to_string())?;
+            let degraded = crate::degrade::chain::apply_chain(&samples, NOTE_RATE_HZ, &stages)
+                .map_err(|e| format!("{}: {e}", note.record.note_str))?;
+            samples = degraded.mid();
+        }
+        Ok(prepare(&raw_views(analyzer, &samples), input))
+    })
+}
+
+/// Notes of a split that carry the labels training needs.
+pub fn labelled(dataset: &Dataset, split: Split) -> Vec<usize> {
+    dataset
+        .split_indices(split)
+        .into_iter()
+        .filter(|&i| dataset.notes[i].labels.instrument.is_some() && dataset.notes[i].labels.family.is_some())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooling_averages_standardised_blocks() {
+        // 4 frames x 4 bins, x = 10 * frame + bin; mean 1, std 2 everywhere.
+        let raw: Vec<f32> = (0..16).map(|i| (10 * (i / 4) + i % 4) as f32).collect();
+        let out = standardize_pool(&raw, 4, 4, &[1.0; 4], &[2.0; 4], 2, 2);
+        // Block (frames 0-1, bins 0-1): mean of 0, 1, 10, 11 = 5.5 -> (5.5 - 1) / 2.
+        let expect = |f0: f32, b0: f32| ((10.0 * (f0 + 0.5) + b0 + 0.5) - 1.0) / 2.0;
+        assert_eq!(out, vec![expect(0.0, 0.0), expect(0.0, 2.0), expect(2.0, 0.0), expect(2.0, 2.0)]);
+    }
+}

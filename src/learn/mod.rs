@@ -1,0 +1,60 @@
+//! Learning with Candle: contrastive STFT/CQT pretraining, multi-task training, evaluation and
+//! prediction. Plain Rust: the workbench drives it through `jobs::train`.
+
+pub mod batch;
+pub mod config;
+pub mod eval;
+pub mod inputs;
+pub mod layers;
+pub mod loss;
+pub mod model;
+pub mod modelfile;
+pub mod optim;
+pub mod predict;
+pub mod run;
+pub mod schedule;
+pub mod train;
+
+use std::path::PathBuf;
+
+pub use config::TrainConfig;
+pub use eval::{EvalReport, evaluate};
+pub use predict::{Prediction, Predictor};
+pub use run::{MetricRecord, RunFolder};
+pub use train::{Stage, TrainEvent, TrainOptions, train};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LearnError {
+    #[error("config {path}: {problem}")]
+    Config { path: String, problem: String },
+    #[error("data set {path}: {problem}")]
+    Dataset { path: PathBuf, problem: String },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("model {path}: {problem}")]
+    Model { path: PathBuf, problem: String },
+    #[error("{path} holds a model of another architecture: {problem}")]
+    Architecture { path: PathBuf, problem: String },
+    #[error("training stopped at step {step}: {problem}; the last good checkpoint is kept")]
+    Diverged { step: usize, problem: String },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("device {0:?}: use cpu or cuda:N (a build with the `cuda` feature)")]
+    Device(String),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// `cpu` or `cuda:N`.
+pub fn parse_device(name: &str) -> Result<candle_core::Device, LearnError> {
+    if name == "cpu" {
+        return Ok(candle_core::Device::Cpu);
+    }
+    let ordinal = name
+        .strip_prefix("cuda:")
+        .and_then(|n| n.parse::<usize>().ok())
+        .ok_or_else(|| LearnError::Device(name.into()))?;
+    candle_core::Device::new_cuda(ordinal).map_err(|e| LearnError::Device(format!("{name}: {e}")))
+}

@@ -1,0 +1,226 @@
+//! The network: one encoder per view, a fused backbone (CRNN or Conformer), five task heads and
+//! the two projection heads of the contrastive stage.
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{LayerNorm, VarBuilder, VarMap};
+use rand::{Rng as _, SeedableRng as _};
+use serde::{Deserialize, Serialize};
+
+use super::config::{Backbone, InputConfig, ModelConfig};
+use super::layers::{ConformerBlock, ConvBlock, Dense, Gru, layer_norm, mean_max_time};
+
+/// Everything that fixes the shapes of the parameters: stored in every checkpoint and model file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub input: InputConfig,
+    pub model: ModelConfig,
+    /// Bins per view after pooling.
+    pub stft_bins: usize,
+    pub cqt_bins: usize,
+    pub classes: Classes,
+}
+
+/// Output sizes of the heads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classes {
+    pub instrument: usize,
+    pub family: usize,
+    pub pitch_class: usize,
+    pub velocity: usize,
+    pub descriptors: usize,
+}
+
+/// The five heads' raw outputs (logits; standardised descriptors).
+pub struct Outputs {
+    pub instrument: Tensor,
+    pub family: Tensor,
+    pub pitch_class: Tensor,
+    pub velocity: Tensor,
+    pub descriptors: Tensor,
+}
+
+struct Encoder {
+    input: Dense,
+    blocks: Vec<ConvBlock>,
+}
+
+impl Encoder {
+    fn new(vb: VarBuilder, bins: usize, m: &ModelConfig) -> Result<Self> {
+        let blocks = (0..m.blocks)
+            .map(|i| ConvBlock::new(vb.pp(format!("block{i}")), m.width, m.kernel))
+            .collect::<Result<_>>()?;
+        Ok(Self { input: Dense::new(vb.pp("input"), bins, m.width)?, blocks })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let mut h = self.input.forward(xs)?.gelu()?;
+        for block in &self.blocks {
+            h = block.forward(&h)?;
+        }
+        Ok(h)
+    }
+}
+
+enum Trunk {
+    Crnn { forward: Gru, backward: Gru },
+    Conformer(Vec<ConformerBlock>),
+}
+
+struct Projection {
+    hidden: Dense,
+    out: Dense,
+}
+
+impl Projection {
+    fn new(vb: VarBuilder, inputs: usize, size: usize) -> Result<Self> {
+        Ok(Self { hidden: Dense::new(vb.pp("hidden"), inputs, inputs)?, out: Dense::new(vb.pp("out"), inputs, size)? })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.out.forward(&self.hidden.forward(xs)?.gelu()?)
+    }
+}
+
+pub struct Model {
+    pub spec: ModelSpec,
+    stft: Encoder,
+    cqt: Encoder,
+    fuse: Dense,
+    fuse_norm: LayerNorm,
+    trunk: Trunk,
+    heads: [Dense; 5],
+    projections: [Projection; 2],
+}
+
+impl Model {
+    /// Declares every parameter in `vb` (zeros until [`seeded_init`] or a checkpoint fills them).
+    pub fn new(vb: VarBuilder, spec: &ModelSpec) -> Result<Self> {
+        let m = &spec.model;
+        let (trunk, embedding) = match m.backbone {
+            Backbone::Crnn => (
+                Trunk::Crnn {
+                    forward: Gru::new(vb.pp("gru_fwd"), m.fused, m.rnn_hidden)?,
+                    backward: Gru::new(vb.pp("gru_bwd"), m.fused, m.rnn_hidden)?,
+                },
+                4 * m.rnn_hidden,
+            ),
+            Backbone::Conformer => (
+                Trunk::Conformer(
+                    (0..m.conformer_blocks)
+                        .map(|i| ConformerBlock::new(vb.pp(format!("conformer{i}")), m.fused, m.heads, m.kernel))
+                        .collect::<Result<_>>()?,
+                ),
+                2 * m.fused,
+            ),
+        };
+        let c = &spec.classes;
+        let head = |name: &str, n: usize| Dense::new(vb.pp("head").pp(name), embedding, n);
+        Ok(Self {
+            spec: spec.clone(),
+            stft: Encoder::new(vb.pp("stft"), spec.stft_bins, m)?,
+            cqt: Encoder::new(vb.pp("cqt"), spec.cqt_bins, m)?,
+            fuse: Dense::new(vb.pp("fuse"), 2 * m.width, m.fused)?,
+            fuse_norm: layer_norm(vb.pp("fuse_norm"), m.fused)?,
+            trunk,
+            heads: [
+                head("instrument", c.instrument)?,
+                head("family", c.family)?,
+                head("pitch_class", c.pitch_class)?,
+                head("velocity", c.velocity)?,
+                head("descriptors", c.descriptors)?,
+            ],
+            projections: [
+                Projection::new(vb.pp("proj_stft"), m.width, m.projection)?,
+                Projection::new(vb.pp("proj_cqt"), m.width, m.projection)?,
+            ],
+        })
+    }
+
+    /// The contrastive stage's embeddings: each view encoded alone, averaged over time, projected.
+    /// `stft` is `[B, T, stft_bins]`, `cqt` is `[B, T, cqt_bins]`.
+    pub fn project_views(&self, stft: &Tensor, cqt: &Tensor) -> Result<(Tensor, Tensor)> {
+        let zs = self.projections[0].forward(&self.stft.forward(stft)?.mean(1)?)?;
+        let zc = self.projections[1].forward(&self.cqt.forward(cqt)?.mean(1)?)?;
+        Ok((zs, zc))
+    }
+
+    /// The embedding the heads read, `[B, E]`.
+    pub fn embed(&self, stft: &Tensor, cqt: &Tensor, train: bool) -> Result<Tensor> {
+        let fused = Tensor::cat(&[self.stft.forward(stft)?, self.cqt.forward(cqt)?], 2)?;
+        let h = self.fuse_norm.forward(&self.fuse.forward(&fused)?.gelu()?)?;
+        let h = match &self.trunk {
+            Trunk::Crnn { forward, backward } => {
+                Tensor::cat(&[forward.forward(&h, false)?, backward.forward(&h, true)?], 2)?
+            }
+            Trunk::Conformer(blocks) => {
+                let mut h = h;
+                for block in blocks {
+                    h = block.forward(&h)?;
+                }
+                h
+            }
+        };
+        let e = mean_max_time(&h)?;
+        if train && self.spec.model.dropout > 0.0 {
+            candle_nn::ops::dropout(&e, self.spec.model.dropout)
+        } else {
+            Ok(e)
+        }
+    }
+
+    pub fn forward(&self, stft: &Tensor, cqt: &Tensor, train: bool) -> Result<Outputs> {
+        let e = self.embed(stft, cqt, train)?;
+        let [i, f, p, v, d] = &self.heads;
+        Ok(Outputs {
+            instrument: i.forward(&e)?,
+            family: f.forward(&e)?,
+            pitch_class: p.forward(&e)?,
+            velocity: v.forward(&e)?,
+            descriptors: d.forward(&e)?,
+        })
+    }
+}
+
+/// Fills every parameter from a seeded generator, in name order, so a seed gives one network:
+/// PyTorch's defaults (weights and biases uniform in +-1/sqrt(fan_in)), layer norms at 1 and 0.
+pub fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
+    let data = varmap.data().lock().expect("the var map is not poisoned");
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for name in names {
+        let var = &data[name];
+        let dims = var.dims().to_vec();
+        let is_norm = name.contains("norm.");
+        let fan_in = if let Some(prefix) = name.strip_suffix(".bias") {
+            data.get(&format!("{prefix}.weight")).map(|w| w.dims()[w.dims().len() - 1]).unwrap_or(1)
+        } else if name.ends_with("depthwise") {
+            dims[0]
+        } else {
+            *dims.last().unwrap_or(&1)
+        };
+        let values: Vec<f32> = if is_norm {
+            let fill = if name.ends_with(".weight") { 1.0 } else { 0.0 };
+            vec![fill; var.elem_count()]
+        } else {
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            (0..var.elem_count()).map(|_| rng.random_range(-bound..bound)).collect()
+        };
+        var.set(&Tensor::from_vec(values, dims, var.device())?)?;
+    }
+    Ok(())
+}
+
+/// A fresh, seeded model and the map that owns its parameters.
+pub fn build(spec: &ModelSpec, seed: u64, device: &Device) -> Result<(VarMap, Model)> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let model = Model::new(vb, spec)?;
+    seeded_init(&varmap, seed)?;
+    Ok((varmap, model))
+}
+
+/// Parameter count.
+pub fn parameters(varmap: &VarMap) -> usize {
+    varmap.all_vars().iter().map(|v| v.elem_count()).sum()
+}

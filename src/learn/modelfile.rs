@@ -1,0 +1,102 @@
+//! Model files and checkpoints: safetensors whose metadata carries everything needed to use the
+//! weights alone (architecture, input statistics, class names), written atomically.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+
+use super::LearnError;
+use super::inputs::Standardizer;
+use super::model::{Model, ModelSpec};
+use crate::atomic_file::write_atomically;
+
+pub const MODEL_FORMAT: &str = "timbrescope-model-1";
+const META_KEY: &str = "timbrescope";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelMeta {
+    pub format: String,
+    pub spec: ModelSpec,
+    pub standardizer: Standardizer,
+    /// Mean and standard deviation of each descriptor over the training notes (targets are standardised).
+    pub descriptor_mean: [f32; 5],
+    pub descriptor_std: [f32; 5],
+    pub instruments: Vec<String>,
+    pub families: Vec<String>,
+    pub velocities: Vec<u8>,
+    /// Where the weights are in training: stage ("ssl" or "mtl"), finished epochs, optimiser steps.
+    pub stage: String,
+    pub epoch: usize,
+    pub step: usize,
+    /// Free-form provenance: data set, config description, scores.
+    #[serde(default)]
+    pub notes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Writes the model's parameters (and any extra tensors, e.g. optimiser moments) with `meta`.
+pub fn save(path: &Path, meta: &ModelMeta, varmap: &VarMap, extra: &[(String, Tensor)]) -> Result<(), LearnError> {
+    let data = varmap.data().lock().expect("the var map is not poisoned");
+    let mut tensors: Vec<(String, Tensor)> = data.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    drop(data);
+    tensors.extend(extra.iter().cloned());
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let info = HashMap::from([(META_KEY.to_string(), serde_json::to_string(meta).expect("metadata serialises"))]);
+    let bytes = safetensors::serialize(tensors.iter().map(|(k, t)| (k.as_str(), t)), Some(info))
+        .map_err(|e| LearnError::Model { path: path.to_owned(), problem: e.to_string() })?;
+    write_atomically(path, |w| std::io::Write::write_all(w, &bytes))
+        .map_err(|source| LearnError::Write { path: path.to_owned(), source })
+}
+
+/// Reads a model file or checkpoint: its metadata and every tensor.
+pub fn read(path: &Path, device: &Device) -> Result<(ModelMeta, HashMap<String, Tensor>), LearnError> {
+    let bad = |problem: String| LearnError::Model { path: path.to_owned(), problem };
+    let bytes = std::fs::read(path).map_err(|source| LearnError::Read { path: path.to_owned(), source })?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let text = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or_else(|| bad("no timbrescope metadata: not a model written by timbrescope".into()))?;
+    let meta: ModelMeta = serde_json::from_str(text).map_err(|e| bad(format!("unreadable metadata ({e})")))?;
+    if meta.format != MODEL_FORMAT {
+        return Err(bad(format!("format {:?}, this version reads {MODEL_FORMAT:?}", meta.format)));
+    }
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| bad(e.to_string()))?;
+    Ok((meta, tensors))
+}
+
+/// Copies the tensors into a model of architecture `spec`: every parameter must be there with
+/// its shape, or the file is of another architecture.
+pub fn fill(varmap: &VarMap, tensors: &HashMap<String, Tensor>, path: &Path) -> Result<(), LearnError> {
+    let data = varmap.data().lock().expect("the var map is not poisoned");
+    for (name, var) in data.iter() {
+        let other = |problem: String| LearnError::Architecture { path: path.to_owned(), problem };
+        let t = tensors.get(name).ok_or_else(|| other(format!("it has no parameter {name}")))?;
+        if t.dims() != var.dims() {
+            return Err(other(format!("{name} is {:?} there, {:?} here", t.dims(), var.dims())));
+        }
+        var.set(&t.to_dtype(DType::F32).map_err(|e| other(e.to_string()))?).map_err(|e| other(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// A model ready to run, with what it needs to prepare its inputs and name its outputs.
+pub struct LoadedModel {
+    pub path: PathBuf,
+    pub meta: ModelMeta,
+    pub varmap: VarMap,
+    pub model: Model,
+}
+
+pub fn load(path: &Path, device: &Device) -> Result<LoadedModel, LearnError> {
+    let (meta, tensors) = read(path, device)?;
+    let varmap = VarMap::new();
+    let model = Model::new(VarBuilder::from_varmap(&varmap, DType::F32, device), &meta.spec)
+        .map_err(|e| LearnError::Architecture { path: path.to_owned(), problem: e.to_string() })?;
+    fill(&varmap, &tensors, path)?;
+    Ok(LoadedModel { path: path.to_owned(), meta, varmap, model })
+}

@@ -1,0 +1,109 @@
+//! Predictions for one clip: the 4 s from its onset through the model, top classes per head.
+
+use std::path::Path;
+
+use candle_core::{D, Device};
+use serde::Serialize;
+
+use super::LearnError;
+use super::batch::to_tensors;
+use super::inputs::{InputShape, NOTE_SAMPLES, raw_views};
+use super::modelfile::{self, LoadedModel};
+use crate::dsp::descriptors::Descriptors;
+use crate::features::Analyzer;
+
+/// How far below the clip's peak the onset is found, and how much before it the window opens.
+const ONSET_BELOW_PEAK: f32 = 0.01;
+const PRE_ONSET_SAMPLES: usize = 160;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeadPrediction {
+    pub head: String,
+    /// Labels and probabilities, most probable first.
+    pub top: Vec<(String, f32)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Prediction {
+    pub heads: Vec<HeadPrediction>,
+    /// Predicted timbre descriptors in their units.
+    pub descriptors: Vec<(String, f32)>,
+    /// Where the analysed 4 s start in the clip.
+    pub window_start_secs: f64,
+}
+
+impl Prediction {
+    pub fn head(&self, name: &str) -> Option<&HeadPrediction> {
+        self.heads.iter().find(|h| h.head == name)
+    }
+}
+
+pub struct Predictor {
+    pub model: LoadedModel,
+    analyzer: Analyzer,
+}
+
+/// The first sample within 40 dB of the peak, less 10 ms.
+pub fn onset(samples: &[f32]) -> usize {
+    let peak = samples.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let at = samples.iter().position(|x| x.abs() >= peak * ONSET_BELOW_PEAK).unwrap_or(0);
+    at.saturating_sub(PRE_ONSET_SAMPLES)
+}
+
+impl Predictor {
+    pub fn load(path: &Path) -> Result<Self, LearnError> {
+        Ok(Self { model: modelfile::load(path, &Device::Cpu)?, analyzer: Analyzer::default() })
+    }
+
+    /// Predicts from 16 kHz mono samples; `top` labels per head.
+    pub fn predict(&mut self, samples: &[f32], top: usize) -> Result<Prediction, LearnError> {
+        let start = onset(samples);
+        let window = &samples[start..samples.len().min(start + NOTE_SAMPLES)];
+        let raw = raw_views(&mut self.analyzer, window);
+        let meta = &self.model.meta;
+        let inputs = meta.standardizer.apply(&raw, &meta.spec.input);
+        let shape = InputShape::of(&meta.spec.input, raw.stft_bins, raw.cqt_bins);
+        let x = to_tensors(&shape, &[(inputs.stft.as_slice(), inputs.cqt.as_slice())], &Device::Cpu)?;
+        let out = self.model.model.forward(&x.stft, &x.cqt, false)?;
+        let pitch_classes: Vec<String> =
+            ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"].iter().map(|s| s.to_string()).collect();
+        let velocities: Vec<String> = meta.velocities.iter().map(|v| format!("velocity {v}")).collect();
+        let heads = [
+            ("instrument", &out.instrument, &meta.instruments),
+            ("family", &out.family, &meta.families),
+            ("pitch_class", &out.pitch_class, &pitch_classes),
+            ("velocity", &out.velocity, &velocities),
+        ]
+        .into_iter()
+        .map(|(head, logits, labels)| {
+            let p: Vec<f32> = candle_nn::ops::softmax(logits, D::Minus1)?.squeeze(0)?.to_vec1()?;
+            let mut ranked: Vec<(String, f32)> = labels.iter().cloned().zip(p).collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            ranked.truncate(top);
+            Ok(HeadPrediction { head: head.into(), top: ranked })
+        })
+        .collect::<Result<Vec<_>, LearnError>>()?;
+        let d: Vec<f32> = out.descriptors.squeeze(0)?.to_vec1()?;
+        let descriptors = Descriptors::NAMES
+            .iter()
+            .enumerate()
+            .map(|(k, name)| (name.to_string(), d[k] * meta.descriptor_std[k] + meta.descriptor_mean[k]))
+            .collect();
+        Ok(Prediction { heads, descriptors, window_start_secs: start as f64 / 16_000.0 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn onset_is_the_first_sample_within_40_db_of_the_peak() {
+        let mut x = vec![0.001f32; 1000];
+        x[600] = 0.5;
+        x[700] = 1.0;
+        // 0.001 is 60 dB down: ignored; 0.5 at 600 is within 40 dB; the window opens 160 earlier.
+        assert_eq!(onset(&x), 440);
+        assert_eq!(onset(&[0.0; 10]), 0);
+    }
+}

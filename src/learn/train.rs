@@ -1,0 +1,761 @@
+//! The training loop for both stages: prepares the examples, runs the steps, logs every step to
+//! `metrics.jsonl`, validates and checkpoints every epoch, and stops cleanly on cancel or a
+//! diverging loss.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{D, Device, Tensor};
+use candle_nn::VarMap;
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+
+use super::LearnError;
+use super::batch::{Examples, Targets, mix, mixup_lambda, spec_augment, to_tensors};
+use super::config::TrainConfig;
+use super::inputs::{InputShape, Standardizer, dataset_views, labelled};
+use super::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy, soft_cross_entropy};
+use super::model::{Classes, Model, ModelSpec, build};
+use super::modelfile::{self, MODEL_FORMAT, ModelMeta};
+use super::optim::AdamW;
+use super::run::{
+    BEST_MODEL, CONFIG_TOML, ConfusedNote, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON,
+};
+use super::schedule::{OneCycle, Temperature};
+use crate::data::dataset::{Dataset, Split};
+
+/// A loss above this (or not finite) stops the run: far beyond any honest start (ln 16 = 2.8).
+pub const EXPLODED_LOSS: f64 = 1e4;
+/// Evaluation batches: as large as memory comfortably allows, no gradients kept.
+const EVAL_BATCH: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Ssl,
+    Mtl,
+    Both,
+}
+
+impl Stage {
+    pub fn parse(s: &str) -> Option<Stage> {
+        match s {
+            "ssl" => Some(Stage::Ssl),
+            "mtl" => Some(Stage::Mtl),
+            "both" => Some(Stage::Both),
+            _ => None,
+        }
+    }
+}
+
+pub struct TrainOptions {
+    pub config: TrainConfig,
+    pub dataset: PathBuf,
+    /// A degraded copy of the data set (`dataset degrade`), same notes.
+    pub degraded: Option<PathBuf>,
+    pub run: PathBuf,
+    pub stage: Stage,
+    pub device: Device,
+    pub resume: bool,
+    /// Start the multi-task stage from this model file's encoders (e.g. another run's SSL).
+    pub init: Option<PathBuf>,
+    pub threads: usize,
+}
+
+/// What the trainer reports while it works.
+#[derive(Clone, Debug)]
+pub enum TrainEvent {
+    Preparing { what: String, done: usize, total: usize },
+    Started { stage: String, epochs: usize, steps: usize, parameters: usize },
+    Step { record: MetricRecord, steps: usize, samples_per_sec: f64, eta_secs: f64 },
+    Validated(MetricRecord),
+    Confusion(Confusion),
+    Finished { best: Option<PathBuf> },
+}
+
+pub struct TrainSummary {
+    pub best: Option<PathBuf>,
+    pub last_valid: Option<MetricRecord>,
+}
+
+struct Prepared {
+    train: Examples,
+    valid: Examples,
+    meta: ModelMeta,
+}
+
+fn data_error(path: &Path, problem: impl Into<String>) -> LearnError {
+    LearnError::Dataset { path: path.to_owned(), problem: problem.into() }
+}
+
+/// Loads, analyses and standardises the train and valid splits (and their degraded copies).
+fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent)) -> Result<Prepared, LearnError> {
+    let config = &opts.config;
+    let dataset = Dataset::open(&opts.dataset).map_err(|e| data_error(&opts.dataset, e.to_string()))?;
+    let train_idx = labelled(&dataset, Split::Train);
+    let valid_idx = labelled(&dataset, Split::Valid);
+    if train_idx.is_empty() {
+        return Err(data_error(&opts.dataset, "its train split has no notes with instrument and family labels"));
+    }
+    if valid_idx.is_empty() {
+        return Err(data_error(&opts.dataset, "its valid split has no notes with instrument and family labels"));
+    }
+    if config.mtl.loss_weights.descriptors > 0.0
+        && let Some(&i) = train_idx.iter().find(|&&i| dataset.notes[i].labels.descriptors.is_none())
+    {
+        return Err(data_error(
+            &opts.dataset,
+            format!(
+                "note {} has no timbre descriptors; set mtl.loss_weights.descriptors = 0 to train without them",
+                dataset.notes[i].record.note_str
+            ),
+        ));
+    }
+    let degraded = match &opts.degraded {
+        None => None,
+        Some(dir) => {
+            let d = Dataset::open(dir).map_err(|e| data_error(dir, e.to_string()))?;
+            let index: HashMap<&str, usize> =
+                d.notes.iter().enumerate().map(|(i, n)| (n.record.note_str.as_str(), i)).collect();
+            let map = |idx: &[usize]| -> Result<Vec<usize>, LearnError> {
+                idx.iter()
+                    .map(|&i| {
+                        let name = &dataset.notes[i].record.note_str;
+                        index
+                            .get(name.as_str())
+                            .copied()
+                            .ok_or_else(|| data_error(dir, format!("it lacks note {name} of the clean data set")))
+                    })
+                    .collect()
+            };
+            let mapped = map(&train_idx)?;
+            Some((d, mapped))
+        }
+    };
+    let threads = opts.threads.max(1);
+    let input = config.input;
+    let views = |ds: &Dataset, idx: &[usize], what: &str, on_event: &mut dyn FnMut(TrainEvent)| {
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<usize>();
+        let tx = std::sync::Mutex::new(tx);
+        let result = std::thread::scope(|s| {
+            let handle = s.spawn(|| {
+                dataset_views(ds, idx, None, &input, threads, &|d, _| {
+                    done.store(d, Ordering::Relaxed);
+                    let _ = tx.lock().map(|t| t.send(d));
+                })
+            });
+            let total = idx.len();
+            let mut last = 0;
+            while !handle.is_finished() {
+                if let Ok(d) = rx.recv_timeout(std::time::Duration::from_millis(100))
+                    && (d == total || d > last + total / 50)
+                {
+                    last = d;
+                    on_event(TrainEvent::Preparing { what: what.into(), done: d, total });
+                }
+            }
+            handle.join().expect("the analysis threads do not panic")
+        });
+        result.map_err(|e| data_error(ds.root(), e))
+    };
+    let train_raw = views(&dataset, &train_idx, "analysing train notes", on_event)?;
+    let standardizer = Standardizer::fit(&train_raw);
+    let raw = &train_raw[0].pooled;
+    let shape = InputShape::of(&input, raw.stft_bins, raw.cqt_bins);
+    if raw.frames != shape.frames {
+        return Err(data_error(
+            &opts.dataset,
+            format!("notes give {} pooled frames, expected {}", raw.frames, shape.frames),
+        ));
+    }
+    let finish = |notes: Vec<super::inputs::PreparedNote>| {
+        notes.iter().map(|n| standardizer.finish(&n.pooled, &input)).collect::<Vec<_>>()
+    };
+    let train_clean = finish(train_raw);
+    let train_degraded = match &degraded {
+        None => None,
+        Some((d, idx)) => Some(finish(views(d, idx, "analysing degraded train notes", on_event)?)),
+    };
+    let valid_clean = finish(views(&dataset, &valid_idx, "analysing valid notes", on_event)?);
+
+    // Descriptor targets standardised with the training notes' statistics.
+    let desc = |i: usize| dataset.notes[i].labels.descriptors.unwrap_or([0.0; 5]);
+    let mut mean = [0f32; 5];
+    let mut std = [0f32; 5];
+    for k in 0..5 {
+        let n = train_idx.len() as f64;
+        let m = train_idx.iter().map(|&i| f64::from(desc(i)[k])).sum::<f64>() / n;
+        let v = train_idx.iter().map(|&i| (f64::from(desc(i)[k]) - m).powi(2)).sum::<f64>() / n;
+        mean[k] = m as f32;
+        std[k] = v.sqrt().max(1e-6) as f32;
+    }
+    let targets = |idx: &[usize]| -> Vec<Targets> {
+        idx.iter()
+            .map(|&i| {
+                let l = &dataset.notes[i].labels;
+                let d = desc(i);
+                Targets {
+                    instrument: l.instrument.expect("labelled"),
+                    family: l.family.expect("labelled"),
+                    pitch_class: l.pitch_class,
+                    velocity: l.velocity_bin,
+                    descriptors: std::array::from_fn(|k| (d[k] - mean[k]) / std[k]),
+                }
+            })
+            .collect()
+    };
+    let names = |idx: &[usize]| idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect();
+    let tax = &dataset.taxonomy;
+    let spec = ModelSpec {
+        input,
+        model: config.model.clone(),
+        stft_bins: shape.stft_bins,
+        cqt_bins: shape.cqt_bins,
+        classes: Classes {
+            instrument: tax.instruments.len(),
+            family: tax.families.len(),
+            pitch_class: 12,
+            velocity: tax.velocities.len(),
+            descriptors: 5,
+        },
+    };
+    let meta = ModelMeta {
+        format: MODEL_FORMAT.into(),
+        spec,
+        standardizer,
+        descriptor_mean: mean,
+        descriptor_std: std,
+        instruments: tax.instruments.iter().map(|i| i.name.clone()).collect(),
+        families: tax.families.clone(),
+        velocities: tax.velocities.clone(),
+        stage: String::new(),
+        epoch: 0,
+        step: 0,
+        notes: serde_json::Map::from_iter([
+            ("dataset".to_string(), serde_json::json!(opts.dataset.display().to_string())),
+            ("config".to_string(), serde_json::json!(config.description)),
+            ("train_notes".to_string(), serde_json::json!(train_idx.len())),
+        ]),
+    };
+    Ok(Prepared {
+        train: Examples {
+            shape,
+            notes: names(&train_idx),
+            clean: train_clean,
+            degraded: train_degraded,
+            targets: targets(&train_idx),
+        },
+        valid: Examples {
+            shape,
+            notes: names(&valid_idx),
+            clean: valid_clean,
+            degraded: None,
+            targets: targets(&valid_idx),
+        },
+        meta,
+    })
+}
+
+/// Trains as `opts` says; `on_event` hears every step. Returns when done, cancelled (an error
+/// of kind [`LearnError::Cancelled`]) or stopped by a diverging loss.
+pub fn train(
+    opts: &TrainOptions,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<TrainSummary, LearnError> {
+    let run = RunFolder::create(&opts.run)?;
+    let config_path = run.path(CONFIG_TOML);
+    if opts.resume && config_path.exists() {
+        let stored = TrainConfig::load(&config_path)?;
+        if stored != opts.config {
+            return Err(LearnError::Config {
+                path: config_path.display().to_string(),
+                problem: "the run was started with another config; resume it with that one".into(),
+            });
+        }
+    } else if !opts.resume && run.path(super::run::METRICS_JSONL).exists() {
+        return Err(LearnError::Config {
+            path: opts.run.display().to_string(),
+            problem: "this run folder already holds a run; pass --resume to continue it or choose another folder"
+                .into(),
+        });
+    }
+    run.write_json(
+        &run.path("dataset.json"),
+        &serde_json::json!({ "dataset": opts.dataset, "degraded": opts.degraded }),
+    )?;
+    std::fs::write(&config_path, opts.config.to_toml())
+        .map_err(|source| LearnError::Write { path: config_path.clone(), source })?;
+    let prepared = prepare(opts, on_event)?;
+    let mut trainer = Trainer::new(opts, run, prepared, cancel)?;
+    let result = trainer.run_stages(on_event);
+    let (state, message) = match &result {
+        Ok(_) => (RunState::Done, String::new()),
+        Err(LearnError::Cancelled) => (RunState::Cancelled, "cancelled".into()),
+        Err(e) => (RunState::Failed, e.to_string()),
+    };
+    trainer.status.state = state;
+    trainer.status.message = message;
+    let _ = trainer.run.write_json(&trainer.run.path(STATUS_JSON), &trainer.status);
+    if let Ok(summary) = &result {
+        on_event(TrainEvent::Finished { best: summary.best.clone() });
+    }
+    result
+}
+
+struct Trainer<'a> {
+    opts: &'a TrainOptions,
+    run: RunFolder,
+    data: Prepared,
+    varmap: VarMap,
+    model: Model,
+    cancel: &'a AtomicBool,
+    status: RunStatus,
+    start: Instant,
+    /// Wall time already spent before a resume.
+    wall_offset: f64,
+    best_accuracy: f64,
+    last_valid: Option<MetricRecord>,
+}
+
+impl<'a> Trainer<'a> {
+    fn new(opts: &'a TrainOptions, run: RunFolder, data: Prepared, cancel: &'a AtomicBool) -> Result<Self, LearnError> {
+        let (varmap, model) = build(&data.meta.spec, opts.config.seed, &opts.device)?;
+        if let Some(init) = &opts.init {
+            let (meta, tensors) = modelfile::read(init, &opts.device)?;
+            if meta.spec != data.meta.spec {
+                return Err(LearnError::Architecture {
+                    path: init.clone(),
+                    problem: "its model config differs from this run's".into(),
+                });
+            }
+            modelfile::fill(&varmap, &tensors, init)?;
+        }
+        let status = RunStatus {
+            state: RunState::Running,
+            stage: String::new(),
+            epoch: 0,
+            epochs: 0,
+            step: 0,
+            steps: 0,
+            message: String::new(),
+        };
+        Ok(Self {
+            opts,
+            run,
+            data,
+            varmap,
+            model,
+            cancel,
+            status,
+            start: Instant::now(),
+            wall_offset: 0.0,
+            best_accuracy: -1.0,
+            last_valid: None,
+        })
+    }
+
+    fn run_stages(&mut self, on_event: &mut dyn FnMut(TrainEvent)) -> Result<TrainSummary, LearnError> {
+        let stage = self.opts.stage;
+        let mtl_started = self.opts.resume && self.run.checkpoint("mtl").exists();
+        if matches!(stage, Stage::Ssl | Stage::Both) && !mtl_started {
+            self.stage("ssl", on_event)?;
+        }
+        if matches!(stage, Stage::Mtl | Stage::Both) {
+            self.stage("mtl", on_event)?;
+        }
+        let best = self.run.path(BEST_MODEL);
+        Ok(TrainSummary { best: best.exists().then_some(best), last_valid: self.last_valid.clone() })
+    }
+
+    fn wall(&self) -> f64 {
+        self.wall_offset + self.start.elapsed().as_secs_f64()
+    }
+
+    fn meta(&self, stage: &str, epoch: usize, step: usize) -> ModelMeta {
+        let mut meta = self.data.meta.clone();
+        meta.stage = stage.into();
+        meta.epoch = epoch;
+        meta.step = step;
+        meta.notes.insert("wall_secs".into(), serde_json::json!(self.wall()));
+        meta
+    }
+
+    /// Restores the stage's last checkpoint when resuming; returns the epoch to start from.
+    fn restore(&mut self, stage: &str, optimizer: &mut AdamW) -> Result<usize, LearnError> {
+        let path = self.run.checkpoint(stage);
+        if !(self.opts.resume && path.exists()) {
+            // A fresh stage: drop anything logged for it (and later stages) by an earlier attempt.
+            let stage = stage.to_string();
+            self.run.truncate_metrics(|r| r.stage != stage && !(stage == "ssl" && r.stage == "mtl"))?;
+            return Ok(0);
+        }
+        let (meta, tensors) = modelfile::read(&path, &self.opts.device)?;
+        if meta.spec != self.data.meta.spec {
+            return Err(LearnError::Architecture { path, problem: "its model config differs from this run's".into() });
+        }
+        modelfile::fill(&self.varmap, &tensors, &path)?;
+        optimizer
+            .restore(&tensors, meta.step)
+            .map_err(|e| LearnError::Model { path: path.clone(), problem: e.to_string() })?;
+        self.wall_offset = meta.notes.get("wall_secs").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        if let Some(best) = meta.notes.get("best_accuracy").and_then(|v| v.as_f64()) {
+            self.best_accuracy = best;
+        }
+        let (stage_name, epoch) = (stage.to_string(), meta.epoch);
+        self.run.truncate_metrics(|r| if r.stage == stage_name { r.epoch < epoch } else { stage_name == "mtl" })?;
+        Ok(epoch)
+    }
+
+    fn stage(&mut self, stage: &str, on_event: &mut dyn FnMut(TrainEvent)) -> Result<(), LearnError> {
+        let config = &self.opts.config;
+        let (epochs, batch, max_lr, wd) = match stage {
+            "ssl" => (config.ssl.epochs, config.ssl.batch, config.ssl.max_lr, config.ssl.weight_decay),
+            _ => (config.mtl.epochs, config.mtl.batch, config.mtl.max_lr, config.mtl.weight_decay),
+        };
+        let batch = batch.min(self.data.train.len());
+        let steps_per_epoch = (self.data.train.len() / batch).max(1);
+        let total = epochs * steps_per_epoch;
+        let named = self.varmap.data().lock().expect("the var map is not poisoned").clone();
+        let mut optimizer = AdamW::new(&named, wd)?;
+        let first_epoch = self.restore(stage, &mut optimizer)?;
+        let lr = OneCycle { max_lr, total_steps: total };
+        let temperature =
+            Temperature { start: config.ssl.temperature_start, end: config.ssl.temperature_end, total_steps: total };
+        on_event(TrainEvent::Started {
+            stage: stage.into(),
+            epochs,
+            steps: total,
+            parameters: super::model::parameters(&self.varmap),
+        });
+        self.status.stage = stage.into();
+        self.status.epochs = epochs;
+        self.status.steps = total;
+        let stage_start = Instant::now();
+        let mut stage_samples = 0usize;
+        for epoch in first_epoch..epochs {
+            // One generator per (seed, stage, epoch): a resumed epoch draws what it would have.
+            let stream = if stage == "ssl" { 1 } else { 2 };
+            let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ (stream << 32) ^ epoch as u64);
+            let balanced = stage == "mtl" && config.mtl.class_balanced;
+            let order = self.data.train.epoch_order(balanced, &mut rng);
+            for (k, chunk) in order.chunks_exact(batch).take(steps_per_epoch).enumerate() {
+                if self.cancel.load(Ordering::Relaxed) {
+                    return Err(LearnError::Cancelled);
+                }
+                let step = epoch * steps_per_epoch + k;
+                optimizer.lr = lr.lr(step);
+                let mut values = if stage == "ssl" {
+                    self.ssl_step(chunk, temperature.at(step), &mut optimizer, &mut rng)?
+                } else {
+                    self.mtl_step(chunk, &mut optimizer, &mut rng)?
+                };
+                let loss = values["loss"];
+                if !loss.is_finite() || loss > EXPLODED_LOSS {
+                    return Err(LearnError::Diverged { step, problem: format!("the loss is {loss}") });
+                }
+                values.insert("lr".into(), optimizer.lr);
+                if stage == "ssl" {
+                    values.insert("temperature".into(), temperature.at(step));
+                }
+                let record = MetricRecord {
+                    stage: stage.into(),
+                    split: "train".into(),
+                    step,
+                    epoch,
+                    wall_secs: self.wall(),
+                    values,
+                };
+                self.run.append_metrics(std::slice::from_ref(&record))?;
+                stage_samples += chunk.len();
+                let elapsed = stage_start.elapsed().as_secs_f64();
+                let done = step + 1 - first_epoch * steps_per_epoch;
+                let eta = elapsed / done as f64 * (total - step - 1) as f64;
+                on_event(TrainEvent::Step {
+                    record,
+                    steps: total,
+                    samples_per_sec: stage_samples as f64 / elapsed,
+                    eta_secs: eta,
+                });
+                self.status.step = step + 1;
+            }
+            let step = (epoch + 1) * steps_per_epoch;
+            let valid =
+                if stage == "ssl" { self.ssl_valid(epoch, step)? } else { self.mtl_valid(epoch, step, on_event)? };
+            self.run.append_metrics(std::slice::from_ref(&valid))?;
+            on_event(TrainEvent::Validated(valid.clone()));
+            self.last_valid = Some(valid.clone());
+            let mut meta = self.meta(stage, epoch + 1, optimizer.step);
+            if stage == "mtl" {
+                let acc = valid.values["acc_instrument"];
+                if acc > self.best_accuracy {
+                    self.best_accuracy = acc;
+                    let mut best = meta.clone();
+                    best.notes.insert("valid_instrument_accuracy".into(), serde_json::json!(acc));
+                    modelfile::save(&self.run.path(BEST_MODEL), &best, &self.varmap, &[])?;
+                }
+                meta.notes.insert("best_accuracy".into(), serde_json::json!(self.best_accuracy));
+            } else {
+                // The encoders after contrastive training, usable as `--init` for another run.
+                modelfile::save(&self.run.path("ssl.safetensors"), &meta, &self.varmap, &[])?;
+            }
+            modelfile::save(&self.run.checkpoint(stage), &meta, &self.varmap, &optimizer.state())?;
+            self.status.epoch = epoch + 1;
+            self.run.write_json(&self.run.path(STATUS_JSON), &self.status)?;
+        }
+        Ok(())
+    }
+
+    fn ssl_step(
+        &mut self,
+        chunk: &[usize],
+        temperature: f64,
+        optimizer: &mut AdamW,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<BTreeMap<String, f64>, LearnError> {
+        let p = self.opts.config.ssl.degraded_pairs;
+        let train = &self.data.train;
+        // A pair is the note's STFT and its CQT; with a degraded copy, one side of some pairs is
+        // the degraded note, so the embedding learns to ignore the degradation too.
+        let rows: Vec<(&[f32], &[f32])> = chunk
+            .iter()
+            .map(|&i| {
+                let swap = train.degraded.is_some() && rng.random_bool(p);
+                let which = rng.random_bool(0.5);
+                let stft = &train.inputs(i, swap && which).stft;
+                let cqt = &train.inputs(i, swap && !which).cqt;
+                (stft.as_slice(), cqt.as_slice())
+            })
+            .collect();
+        let x = to_tensors(&train.shape, &rows, &self.opts.device)?;
+        let (zs, zc) = self.model.project_views(&x.stft, &x.cqt)?;
+        let loss = nt_xent(&zs, &zc, temperature)?;
+        optimizer.apply(&loss.backward()?)?;
+        Ok(BTreeMap::from([
+            ("loss".into(), f64::from(loss.to_scalar::<f32>()?)),
+            ("retrieval_acc".into(), retrieval_accuracy(&zs, &zc)?),
+        ]))
+    }
+
+    fn ssl_valid(&self, epoch: usize, step: usize) -> Result<MetricRecord, LearnError> {
+        let valid = &self.data.valid;
+        let batch = self.opts.config.ssl.batch.min(valid.len()).max(2);
+        let (mut loss, mut acc, mut n) = (0.0, 0.0, 0usize);
+        let temperature = self.opts.config.ssl.temperature_end;
+        for chunk in (0..valid.len()).collect::<Vec<_>>().chunks(batch).filter(|c| c.len() >= 2) {
+            let rows: Vec<(&[f32], &[f32])> =
+                chunk.iter().map(|&i| (valid.clean[i].stft.as_slice(), valid.clean[i].cqt.as_slice())).collect();
+            let x = to_tensors(&valid.shape, &rows, &self.opts.device)?;
+            let (zs, zc) = self.model.project_views(&x.stft, &x.cqt)?;
+            loss += f64::from(nt_xent(&zs, &zc, temperature)?.to_scalar::<f32>()?) * chunk.len() as f64;
+            acc += retrieval_accuracy(&zs, &zc)? * chunk.len() as f64;
+            n += chunk.len();
+        }
+        let n = n.max(1) as f64;
+        Ok(MetricRecord {
+            stage: "ssl".into(),
+            split: "valid".into(),
+            step,
+            epoch,
+            wall_secs: self.wall(),
+            values: BTreeMap::from([
+                ("loss".into(), loss / n),
+                ("retrieval_acc".into(), acc / n),
+                ("temperature".into(), temperature),
+            ]),
+        })
+    }
+
+    fn mtl_step(
+        &mut self,
+        chunk: &[usize],
+        optimizer: &mut AdamW,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<BTreeMap<String, f64>, LearnError> {
+        let config = &self.opts.config.mtl;
+        let train = &self.data.train;
+        let shape = train.shape;
+        let lambda = mixup_lambda(config.mixup_alpha, rng);
+        let partners: Vec<usize> = {
+            let mut p: Vec<usize> = chunk.to_vec();
+            rand::seq::SliceRandom::shuffle(p.as_mut_slice(), rng);
+            p
+        };
+        let mut inputs: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(chunk.len());
+        for (&a, &b) in chunk.iter().zip(&partners) {
+            let xa = train.inputs(a, train.degraded.is_some() && rng.random_bool(config.degraded_fraction));
+            let xb = train.inputs(b, train.degraded.is_some() && rng.random_bool(config.degraded_fraction));
+            let (mut s, mut c) = if lambda < 1.0 {
+                (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
+            } else {
+                (xa.stft.clone(), xa.cqt.clone())
+            };
+            spec_augment(&mut s, &mut c, &shape, &config.spec_augment, rng);
+            inputs.push((s, c));
+        }
+        let rows: Vec<(&[f32], &[f32])> = inputs.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
+        let x = to_tensors(&shape, &rows, &self.opts.device)?;
+        let t = |i: usize| &train.targets[i];
+        let classes = &self.data.meta.spec.classes;
+        let n = chunk.len();
+        let lambdas = vec![lambda; n];
+        let soft = |get: &dyn Fn(&Targets) -> u8, k: usize| -> candle_core::Result<Tensor> {
+            let a: Vec<u8> = chunk.iter().map(|&i| get(t(i))).collect();
+            let b: Vec<u8> = partners.iter().map(|&i| get(t(i))).collect();
+            Tensor::from_vec(mixed_one_hot(&a, &b, &lambdas, k), (n, k), &self.opts.device)
+        };
+        let desc: Vec<f32> = chunk
+            .iter()
+            .zip(&partners)
+            .flat_map(|(&a, &b)| mix(&t(a).descriptors, &t(b).descriptors, lambda))
+            .collect();
+        let targets = SoftTargets {
+            instrument: soft(&|t| t.instrument, classes.instrument)?,
+            family: soft(&|t| t.family, classes.family)?,
+            pitch_class: soft(&|t| t.pitch_class, classes.pitch_class)?,
+            velocity: soft(&|t| t.velocity, classes.velocity)?,
+            descriptors: Tensor::from_vec(desc, (n, 5), &self.opts.device)?,
+        };
+        let (out, losses) = mtl_loss(&self.model, &x, &targets, &config.loss_weights)?;
+        let [loss, l_inst, l_fam, l_pc, l_vel, l_desc] = &losses;
+        optimizer.apply(&loss.backward()?)?;
+        let labels = |get: &dyn Fn(&Targets) -> u8| chunk.iter().map(|&i| get(t(i))).collect::<Vec<u8>>();
+        let scalar = |x: &Tensor| x.to_scalar::<f32>().map(f64::from);
+        Ok(BTreeMap::from([
+            ("loss".into(), scalar(loss)?),
+            ("loss_instrument".into(), scalar(l_inst)?),
+            ("loss_family".into(), scalar(l_fam)?),
+            ("loss_pitch_class".into(), scalar(l_pc)?),
+            ("loss_velocity".into(), scalar(l_vel)?),
+            ("loss_descriptors".into(), scalar(l_desc)?),
+            ("acc_instrument".into(), accuracy(&out.instrument, &labels(&|t| t.instrument))?),
+        ]))
+    }
+
+    fn mtl_valid(
+        &self,
+        epoch: usize,
+        step: usize,
+        on_event: &mut dyn FnMut(TrainEvent),
+    ) -> Result<MetricRecord, LearnError> {
+        let valid = &self.data.valid;
+        let scores = score(&self.model, valid, &self.data.meta, &self.opts.device)?;
+        let mut values = scores.metrics();
+        values.insert("loss".into(), scores.instrument_loss);
+        let confusion = Confusion::new(epoch, self.data.meta.instruments.clone(), scores.confused);
+        self.run.write_json(&self.run.confusion_path(epoch), &confusion)?;
+        on_event(TrainEvent::Confusion(confusion));
+        Ok(MetricRecord { stage: "mtl".into(), split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
+    }
+}
+
+/// A batch's targets as rows of class probabilities (one-hot, or mixed by Mixup) and
+/// standardised descriptors.
+pub struct SoftTargets {
+    pub instrument: Tensor,
+    pub family: Tensor,
+    pub pitch_class: Tensor,
+    pub velocity: Tensor,
+    pub descriptors: Tensor,
+}
+
+/// The multi-task loss of one batch in training mode: `[total, instrument, family, pitch class,
+/// velocity, descriptors]`, with the heads' outputs.
+pub fn mtl_loss(
+    model: &Model,
+    x: &super::batch::BatchInputs,
+    targets: &SoftTargets,
+    w: &super::config::LossWeights,
+) -> candle_core::Result<(super::model::Outputs, [Tensor; 6])> {
+    let out = model.forward(&x.stft, &x.cqt, true)?;
+    let l_inst = soft_cross_entropy(&out.instrument, &targets.instrument)?;
+    let l_fam = soft_cross_entropy(&out.family, &targets.family)?;
+    let l_pc = soft_cross_entropy(&out.pitch_class, &targets.pitch_class)?;
+    let l_vel = soft_cross_entropy(&out.velocity, &targets.velocity)?;
+    let l_desc = candle_nn::loss::mse(&out.descriptors, &targets.descriptors)?;
+    let total = ((((&l_inst * w.instrument)? + (&l_fam * w.family)?)?
+        + ((&l_pc * w.pitch_class)? + (&l_vel * w.velocity)?)?)?
+        + (&l_desc * w.descriptors)?)?;
+    Ok((out, [total, l_inst, l_fam, l_pc, l_vel, l_desc]))
+}
+
+/// Every task's predictions over a set of examples, and their scores.
+pub struct Scores {
+    pub notes: usize,
+    pub correct: [usize; 4],
+    pub r2: [f64; 5],
+    pub instrument_loss: f64,
+    pub confused: Vec<ConfusedNote>,
+    /// Predicted descriptors in their own units, and the truth.
+    pub descriptors: Vec<([f32; 5], [f32; 5])>,
+}
+
+impl Scores {
+    pub const TASKS: [&'static str; 4] = ["instrument", "family", "pitch_class", "velocity"];
+
+    pub fn accuracy(&self, task: usize) -> f64 {
+        self.correct[task] as f64 / self.notes.max(1) as f64
+    }
+
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        let mut m: BTreeMap<String, f64> =
+            Self::TASKS.iter().enumerate().map(|(k, name)| (format!("acc_{name}"), self.accuracy(k))).collect();
+        m.insert("r2_descriptors".into(), self.r2.iter().sum::<f64>() / 5.0);
+        m
+    }
+}
+
+/// Runs the model over examples (clean inputs) in evaluation mode.
+pub fn score(model: &Model, examples: &Examples, meta: &ModelMeta, device: &Device) -> Result<Scores, LearnError> {
+    let mut s = Scores {
+        notes: 0,
+        correct: [0; 4],
+        r2: [0.0; 5],
+        instrument_loss: 0.0,
+        confused: Vec::new(),
+        descriptors: Vec::new(),
+    };
+    let mut loss_sum = 0.0;
+    for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
+        let rows: Vec<(&[f32], &[f32])> =
+            chunk.iter().map(|&i| (examples.clean[i].stft.as_slice(), examples.clean[i].cqt.as_slice())).collect();
+        let x = to_tensors(&examples.shape, &rows, device)?;
+        let out = model.forward(&x.stft, &x.cqt, false)?;
+        let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();
+        let inst: Vec<u32> = targets.iter().map(|t| u32::from(t.instrument)).collect();
+        loss_sum += f64::from(
+            candle_nn::loss::cross_entropy(&out.instrument, &Tensor::new(inst, device)?)?.to_scalar::<f32>()?,
+        ) * chunk.len() as f64;
+        let heads = [&out.instrument, &out.family, &out.pitch_class, &out.velocity];
+        for (k, logits) in heads.iter().enumerate() {
+            let predicted: Vec<u32> = logits.argmax(D::Minus1)?.to_vec1()?;
+            for (j, (p, t)) in predicted.iter().zip(&targets).enumerate() {
+                let truth = [t.instrument, t.family, t.pitch_class, t.velocity][k];
+                if *p == u32::from(truth) {
+                    s.correct[k] += 1;
+                }
+                if k == 0 {
+                    s.confused.push(ConfusedNote {
+                        note: examples.notes[chunk[j]].clone(),
+                        truth: usize::from(truth),
+                        predicted: *p as usize,
+                    });
+                }
+            }
+        }
+        let desc: Vec<Vec<f32>> = out.descriptors.to_vec2()?;
+        for (d, t) in desc.iter().zip(&targets) {
+            let unit = |v: &[f32]| -> [f32; 5] {
+                std::array::from_fn(|k| v[k] * meta.descriptor_std[k] + meta.descriptor_mean[k])
+            };
+            s.descriptors.push((unit(d), unit(&t.descriptors)));
+        }
+        s.notes += chunk.len();
+    }
+    let (pred, truth): (Vec<[f32; 5]>, Vec<[f32; 5]>) = s.descriptors.iter().cloned().unzip();
+    s.r2 = super::loss::r_squared(&pred, &truth);
+    s.instrument_loss = loss_sum / s.notes.max(1) as f64;
+    Ok(s)
+}

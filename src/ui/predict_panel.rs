@@ -1,0 +1,89 @@
+//! The prediction panel: the model's top classes for the clip in the views, clean and degraded
+//! side by side, so a moving slider shows where the prediction flips.
+
+use std::path::PathBuf;
+
+use eframe::egui::{self, Color32};
+
+use crate::learn::Prediction;
+
+/// The model a first launch uses, trained by `models/default.toml` (see models/README.md).
+pub const SHIPPED_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/timbrescope-small.safetensors");
+
+#[derive(Default)]
+pub struct PredictPanel {
+    pub model: Option<PathBuf>,
+    pub summary: Option<String>,
+    pub clean: Option<Prediction>,
+    pub degraded: Option<Prediction>,
+    pub pending: [Option<u64>; 2],
+    pub millis: Option<f64>,
+    pub error: Option<String>,
+}
+
+pub struct PredictResponse {
+    pub load_model: bool,
+}
+
+impl PredictPanel {
+    pub fn ui(&self, ui: &mut egui::Ui, chain_on: bool) -> PredictResponse {
+        let mut response = PredictResponse { load_model: false };
+        ui.horizontal(|ui| {
+            ui.heading("Prediction");
+            if self.pending.iter().any(Option::is_some) {
+                ui.spinner();
+            }
+        });
+        ui.horizontal(|ui| {
+            let name = self
+                .model
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map_or("no model".into(), |n| n.to_string_lossy().into_owned());
+            let label = ui.label(name);
+            if let Some(s) = &self.summary {
+                label.on_hover_text(s);
+            }
+            response.load_model =
+                ui.button("Load model…").on_hover_text("A .safetensors from a training run").clicked();
+        });
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        let columns: Vec<(&str, &Prediction)> =
+            [("clean", self.clean.as_ref()), ("degraded", self.degraded.as_ref().filter(|_| chain_on))]
+                .into_iter()
+                .filter_map(|(name, p)| p.map(|p| (name, p)))
+                .collect();
+        if columns.is_empty() {
+            if self.model.is_some() {
+                ui.label("Open a clip to see what the model hears.");
+            }
+            return response;
+        }
+        ui.columns(columns.len(), |cols| {
+            for (col, (name, prediction)) in cols.iter_mut().zip(&columns) {
+                col.strong(*name);
+                prediction_ui(col, prediction);
+            }
+        });
+        if let Some(ms) = self.millis {
+            ui.small(format!("{ms:.0} ms per prediction"));
+        }
+        response
+    }
+}
+
+fn prediction_ui(ui: &mut egui::Ui, prediction: &Prediction) {
+    if let Some(head) = prediction.head("instrument") {
+        for (label, p) in head.top.iter().take(3) {
+            let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(14.0);
+            ui.add(if *p > 0.5 { bar.fill(Color32::from_rgb(60, 140, 70)) } else { bar });
+        }
+    }
+    for name in ["family", "pitch_class", "velocity"] {
+        if let Some((label, p)) = prediction.head(name).and_then(|h| h.top.first()) {
+            ui.small(format!("{}: {label} ({:.0}%)", name.replace('_', " "), 100.0 * p));
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! The training panel: choose data, config and stage, start and cancel a background run, watch
+//! its progress, and plot every logged series of one or more runs side by side.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Color32};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+
+use crate::jobs::train::{TrainJob, TrainJobEvent};
+use crate::learn::run::{MetricRecord, RunWatch};
+use crate::learn::{Stage, TrainConfig, TrainEvent, TrainOptions};
+
+/// Choices that survive a restart.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TrainSettings {
+    pub dataset: String,
+    pub degraded: String,
+    pub config: String,
+    pub stage: String,
+    /// Where new runs are made, one folder each.
+    pub runs_dir: String,
+    /// Runs shown in the plots.
+    pub watched: Vec<PathBuf>,
+    /// The extra series plotted below the fixed ones.
+    pub extra_series: String,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            dataset: "data/nsynth-sf2".into(),
+            degraded: String::new(),
+            config: concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.toml").into(),
+            stage: "both".into(),
+            runs_dir: "runs".into(),
+            watched: Vec::new(),
+            extra_series: "loss_instrument".into(),
+        }
+    }
+}
+
+/// What the panel asks of the workbench.
+pub enum TrainAction {
+    /// Load this note of this data set into the views.
+    LoadNote { dataset: PathBuf, note: String },
+    /// Use this model file for predictions.
+    UseModel(PathBuf),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    pub preparing: Option<(String, usize, usize)>,
+    pub stage: String,
+    pub step: usize,
+    pub steps: usize,
+    pub samples_per_sec: f64,
+    pub eta_secs: f64,
+}
+
+/// A file dialog's answer: what was asked for, and the path chosen.
+type Picked = (Pick, PathBuf);
+
+enum Pick {
+    Dataset,
+    Degraded,
+    Config,
+    Run,
+}
+
+pub struct TrainPanel {
+    pub settings: TrainSettings,
+    job: Option<TrainJob>,
+    live: Option<PathBuf>,
+    pub progress: Option<Progress>,
+    pub watches: Vec<RunWatch>,
+    last_refresh: Option<Instant>,
+    pub message: Option<(String, bool)>,
+    picks: (Sender<Picked>, Receiver<Picked>),
+    /// The run whose confusion matrix is shown.
+    pub confusion_run: usize,
+    pub confusion: super::confusion::ConfusionState,
+}
+
+impl TrainPanel {
+    pub fn new(settings: TrainSettings) -> Self {
+        let watches = settings.watched.iter().filter(|p| p.is_dir()).map(|p| RunWatch::new(p)).collect();
+        Self {
+            settings,
+            job: None,
+            live: None,
+            progress: None,
+            watches,
+            last_refresh: None,
+            message: None,
+            picks: channel(),
+            confusion_run: 0,
+            confusion: Default::default(),
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.job.as_ref().is_some_and(|j| !j.is_finished())
+    }
+
+    /// The run in progress or last started here.
+    pub fn live_run(&self) -> Option<&Path> {
+        self.live.as_deref()
+    }
+
+    /// Starts a run in a new folder under the runs folder.
+    pub fn start(&mut self, notify: Arc<dyn Fn() + Send + Sync>) -> Result<PathBuf, String> {
+        if self.is_running() {
+            return Err("a run is already in progress; cancel it first".into());
+        }
+        let s = &self.settings;
+        let stage = Stage::parse(&s.stage).ok_or_else(|| format!("stage {:?}: use ssl, mtl or both", s.stage))?;
+        let config = TrainConfig::load(Path::new(&s.config)).map_err(|e| e.to_string())?;
+        let dataset = PathBuf::from(&s.dataset);
+        if !dataset.join("examples.json").exists() {
+            return Err(format!("{} is not a data set folder (no examples.json)", dataset.display()));
+        }
+        let degraded = (!s.degraded.trim().is_empty()).then(|| PathBuf::from(s.degraded.trim()));
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let run = Path::new(&s.runs_dir).join(format!("run-{stamp}"));
+        let options = TrainOptions {
+            config,
+            dataset,
+            degraded,
+            run: run.clone(),
+            stage,
+            device: candle_core::Device::Cpu,
+            resume: false,
+            init: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let job = TrainJob::start(options, notify).map_err(|e| format!("cannot start the training thread: {e}"))?;
+        self.job = Some(job);
+        self.live = Some(run.clone());
+        self.progress = Some(Progress::default());
+        self.watch(run.clone());
+        self.confusion_run = self.watches.len() - 1;
+        self.message = Some((format!("Training into {}", run.display()), false));
+        Ok(run)
+    }
+
+    pub fn cancel(&mut self) {
+        if let Some(job) = &self.job {
+            job.cancel();
+            self.message = Some(("Cancelling after the current step…".into(), false));
+        }
+    }
+
+    /// Adds a run folder to the plots (one started elsewhere, e.g. on a GPU server).
+    pub fn watch(&mut self, dir: PathBuf) {
+        if !self.watches.iter().any(|w| w.folder.dir == dir) {
+            let mut watch = RunWatch::new(&dir);
+            watch.refresh();
+            self.watches.push(watch);
+            self.settings.watched.push(dir);
+        }
+    }
+
+    /// Drains the job's events and re-reads the watched folders (at most twice a second).
+    pub fn logic(&mut self, ctx: &egui::Context) -> Option<TrainAction> {
+        let mut action = None;
+        while let Ok((pick, path)) = self.picks.1.try_recv() {
+            let text = path.display().to_string();
+            match pick {
+                Pick::Dataset => self.settings.dataset = text,
+                Pick::Degraded => self.settings.degraded = text,
+                Pick::Config => self.settings.config = text,
+                Pick::Run => self.watch(path),
+            }
+        }
+        let mut refresh_now = false;
+        if let Some(job) = &mut self.job {
+            for event in job.drain() {
+                refresh_now = true;
+                let progress = self.progress.get_or_insert_with(Progress::default);
+                match event {
+                    TrainJobEvent::Progress(TrainEvent::Preparing { what, done, total }) => {
+                        progress.preparing = Some((what, done, total))
+                    }
+                    TrainJobEvent::Progress(TrainEvent::Started { stage, steps, .. }) => {
+                        progress.preparing = None;
+                        progress.stage = stage;
+                        progress.steps = steps;
+                        progress.step = 0;
+                    }
+                    TrainJobEvent::Progress(TrainEvent::Step { record, steps, samples_per_sec, eta_secs }) => {
+                        progress.step = record.step + 1;
+                        progress.steps = steps;
+                        progress.samples_per_sec = samples_per_sec;
+                        progress.eta_secs = eta_secs;
+                    }
+                    TrainJobEvent::Progress(TrainEvent::Finished { best: Some(best) }) => {
+                        action = Some(TrainAction::UseModel(best));
+                    }
+                    TrainJobEvent::Progress(_) => {}
+                    TrainJobEvent::Ended(Ok(())) => self.message = Some(("Training finished".into(), false)),
+                    TrainJobEvent::Ended(Err(e)) => {
+                        let is_error = e != "cancelled";
+                        self.message = Some((e, is_error));
+                    }
+                }
+            }
+        }
+        let due = self.last_refresh.is_none_or(|t| t.elapsed() > Duration::from_millis(500));
+        if refresh_now || due {
+            self.last_refresh = Some(Instant::now());
+            for w in &mut self.watches {
+                w.refresh();
+            }
+        }
+        if self.is_running() || !self.watches.is_empty() {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        action
+    }
+
+    fn pick(&self, pick: Pick, ctx: &egui::Context) {
+        let tx = self.picks.0.clone();
+        let ctx = ctx.clone();
+        let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+            let dialog = rfd::FileDialog::new();
+            let path = match pick {
+                Pick::Config => dialog.add_filter("Config", &["toml"]).pick_file(),
+                _ => dialog.pick_folder(),
+            };
+            if let Some(path) = path {
+                let _ = tx.send((pick, path));
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, notify: Arc<dyn Fn() + Send + Sync>) -> Option<TrainAction> {
+        let mut action = None;
+        egui::Panel::left("train_controls").default_size(330.0).show(ui, |ui| {
+            self.controls_ui(ui, notify);
+            ui.separator();
+            action = self.confusion_ui(ui);
+        });
+        egui::ScrollArea::vertical().id_salt("curves").show(ui, |ui| self.curves_ui(ui));
+        action
+    }
+
+    fn controls_ui(&mut self, ui: &mut egui::Ui, notify: Arc<dyn Fn() + Send + Sync>) {
+        ui.heading("Training");
+        let running = self.is_running();
+        egui::Grid::new("train_form").num_columns(3).show(ui, |ui| {
+            let row = |ui: &mut egui::Ui, label: &str, value: &mut String, pick: Pick, hint: &str| {
+                let l = ui.label(label);
+                ui.add_enabled(!running, egui::TextEdit::singleline(value).desired_width(190.0).hint_text(hint))
+                    .labelled_by(l.id);
+                if ui.add_enabled(!running, egui::Button::new("…")).on_hover_text("Browse").clicked() {
+                    self.pick(pick, ui.ctx());
+                }
+                ui.end_row();
+            };
+            let mut s = self.settings.clone();
+            row(ui, "data set", &mut s.dataset, Pick::Dataset, "folder with examples.json");
+            row(ui, "degraded copy", &mut s.degraded, Pick::Degraded, "optional: from `dataset degrade`");
+            row(ui, "config", &mut s.config, Pick::Config, "models/default.toml");
+            self.settings = s;
+            ui.label("stage");
+            ui.add_enabled_ui(!running, |ui| {
+                egui::ComboBox::from_id_salt("stage").selected_text(self.settings.stage.clone()).show_ui(ui, |ui| {
+                    for stage in ["both", "ssl", "mtl"] {
+                        ui.selectable_value(&mut self.settings.stage, stage.to_string(), stage);
+                    }
+                });
+            });
+            ui.end_row();
+        });
+        ui.horizontal(|ui| {
+            if ui.add_enabled(!running, egui::Button::new("Start training")).clicked()
+                && let Err(e) = self.start(notify)
+            {
+                self.message = Some((e, true));
+            }
+            if ui
+                .add_enabled(running, egui::Button::new("Cancel"))
+                .on_hover_text("Stops after the current step")
+                .clicked()
+            {
+                self.cancel();
+            }
+            if ui.button("Open run…").on_hover_text("Watch a run folder, e.g. one training on a GPU server").clicked()
+            {
+                self.pick(Pick::Run, ui.ctx());
+            }
+        });
+        if let Some(p) = &self.progress {
+            if let Some((what, done, total)) = &p.preparing {
+                ui.add(
+                    egui::ProgressBar::new(*done as f32 / (*total).max(1) as f32)
+                        .text(format!("{what}: {done}/{total}")),
+                );
+            } else if p.steps > 0 {
+                let text = format!(
+                    "{} step {}/{} · {:.0} samples/s · ETA {}",
+                    p.stage,
+                    p.step,
+                    p.steps,
+                    p.samples_per_sec,
+                    format_secs(p.eta_secs)
+                );
+                ui.add(egui::ProgressBar::new(p.step as f32 / p.steps as f32).text(text));
+            }
+        }
+        if let Some((text, is_error)) = &self.message {
+            let color = if *is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+            ui.colored_label(color, text);
+        }
+        let mut remove = None;
+        for (i, w) in self.watches.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                ui.painter().rect_filled(swatch, 2.0, run_color(i));
+                let state = w.status.as_ref().map_or("no status yet".to_string(), |s| {
+                    format!("{:?}, {} epoch {}/{}", s.state, s.stage, s.epoch, s.epochs).to_lowercase()
+                });
+                ui.label(format!("{}: {state}", w.name())).on_hover_text(w.folder.dir.display().to_string());
+                if Some(&w.folder.dir) != self.live.as_ref()
+                    && ui.small_button("x").on_hover_text("Stop watching").clicked()
+                {
+                    remove = Some(i);
+                }
+            });
+        }
+        if let Some(i) = remove {
+            self.watches.remove(i);
+            self.settings.watched.remove(i.min(self.settings.watched.len().saturating_sub(1)));
+            self.confusion_run = self.confusion_run.min(self.watches.len().saturating_sub(1));
+        }
+    }
+
+    fn confusion_ui(&mut self, ui: &mut egui::Ui) -> Option<TrainAction> {
+        if self.watches.is_empty() {
+            ui.label("Start a run or open a run folder to see its curves and confusion matrix.");
+            return None;
+        }
+        let names: Vec<String> = self.watches.iter().map(|w| w.name()).collect();
+        egui::ComboBox::from_label("confusion matrix of")
+            .selected_text(names.get(self.confusion_run).cloned().unwrap_or_default())
+            .show_ui(ui, |ui| {
+                for (i, name) in names.iter().enumerate() {
+                    ui.selectable_value(&mut self.confusion_run, i, name);
+                }
+            });
+        let watch = self.watches.get(self.confusion_run)?;
+        let Some(confusion) = &watch.confusion else {
+            ui.label("No validation epoch has finished yet.");
+            return None;
+        };
+        let dataset = dataset_of(&watch.folder.dir);
+        let note = super::confusion::confusion_ui(ui, confusion, &mut self.confusion)?;
+        Some(TrainAction::LoadNote { dataset: dataset?, note })
+    }
+
+    fn curves_ui(&mut self, ui: &mut egui::Ui) {
+        let keys: BTreeSet<String> =
+            self.watches.iter().flat_map(|w| w.records.iter().flat_map(|r| r.values.keys().cloned())).collect();
+        let plots: [(&str, &[&str]); 4] = [
+            ("loss", &["loss"]),
+            ("accuracy", &["acc_instrument", "retrieval_acc"]),
+            ("learning rate", &["lr"]),
+            ("temperature", &["temperature"]),
+        ];
+        let height = ((ui.available_height() - 80.0) / 5.0).max(120.0);
+        for (title, series) in plots {
+            ui.label(title);
+            self.plot_ui(ui, title, series, height);
+        }
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_label("series").selected_text(self.settings.extra_series.clone()).show_ui(ui, |ui| {
+                for key in &keys {
+                    ui.selectable_value(&mut self.settings.extra_series, key.clone(), key);
+                }
+            });
+        });
+        let extra = self.settings.extra_series.clone();
+        self.plot_ui(ui, "extra", &[extra.as_str()], height);
+    }
+
+    fn plot_ui(&self, ui: &mut egui::Ui, id: &str, series: &[&str], height: f32) {
+        Plot::new(id).height(height).legend(Legend::default()).x_axis_label("step").show(ui, |plot| {
+            for (r, watch) in self.watches.iter().enumerate() {
+                // Stage 2's steps continue after stage 1's on the axis.
+                let offset = watch.records.iter().filter(|x| x.stage == "ssl").map(|x| x.step + 1).max().unwrap_or(0);
+                for key in series {
+                    for split in ["train", "valid"] {
+                        let points: Vec<[f64; 2]> = watch
+                            .records
+                            .iter()
+                            .filter(|x| x.split == split)
+                            .filter_map(|x| x.values.get(*key).map(|v| [global_step(x, offset), *v]))
+                            .collect();
+                        if points.is_empty() {
+                            continue;
+                        }
+                        let name = format!("{} {key} ({split})", watch.name());
+                        let mut line = Line::new(name, PlotPoints::from(points)).color(run_color(r));
+                        if split == "valid" {
+                            line = line.style(LineStyle::dashed_loose()).width(2.0);
+                        }
+                        plot.line(line);
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn global_step(record: &MetricRecord, ssl_steps: usize) -> f64 {
+    (if record.stage == "mtl" { record.step + ssl_steps } else { record.step }) as f64
+}
+
+/// The data set a run trained on (from its dataset.json).
+pub fn dataset_of(run: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(run.join("dataset.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value.get("dataset")?.as_str().map(PathBuf::from)
+}
+
+pub fn run_color(i: usize) -> Color32 {
+    const PALETTE: [Color32; 6] = [
+        Color32::from_rgb(66, 135, 245),
+        Color32::from_rgb(245, 130, 48),
+        Color32::from_rgb(60, 180, 75),
+        Color32::from_rgb(230, 25, 75),
+        Color32::from_rgb(145, 30, 180),
+        Color32::from_rgb(70, 240, 240),
+    ];
+    PALETTE[i % PALETTE.len()]
+}
+
+fn format_secs(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}

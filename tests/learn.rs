@@ -1,0 +1,295 @@
+//! Training, checkpoints, evaluation and prediction on the tiny data set (two instruments from
+//! two tiny SoundFonts): a short run whose loss falls and whose folder holds every file, a killed
+//! run resumed to the same weights, evaluation reports, and bad input refused by name.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use candle_core::Device;
+use timbrescope::data::dataset::Split;
+use timbrescope::learn::eval::{EvalOptions, evaluate};
+use timbrescope::learn::run::{RunFolder, RunState};
+use timbrescope::learn::{LearnError, Predictor, Stage, TrainConfig, TrainEvent, TrainOptions, modelfile, train};
+
+/// The default config, shrunk so a run over ~60 notes takes seconds.
+fn tiny_config() -> TrainConfig {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.toml")).unwrap();
+    let mut c = TrainConfig::parse(&text, "default.toml").unwrap();
+    c.model.width = 24;
+    c.model.fused = 24;
+    c.model.rnn_hidden = 12;
+    c.model.projection = 16;
+    // No dropout: its mask comes from Candle's unseeded generator, and the resume test compares weights.
+    c.model.dropout = 0.0;
+    c.ssl.epochs = 2;
+    c.ssl.batch = 16;
+    c.mtl.epochs = 4;
+    c.mtl.batch = 16;
+    // A few steps only: a higher peak rate than the default's 3e-3 shows learning within them.
+    c.mtl.max_lr = 0.01;
+    c.mtl.mixup_alpha = 0.0;
+    c
+}
+
+fn options(data: &Path, run: &Path, config: TrainConfig, stage: Stage) -> TrainOptions {
+    TrainOptions {
+        config,
+        dataset: data.to_owned(),
+        degraded: None,
+        run: run.to_owned(),
+        stage,
+        device: Device::Cpu,
+        resume: false,
+        init: None,
+        threads: 2,
+    }
+}
+
+fn tiny_data() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = common::tiny_data::build(dir.path());
+    (dir, data)
+}
+
+#[test]
+fn a_tiny_run_learns_and_writes_every_file() {
+    let (dir, data) = tiny_data();
+    let run = dir.path().join("run");
+    let mut events = Vec::new();
+    let summary =
+        train(&options(&data, &run, tiny_config(), Stage::Both), &AtomicBool::new(false), &mut |e| events.push(e))
+            .unwrap();
+    for name in [
+        "config.toml",
+        "dataset.json",
+        "metrics.jsonl",
+        "status.json",
+        "best.safetensors",
+        "ssl.safetensors",
+        "checkpoints/ssl-last.safetensors",
+        "checkpoints/mtl-last.safetensors",
+        "confusion/epoch-000.json",
+        "confusion/epoch-003.json",
+    ] {
+        assert!(run.join(name).is_file(), "{name} missing");
+    }
+    let folder = RunFolder::new(&run);
+    assert_eq!(folder.read_status().unwrap().state, RunState::Done);
+    assert_eq!(summary.best.as_deref(), Some(run.join("best.safetensors").as_path()));
+    let records = folder.read_metrics().unwrap();
+    let ssl: Vec<_> = records.iter().filter(|r| r.stage == "ssl" && r.split == "train").collect();
+    let mtl: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "train").collect();
+    // ~58 training notes in batches of 16: 3 steps per epoch.
+    assert_eq!(ssl.len(), 2 * 3);
+    assert_eq!(mtl.len(), 4 * 3);
+    for r in &ssl {
+        for key in ["loss", "retrieval_acc", "lr", "temperature"] {
+            assert!(r.values.contains_key(key), "ssl step lacks {key}");
+        }
+    }
+    for key in [
+        "loss",
+        "loss_instrument",
+        "loss_family",
+        "loss_pitch_class",
+        "loss_velocity",
+        "loss_descriptors",
+        "acc_instrument",
+        "lr",
+    ] {
+        assert!(mtl.iter().all(|r| r.values.contains_key(key)), "mtl step lacks {key}");
+    }
+    // The temperature anneals, and the 1cycle rate peaks inside the stage.
+    assert!(ssl.last().unwrap().values["temperature"] < ssl[0].values["temperature"]);
+    let lrs: Vec<f64> = mtl.iter().map(|r| r.values["lr"]).collect();
+    let peak = lrs.iter().cloned().fold(0.0, f64::max);
+    assert!(peak > lrs[0] && peak > *lrs.last().unwrap());
+    // The loss falls: the last epoch's mean below the first step's, the instrument's most.
+    let mean_of = |key: &str, rows: &[&timbrescope::learn::MetricRecord]| {
+        rows.iter().map(|r| r.values[key]).sum::<f64>() / rows.len() as f64
+    };
+    let (first, last) = (&mtl[..1], &mtl[mtl.len() - 3..]);
+    let (total0, total1) = (mean_of("loss", first), mean_of("loss", last));
+    let (inst0, inst1) = (mean_of("loss_instrument", first), mean_of("loss_instrument", last));
+    eprintln!("multi-task loss {total0} -> {total1}, instrument {inst0} -> {inst1}");
+    assert!(total1 < 0.95 * total0, "multi-task loss {total0} -> {total1}");
+    assert!(inst1 < 0.75 * inst0, "instrument loss {inst0} -> {inst1}");
+    let valid: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "valid").collect();
+    assert_eq!(valid.len(), 4);
+    assert!(valid.iter().all(|r| r.values.contains_key("acc_family") && r.values.contains_key("r2_descriptors")));
+    // Events: preparation, both stages, every step, every validation, one confusion matrix per mtl epoch.
+    let steps = events.iter().filter(|e| matches!(e, TrainEvent::Step { .. })).count();
+    assert_eq!(steps, 18);
+    assert_eq!(events.iter().filter(|e| matches!(e, TrainEvent::Confusion(_))).count(), 4);
+    let confusion = folder.latest_confusion().unwrap();
+    assert_eq!(confusion.epoch, 3);
+    let total: u32 = confusion.counts.iter().flatten().sum();
+    assert_eq!(total as usize, confusion.notes.len());
+
+    // The best model evaluates on the test splits and predicts a clip.
+    let report = evaluate(
+        &EvalOptions { model: run.clone(), dataset: data.clone(), split: Split::Test, chain: None, threads: 2 },
+        &|_, _| {},
+    )
+    .unwrap();
+    let counts: u32 = report.confusion.counts.iter().flatten().sum();
+    assert_eq!(counts as usize, report.notes);
+    let diagonal: u32 = (0..3).map(|i| report.confusion.counts[i][i]).sum();
+    assert!((report.metrics["acc_instrument"] - f64::from(diagonal) / report.notes as f64).abs() < 1e-12);
+    for key in ["acc_family", "acc_pitch_class", "acc_velocity", "r2_centroid_hz", "r2_descriptors"] {
+        assert!(report.metrics.contains_key(key), "report lacks {key}");
+    }
+    // The best model, evaluated on the valid split by the evaluation path (features computed
+    // afresh), scores what the training loop measured for it.
+    let valid_report = evaluate(
+        &EvalOptions { model: run.clone(), dataset: data.clone(), split: Split::Valid, chain: None, threads: 2 },
+        &|_, _| {},
+    )
+    .unwrap();
+    let best_valid = valid.iter().map(|r| r.values["acc_instrument"]).fold(0.0, f64::max);
+    assert!(
+        (valid_report.metrics["acc_instrument"] - best_valid).abs() < 1e-9,
+        "{:?} vs {best_valid}",
+        valid_report.metrics
+    );
+    let bank = evaluate(
+        &EvalOptions { model: run.clone(), dataset: data.clone(), split: Split::TestBank, chain: None, threads: 2 },
+        &|_, _| {},
+    )
+    .unwrap();
+    assert!(bank.notes > 0);
+    let chain = dir.path().join("noise.toml");
+    std::fs::write(&chain, "[[stage]]\nkind = \"noise\"\ncolor = \"pink\"\nsnr_db = 10.0\n").unwrap();
+    let noisy = evaluate(
+        &EvalOptions {
+            model: run.clone(),
+            dataset: data.clone(),
+            split: Split::Test,
+            chain: Some((chain, 3)),
+            threads: 2,
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    assert_eq!(noisy.notes, report.notes);
+    assert_eq!(noisy.chain_seed, Some(3));
+
+    let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();
+    let note = dataset.notes.iter().find(|n| n.split == Some(Split::Test)).unwrap();
+    let samples = dataset.load_audio(note).unwrap();
+    let mut predictor = Predictor::load(&run.join("best.safetensors")).unwrap();
+    let p = predictor.predict(&samples, 2).unwrap();
+    let inst = p.head("instrument").unwrap();
+    assert_eq!(inst.top.len(), 2);
+    assert!(inst.top[0].1 >= inst.top[1].1);
+    let sum: f32 = predictor.predict(&samples, 16).unwrap().head("instrument").unwrap().top.iter().map(|t| t.1).sum();
+    assert!((sum - 1.0).abs() < 1e-4, "probabilities sum to {sum}");
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_weights() {
+    let (dir, data) = tiny_data();
+    let mut config = tiny_config();
+    config.mtl.epochs = 3;
+    // Uninterrupted.
+    let whole = dir.path().join("whole");
+    train(&options(&data, &whole, config.clone(), Stage::Mtl), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    // Cancelled once the first epoch's checkpoint is written, then resumed.
+    let parts = dir.path().join("parts");
+    let cancel = AtomicBool::new(false);
+    let err = train(&options(&data, &parts, config.clone(), Stage::Mtl), &cancel, &mut |e| {
+        if matches!(e, TrainEvent::Validated(_)) {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, LearnError::Cancelled), "{err}");
+    let folder = RunFolder::new(&parts);
+    assert_eq!(folder.read_status().unwrap().state, RunState::Cancelled);
+    assert_eq!(folder.read_status().unwrap().epoch, 1);
+    // Refused without --resume: the folder holds a run.
+    let again = train(&options(&data, &parts, config.clone(), Stage::Mtl), &AtomicBool::new(false), &mut |_| {});
+    assert!(matches!(again, Err(LearnError::Config { .. })));
+    let mut resume = options(&data, &parts, config.clone(), Stage::Mtl);
+    resume.resume = true;
+    train(&resume, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    // Every step logged once, in order.
+    let steps: Vec<usize> =
+        folder.read_metrics().unwrap().iter().filter(|r| r.split == "train").map(|r| r.step).collect();
+    assert_eq!(steps, (0..9).collect::<Vec<_>>());
+    let (_, a) = modelfile::read(&whole.join("checkpoints/mtl-last.safetensors"), &Device::Cpu).unwrap();
+    let (meta, b) = modelfile::read(&parts.join("checkpoints/mtl-last.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(meta.epoch, 3);
+    let mut worst = 0f32;
+    for (name, t) in &a {
+        let d = (t - &b[name]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        worst = worst.max(d);
+    }
+    // The same data order, weights and Adam moments: only summation order in threaded matrix
+    // products can differ, far below a training step's change (lr 3e-3).
+    assert!(worst < 1e-4, "resumed weights differ by {worst}");
+}
+
+#[test]
+fn bad_input_is_refused_before_work_starts() {
+    let (dir, data) = tiny_data();
+    let cancel = AtomicBool::new(false);
+    // A data set with no valid split.
+    let examples = data.join("examples.json");
+    let text = std::fs::read_to_string(&examples).unwrap();
+    let no_valid = dir.path().join("no_valid");
+    std::fs::create_dir_all(no_valid.join("audio")).unwrap();
+    std::fs::write(no_valid.join("examples.json"), text.replace("\"split\": \"valid\"", "\"split\": \"train\""))
+        .unwrap();
+    std::fs::copy(data.join("taxonomy.json"), no_valid.join("taxonomy.json")).unwrap();
+    for entry in std::fs::read_dir(data.join("audio")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), no_valid.join("audio").join(entry.file_name())).unwrap();
+    }
+    let err = train(&options(&no_valid, &dir.path().join("r1"), tiny_config(), Stage::Mtl), &cancel, &mut |_| {})
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("valid split"), "{err}");
+    assert!(!dir.path().join("r1/metrics.jsonl").exists());
+
+    // An exploding loss stops the run with a message and a failed status.
+    let mut config = tiny_config();
+    config.mtl.loss_weights.descriptors = 1e30;
+    let run = dir.path().join("r2");
+    let err = train(&options(&data, &run, config, Stage::Mtl), &cancel, &mut |_| {}).err().unwrap();
+    assert!(matches!(err, LearnError::Diverged { step: 0, .. }), "{err}");
+    let status = RunFolder::new(&run).read_status().unwrap();
+    assert_eq!(status.state, RunState::Failed);
+    assert!(status.message.contains("loss"), "{}", status.message);
+
+    // A model of another architecture as the starting point.
+    let small = dir.path().join("r3");
+    let mut config = tiny_config();
+    config.mtl.epochs = 1;
+    train(&options(&data, &small, config.clone(), Stage::Mtl), &cancel, &mut |_| {}).unwrap();
+    config.model.width = 32;
+    let mut opts = options(&data, &dir.path().join("r4"), config, Stage::Mtl);
+    opts.init = Some(small.join("best.safetensors"));
+    let err = train(&opts, &cancel, &mut |_| {}).err().unwrap();
+    assert!(matches!(err, LearnError::Architecture { .. }), "{err}");
+
+    // An empty split for evaluation, and a file that is not a model.
+    let err = evaluate(
+        &EvalOptions {
+            model: small.join("best.safetensors"),
+            dataset: no_valid.clone(),
+            split: Split::Valid,
+            chain: None,
+            threads: 1,
+        },
+        &|_, _| {},
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("valid split"), "{err}");
+    let err = Predictor::load(&small.join("config.toml")).err().unwrap();
+    assert!(err.to_string().contains("config.toml"), "{err}");
+}

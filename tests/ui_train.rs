@@ -1,0 +1,107 @@
+//! The training tab under egui_kittest: a tiny job started with the button runs to completion
+//! on its worker, its curves and confusion matrix appear, a click on a cell lists its notes, a
+//! click on a note loads it into the views, and the new model drives the prediction panel.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use timbrescope::learn::TrainConfig;
+use timbrescope::learn::run::RunState;
+use timbrescope::ui::{Mode, Workbench};
+
+fn wait(harness: &mut Harness<'_, Workbench>, what: &str, secs: u64, done: impl Fn(&Workbench) -> bool) {
+    let start = Instant::now();
+    while !done(harness.state()) {
+        let app = harness.state();
+        let panel = app.train_panel();
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "{what} never happened (message: {:?}, progress: {:?}, status: {:?})",
+            panel.message,
+            panel.progress,
+            app.status_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        harness.step();
+    }
+    harness.run_steps(3);
+}
+
+#[test]
+fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = common::tiny_data::build(dir.path());
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.toml")).unwrap();
+    let mut config = TrainConfig::parse(&text, "default.toml").unwrap();
+    (config.model.width, config.model.fused, config.model.rnn_hidden) = (16, 16, 8);
+    (config.ssl.epochs, config.ssl.batch, config.mtl.epochs, config.mtl.batch) = (1, 16, 2, 16);
+    let config_path = dir.path().join("tiny.toml");
+    std::fs::write(&config_path, config.to_toml()).unwrap();
+
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 1000.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None));
+    harness.state_mut().set_mode(Mode::Training);
+    {
+        let panel = harness.state_mut().train_panel_mut();
+        panel.settings.dataset = data.display().to_string();
+        panel.settings.config = config_path.display().to_string();
+        panel.settings.runs_dir = dir.path().join("runs").display().to_string();
+    }
+    harness.run_steps(2);
+    harness.get_by_label("Start training").click();
+    harness.run_steps(2);
+    assert!(harness.state().train_panel().is_running(), "{:?}", harness.state().train_panel().message);
+    wait(&mut harness, "the run's end", 120, |app| {
+        let panel = app.train_panel();
+        !panel.is_running()
+            && panel.watches.iter().any(|w| w.status.as_ref().is_some_and(|s| s.state == RunState::Done))
+    });
+    let panel = harness.state().train_panel();
+    let progress = panel.progress.clone().unwrap();
+    assert_eq!((progress.stage.as_str(), progress.step), ("mtl", progress.steps), "{progress:?}");
+    assert!(progress.samples_per_sec > 0.0);
+    let watch = &panel.watches[0];
+    assert!(watch.records.iter().any(|r| r.stage == "ssl") && watch.records.iter().any(|r| r.stage == "mtl"));
+    // Three instruments in the tiny taxonomy: a 3 x 3 heatmap.
+    wait(&mut harness, "the confusion matrix", 10, |app| app.train_panel().confusion.cell_rects.len() == 9);
+    let live = harness.state().train_panel().live_run().unwrap().to_owned();
+    assert_eq!(harness.state().prediction().model.as_deref(), Some(live.join("best.safetensors").as_path()));
+
+    // Click the first diagonal cell: its notes are listed; click one to load it.
+    let cell = harness.state().train_panel().confusion.cell_rects[0];
+    harness.hover_at(cell.center());
+    harness.run_steps(1);
+    for pressed in [true, false] {
+        let button = egui::PointerButton::Primary;
+        harness.event(egui::Event::PointerButton {
+            pos: cell.center(),
+            button,
+            pressed,
+            modifiers: Default::default(),
+        });
+        harness.run_steps(1);
+    }
+    assert_eq!(harness.state().train_panel().confusion.cell, Some((0, 0)));
+    let confusion = harness.state().train_panel().watches[0].confusion.clone().unwrap();
+    let note = confusion
+        .notes
+        .iter()
+        .find(|n| n.truth == 0 && n.predicted == 0)
+        .expect("tone_a is heard as tone_a")
+        .note
+        .clone();
+    harness.get_by_label(note.as_str()).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().mode(), Mode::Clip);
+    wait(&mut harness, "the note's analysis and its prediction", 30, |app| {
+        app.analysis().is_some_and(|a| a.clip.name.contains(&note))
+            && app.prediction().pending[0].is_none()
+            && app.prediction().clean.is_some()
+    });
+    let prediction = harness.state().prediction().clean.clone().unwrap();
+    assert_eq!(prediction.head("instrument").unwrap().top.len(), 3, "three instruments, all listed");
+}
