@@ -20,7 +20,7 @@ runs both and prints the table.
   predict_one_ms       eval-mode forward of one example under no_grad.
 
 Each value: 5 warm-up steps, then the median of steps timed one by one, at least --min-steps
-of them and --min-secs seconds (the training steps at most 60). stdout: one JSON object;
+of them and --min-secs seconds (the MTL steps at most 60). stdout: one JSON object;
 stderr: progress.
 """
 

@@ -25,6 +25,12 @@ struct Args {
     /// Degradation chain (TOML or JSON) to load into the workbench's panel and apply.
     #[arg(long)]
     chain: Option<std::path::PathBuf>,
+    /// Training run folder to watch in the training tab (repeatable), e.g. one training on a GPU server.
+    #[arg(long = "run")]
+    runs: Vec<std::path::PathBuf>,
+    /// Model file (.safetensors) for the prediction panel, instead of the shipped one.
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -74,6 +80,8 @@ fn main() -> ExitCode {
             mixture: args.mixture,
             grid_pitch: args.grid,
             chain: args.chain,
+            runs: args.runs,
+            model: args.model,
         }),
         Some(Verb::Render(a)) => cli::render::run(a),
         Some(Verb::Features(a)) => cli::features::run(a),

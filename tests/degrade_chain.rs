@@ -128,3 +128,31 @@ fn the_runner_recomputes_only_from_the_changed_stage_and_agrees_with_a_fresh_run
     let fresh = apply_chain(&x, SR, &stages).unwrap();
     assert_eq!(cached.channels, fresh.channels);
 }
+
+#[test]
+fn a_stage_probability_keeps_each_stage_that_often_with_the_same_values() {
+    let text = std::fs::read_to_string(chain_file("target_domain.toml")).unwrap();
+    let always: ChainSpec = toml::from_str(&text).unwrap();
+    let half: ChainSpec = toml::from_str(&format!("stage_probability = 0.5\n{text}")).unwrap();
+    let stages = always.stage.len();
+    let mut kept = vec![0usize; stages];
+    let seeds = 2000;
+    for seed in 0..seeds {
+        let all = always.draw(seed).unwrap();
+        let some = half.draw(seed).unwrap();
+        // The kept stages are the full draw's, in order, with the same values.
+        let mut next = 0;
+        for stage in &some {
+            let at = all[next..].iter().position(|s| s == stage).expect("a kept stage is one of the full draw") + next;
+            kept[at] += 1;
+            next = at + 1;
+        }
+    }
+    // 2,000 clips: the standard error of a proportion of 0.5 is 0.011; 0.05 is over 4 of them.
+    for (i, k) in kept.iter().enumerate() {
+        let share = *k as f64 / seeds as f64;
+        assert!((share - 0.5).abs() < 0.05, "stage {i} kept in {share:.3} of clips");
+    }
+    let bad: ChainSpec = toml::from_str(&format!("stage_probability = 1.5\n{text}")).unwrap();
+    assert!(bad.check().unwrap_err().to_string().contains("stage_probability"));
+}

@@ -293,3 +293,27 @@ fn bad_input_is_refused_before_work_starts() {
     let err = Predictor::load(&small.join("config.toml")).err().unwrap();
     assert!(err.to_string().contains("config.toml"), "{err}");
 }
+
+#[test]
+fn the_conformer_backbone_trains_and_round_trips_through_its_file() {
+    let (dir, data) = tiny_data();
+    let mut config = tiny_config();
+    config.model.backbone = timbrescope::learn::config::Backbone::Conformer;
+    (config.model.heads, config.model.conformer_blocks) = (4, 1);
+    config.mtl.epochs = 2;
+    let run = dir.path().join("conformer");
+    train(&options(&data, &run, config, Stage::Mtl), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let records = RunFolder::new(&run).read_metrics().unwrap();
+    let losses: Vec<f64> = records.iter().filter(|r| r.split == "train").map(|r| r.values["loss"]).collect();
+    assert_eq!(losses.len(), 6);
+    assert!(losses.iter().all(|l| l.is_finite()));
+    // Everything a prediction needs is in the file: two loads predict the same.
+    let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();
+    let samples = dataset.load_audio(&dataset.notes[0]).unwrap();
+    let model = run.join("best.safetensors");
+    let a = Predictor::load(&model).unwrap().predict(&samples, 3).unwrap();
+    let b = Predictor::load(&model).unwrap().predict(&samples, 3).unwrap();
+    assert_eq!(a, b);
+    let loaded = modelfile::load(&model, &Device::Cpu).unwrap();
+    assert_eq!(loaded.meta.spec.model.backbone, timbrescope::learn::config::Backbone::Conformer);
+}

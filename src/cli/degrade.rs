@@ -96,7 +96,7 @@ fn chain_from_flags(args: &DegradeArgs) -> anyhow::Result<ChainSpec> {
     if stage.is_empty() {
         anyhow::bail!("nothing to do: give --chain FILE or at least one of --reverb-rt60, --noise, --eq, --codec");
     }
-    let spec = ChainSpec { stage };
+    let spec = ChainSpec { stage_probability: None, stage };
     spec.check()?;
     Ok(spec)
 }

@@ -13,6 +13,10 @@ pub struct Start {
     pub grid_pitch: Option<u8>,
     /// A degradation chain to load into the panel and apply.
     pub chain: Option<PathBuf>,
+    /// Run folders to watch in the training tab (opened on it).
+    pub runs: Vec<PathBuf>,
+    /// A model file for the prediction panel.
+    pub model: Option<PathBuf>,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -37,6 +41,15 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             }
             if let Some(path) = start.chain {
                 app.load_chain(path);
+            }
+            if let Some(path) = start.model {
+                app.use_model(path);
+            }
+            if !start.runs.is_empty() {
+                for run in start.runs {
+                    app.train_panel_mut().watch(run);
+                }
+                app.set_mode(Mode::Training);
             }
             if let Some(path) = start.mixture {
                 app.open_mixture(path);

@@ -142,6 +142,10 @@ impl Stage {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainSpec {
+    /// Each stage applies to a clip with this probability, drawn per clip, so that training
+    /// sees every degradation alone and in combination; unset applies every stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_probability: Option<f64>,
     #[serde(default)]
     pub stage: Vec<StageSpec>,
 }
@@ -171,6 +175,9 @@ impl ChainSpec {
 
     /// Every value any stage can draw is one its stage accepts; errors name the stage.
     pub fn check(&self) -> Result<(), DegradeError> {
+        if let Some(p) = self.stage_probability {
+            check_range("stage_probability", p, 0.0, 1.0, "")?;
+        }
         for (i, stage) in self.stage.iter().enumerate() {
             stage_check(stage).map_err(|e| match e {
                 DegradeError::Parameter { name, value, allowed } => DegradeError::Parameter {
@@ -189,7 +196,11 @@ impl ChainSpec {
     pub fn draw(&self, seed: u64) -> Result<Vec<Stage>, DegradeError> {
         self.check()?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Ok(self
+        // Which stages apply comes from a stream of its own: the drawn values stay the same
+        // whatever the probability.
+        let mut keep = ChaCha8Rng::seed_from_u64(seed ^ 0x5354_4147_4550_524f);
+        let p = self.stage_probability.unwrap_or(1.0);
+        let drawn: Vec<Stage> = self
             .stage
             .iter()
             .map(|spec| match spec {
@@ -211,7 +222,8 @@ impl ChainSpec {
                 StageSpec::Mp3 { kbps } => Stage::Mp3 { kbps: Codec::Mp3.nearest_kbps(kbps.draw(&mut rng)) },
                 StageSpec::Opus { kbps } => Stage::Opus { kbps: Codec::Opus.nearest_kbps(kbps.draw(&mut rng)) },
             })
-            .collect())
+            .collect();
+        Ok(drawn.into_iter().filter(|_| p >= 1.0 || keep.random_bool(p)).collect())
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the network reads: a note's STFT and CQT in dB, standardised per bin with the training
 //! split's statistics, then averaged over blocks of frames and bins (`[input]` in the config).
-//! Training, evaluation and prediction all go through [`InputPipeline::features`].
+//! Training, evaluation and prediction all go through [`raw_views`] and [`Standardizer`].
 
 use serde::{Deserialize, Serialize};
 

@@ -543,6 +543,7 @@ impl<'a> Trainer<'a> {
         let valid = &self.data.valid;
         let batch = self.opts.config.ssl.batch.min(valid.len()).max(2);
         let (mut loss, mut acc, mut n) = (0.0, 0.0, 0usize);
+        // Scored at the temperature training ends with, so epochs compare on one scale.
         let temperature = self.opts.config.ssl.temperature_end;
         for chunk in (0..valid.len()).collect::<Vec<_>>().chunks(batch).filter(|c| c.len() >= 2) {
             let rows: Vec<(&[f32], &[f32])> =

@@ -143,7 +143,10 @@ impl DegradePanel {
 
     /// The active chain as a chain file of fixed values.
     pub fn to_spec(&self) -> ChainSpec {
-        ChainSpec { stage: self.stages.iter().filter(|s| !s.bypass).map(|s| s.stage.to_spec()).collect() }
+        ChainSpec {
+            stage_probability: None,
+            stage: self.stages.iter().filter(|s| !s.bypass).map(|s| s.stage.to_spec()).collect(),
+        }
     }
 
     /// `latency_ms`: from the last change to its views on the GPU.

@@ -28,6 +28,8 @@ pub struct TrainSettings {
     pub watched: Vec<PathBuf>,
     /// The extra series plotted below the fixed ones.
     pub extra_series: String,
+    /// Exponential smoothing of the per-step (train) series, 0 for none.
+    pub smoothing: f64,
 }
 
 impl Default for TrainSettings {
@@ -40,6 +42,7 @@ impl Default for TrainSettings {
             runs_dir: "runs".into(),
             watched: Vec::new(),
             extra_series: "loss_instrument".into(),
+            smoothing: 0.9,
         }
     }
 }
@@ -241,7 +244,7 @@ impl TrainPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, notify: Arc<dyn Fn() + Send + Sync>) -> Option<TrainAction> {
         let mut action = None;
-        egui::Panel::left("train_controls").default_size(330.0).show(ui, |ui| {
+        egui::Panel::left("train_controls").default_size(400.0).show(ui, |ui| {
             self.controls_ui(ui, notify);
             ui.separator();
             action = self.confusion_ui(ui);
@@ -373,11 +376,14 @@ impl TrainPanel {
             ("learning rate", &["lr"]),
             ("temperature", &["temperature"]),
         ];
-        let height = ((ui.available_height() - 80.0) / 5.0).max(120.0);
+        let height = ((ui.available_height() - 110.0) / 5.0).max(120.0);
         for (title, series) in plots {
             ui.label(title);
             self.plot_ui(ui, title, series, height);
         }
+        ui.horizontal(|ui| {
+            ui.add(egui::Slider::new(&mut self.settings.smoothing, 0.0..=0.99).text("smoothing of train steps"));
+        });
         ui.horizontal(|ui| {
             egui::ComboBox::from_label("series").selected_text(self.settings.extra_series.clone()).show_ui(ui, |ui| {
                 for key in &keys {
@@ -395,16 +401,20 @@ impl TrainPanel {
                 // Stage 2's steps continue after stage 1's on the axis.
                 let offset = watch.records.iter().filter(|x| x.stage == "ssl").map(|x| x.step + 1).max().unwrap_or(0);
                 for key in series {
-                    for split in ["train", "valid"] {
-                        let points: Vec<[f64; 2]> = watch
+                    for (stage, split) in [("ssl", "train"), ("ssl", "valid"), ("mtl", "train"), ("mtl", "valid")] {
+                        let mut points: Vec<[f64; 2]> = watch
                             .records
                             .iter()
-                            .filter(|x| x.split == split)
+                            .filter(|x| x.split == split && x.stage == stage)
                             .filter_map(|x| x.values.get(*key).map(|v| [global_step(x, offset), *v]))
                             .collect();
                         if points.is_empty() {
                             continue;
                         }
+                        if split == "train" {
+                            smooth(&mut points, self.settings.smoothing);
+                        }
+                        // One legend entry per run, series and split: both stages share it.
                         let name = format!("{} {key} ({split})", watch.name());
                         let mut line = Line::new(name, PlotPoints::from(points)).color(run_color(r));
                         if split == "valid" {
@@ -415,6 +425,13 @@ impl TrainPanel {
                 }
             }
         });
+    }
+}
+
+/// Exponential moving average of the values in place (TensorBoard's smoothing).
+fn smooth(points: &mut [[f64; 2]], weight: f64) {
+    for i in 1..points.len() {
+        points[i][1] = weight * points[i - 1][1] + (1.0 - weight) * points[i][1];
     }
 }
 
