@@ -34,7 +34,7 @@ pub struct EvalReport {
     pub chain: Option<String>,
     pub chain_seed: Option<u64>,
     pub notes: usize,
-    /// acc_instrument, acc_family, acc_pitch_class, acc_velocity, r2_<descriptor>, r2_descriptors.
+    /// `acc_instrument`, `acc_family`, `acc_pitch_class`, `acc_velocity`, `r2_<descriptor>`, `r2_descriptors`.
     pub metrics: BTreeMap<String, f64>,
     pub per_class_recall: BTreeMap<String, Option<f64>>,
     pub confusion: Confusion,

@@ -792,7 +792,9 @@ impl eframe::App for Workbench {
         egui::Panel::left("clips").default_size(280.0).show(ui, |ui| self.clip_list_ui(ui));
         if self.mode == Mode::Clip {
             egui::Panel::right("degrade").default_size(300.0).show(ui, |ui| {
-                self.predict_panel_ui(ui);
+                // Its own id scope: predictions arriving change how many widgets it draws, which
+                // must not shift the ids of the sliders below (a drag in progress would drop).
+                ui.push_id("prediction", |ui| self.predict_panel_ui(ui));
                 ui.separator();
                 self.degrade_panel_ui(ui);
             });
