@@ -338,8 +338,8 @@ impl TrainPanel {
             });
         }
         if let Some(i) = remove {
-            self.watches.remove(i);
-            self.settings.watched.remove(i.min(self.settings.watched.len().saturating_sub(1)));
+            let gone = self.watches.remove(i);
+            self.settings.watched.retain(|p| *p != gone.folder.dir);
             self.confusion_run = self.confusion_run.min(self.watches.len().saturating_sub(1));
         }
     }
