@@ -15,7 +15,7 @@ use timbrescope::learn::inputs::InputShape;
 use timbrescope::learn::loss::nt_xent;
 use timbrescope::learn::model::{Classes, ModelSpec, build};
 use timbrescope::learn::optim::AdamW;
-use timbrescope::learn::train::{SoftTargets, mtl_loss};
+use timbrescope::learn::score::{SoftTargets, mtl_loss};
 
 /// The cached views' bins (STFT 1024-point, CQT 761 bins at 96 per octave).
 const RAW_STFT_BINS: usize = 513;

@@ -12,7 +12,7 @@ use super::batch::{Examples, Targets};
 use super::inputs::{InputShape, dataset_views, labelled};
 use super::modelfile;
 use super::run::Confusion;
-use super::train::{Scores, score};
+use super::score::{Scores, score};
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
 use crate::dsp::descriptors::Descriptors;

@@ -11,8 +11,10 @@ pub mod model;
 pub mod modelfile;
 pub mod optim;
 pub mod predict;
+mod prepare;
 pub mod run;
 pub mod schedule;
+pub mod score;
 pub mod train;
 
 use std::path::PathBuf;

@@ -2,34 +2,30 @@
 //! `metrics.jsonl`, validates and checkpoints every epoch, and stops cleanly on cancel or a
 //! diverging loss.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use candle_core::{D, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
 use super::LearnError;
-use super::batch::{Examples, Targets, mix, mixup_lambda, spec_augment, to_tensors};
+use super::batch::{Targets, mix, mixup_lambda, spec_augment, to_tensors};
 use super::config::TrainConfig;
-use super::inputs::{InputShape, Standardizer, dataset_views, labelled};
-use super::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy, soft_cross_entropy};
-use super::model::{Classes, Model, ModelSpec, build};
-use super::modelfile::{self, MODEL_FORMAT, ModelMeta};
+use super::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy};
+use super::model::{Model, build};
+use super::modelfile::{self, ModelMeta};
 use super::optim::AdamW;
-use super::run::{
-    BEST_MODEL, CONFIG_TOML, ConfusedNote, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON,
-};
+use super::prepare::{Prepared, prepare};
+use super::run::{BEST_MODEL, CONFIG_TOML, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON};
 use super::schedule::{OneCycle, Temperature};
-use crate::data::dataset::{Dataset, Split};
+use super::score::{SoftTargets, mtl_loss, score};
 
 /// A loss above this (or not finite) stops the run: far beyond any honest start (ln 16 = 2.8).
 pub const EXPLODED_LOSS: f64 = 1e4;
-/// Evaluation batches: as large as memory comfortably allows, no gradients kept.
-const EVAL_BATCH: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -77,185 +73,6 @@ pub enum TrainEvent {
 pub struct TrainSummary {
     pub best: Option<PathBuf>,
     pub last_valid: Option<MetricRecord>,
-}
-
-struct Prepared {
-    train: Examples,
-    valid: Examples,
-    meta: ModelMeta,
-}
-
-fn data_error(path: &Path, problem: impl Into<String>) -> LearnError {
-    LearnError::Dataset { path: path.to_owned(), problem: problem.into() }
-}
-
-/// Loads, analyses and standardises the train and valid splits (and their degraded copies).
-fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent)) -> Result<Prepared, LearnError> {
-    let config = &opts.config;
-    let dataset = Dataset::open(&opts.dataset).map_err(|e| data_error(&opts.dataset, e.to_string()))?;
-    let train_idx = labelled(&dataset, Split::Train);
-    let valid_idx = labelled(&dataset, Split::Valid);
-    if train_idx.is_empty() {
-        return Err(data_error(&opts.dataset, "its train split has no notes with instrument and family labels"));
-    }
-    if valid_idx.is_empty() {
-        return Err(data_error(&opts.dataset, "its valid split has no notes with instrument and family labels"));
-    }
-    if config.mtl.loss_weights.descriptors > 0.0
-        && let Some(&i) = train_idx.iter().find(|&&i| dataset.notes[i].labels.descriptors.is_none())
-    {
-        return Err(data_error(
-            &opts.dataset,
-            format!(
-                "note {} has no timbre descriptors; set mtl.loss_weights.descriptors = 0 to train without them",
-                dataset.notes[i].record.note_str
-            ),
-        ));
-    }
-    let degraded = match &opts.degraded {
-        None => None,
-        Some(dir) => {
-            let d = Dataset::open(dir).map_err(|e| data_error(dir, e.to_string()))?;
-            let index: HashMap<&str, usize> =
-                d.notes.iter().enumerate().map(|(i, n)| (n.record.note_str.as_str(), i)).collect();
-            let map = |idx: &[usize]| -> Result<Vec<usize>, LearnError> {
-                idx.iter()
-                    .map(|&i| {
-                        let name = &dataset.notes[i].record.note_str;
-                        index
-                            .get(name.as_str())
-                            .copied()
-                            .ok_or_else(|| data_error(dir, format!("it lacks note {name} of the clean data set")))
-                    })
-                    .collect()
-            };
-            let mapped = map(&train_idx)?;
-            Some((d, mapped))
-        }
-    };
-    let threads = opts.threads.max(1);
-    let input = config.input;
-    let views = |ds: &Dataset, idx: &[usize], what: &str, on_event: &mut dyn FnMut(TrainEvent)| {
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let (tx, rx) = std::sync::mpsc::channel::<usize>();
-        let tx = std::sync::Mutex::new(tx);
-        let result = std::thread::scope(|s| {
-            let handle = s.spawn(|| {
-                dataset_views(ds, idx, None, &input, threads, &|d, _| {
-                    done.store(d, Ordering::Relaxed);
-                    let _ = tx.lock().map(|t| t.send(d));
-                })
-            });
-            let total = idx.len();
-            let mut last = 0;
-            while !handle.is_finished() {
-                if let Ok(d) = rx.recv_timeout(std::time::Duration::from_millis(100))
-                    && (d == total || d > last + total / 50)
-                {
-                    last = d;
-                    on_event(TrainEvent::Preparing { what: what.into(), done: d, total });
-                }
-            }
-            handle.join().expect("the analysis threads do not panic")
-        });
-        result.map_err(|e| data_error(ds.root(), e))
-    };
-    let train_raw = views(&dataset, &train_idx, "analysing train notes", on_event)?;
-    let standardizer = Standardizer::fit(&train_raw);
-    let raw = &train_raw[0].pooled;
-    let shape = InputShape::of(&input, raw.stft_bins, raw.cqt_bins);
-    if raw.frames != shape.frames {
-        return Err(data_error(
-            &opts.dataset,
-            format!("notes give {} pooled frames, expected {}", raw.frames, shape.frames),
-        ));
-    }
-    let finish = |notes: Vec<super::inputs::PreparedNote>| {
-        notes.iter().map(|n| standardizer.finish(&n.pooled, &input)).collect::<Vec<_>>()
-    };
-    let train_clean = finish(train_raw);
-    let train_degraded = match &degraded {
-        None => None,
-        Some((d, idx)) => Some(finish(views(d, idx, "analysing degraded train notes", on_event)?)),
-    };
-    let valid_clean = finish(views(&dataset, &valid_idx, "analysing valid notes", on_event)?);
-
-    // Descriptor targets standardised with the training notes' statistics.
-    let desc = |i: usize| dataset.notes[i].labels.descriptors.unwrap_or([0.0; 5]);
-    let mut mean = [0f32; 5];
-    let mut std = [0f32; 5];
-    for k in 0..5 {
-        let n = train_idx.len() as f64;
-        let m = train_idx.iter().map(|&i| f64::from(desc(i)[k])).sum::<f64>() / n;
-        let v = train_idx.iter().map(|&i| (f64::from(desc(i)[k]) - m).powi(2)).sum::<f64>() / n;
-        mean[k] = m as f32;
-        std[k] = v.sqrt().max(1e-6) as f32;
-    }
-    let targets = |idx: &[usize]| -> Vec<Targets> {
-        idx.iter()
-            .map(|&i| {
-                let l = &dataset.notes[i].labels;
-                let d = desc(i);
-                Targets {
-                    instrument: l.instrument.expect("labelled"),
-                    family: l.family.expect("labelled"),
-                    pitch_class: l.pitch_class,
-                    velocity: l.velocity_bin,
-                    descriptors: std::array::from_fn(|k| (d[k] - mean[k]) / std[k]),
-                }
-            })
-            .collect()
-    };
-    let names = |idx: &[usize]| idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect();
-    let tax = &dataset.taxonomy;
-    let spec = ModelSpec {
-        input,
-        model: config.model.clone(),
-        stft_bins: shape.stft_bins,
-        cqt_bins: shape.cqt_bins,
-        classes: Classes {
-            instrument: tax.instruments.len(),
-            family: tax.families.len(),
-            pitch_class: 12,
-            velocity: tax.velocities.len(),
-            descriptors: 5,
-        },
-    };
-    let meta = ModelMeta {
-        format: MODEL_FORMAT.into(),
-        spec,
-        standardizer,
-        descriptor_mean: mean,
-        descriptor_std: std,
-        instruments: tax.instruments.iter().map(|i| i.name.clone()).collect(),
-        families: tax.families.clone(),
-        velocities: tax.velocities.clone(),
-        stage: String::new(),
-        epoch: 0,
-        step: 0,
-        notes: serde_json::Map::from_iter([
-            ("dataset".to_string(), serde_json::json!(opts.dataset.display().to_string())),
-            ("config".to_string(), serde_json::json!(config.description)),
-            ("train_notes".to_string(), serde_json::json!(train_idx.len())),
-        ]),
-    };
-    Ok(Prepared {
-        train: Examples {
-            shape,
-            notes: names(&train_idx),
-            clean: train_clean,
-            degraded: train_degraded,
-            targets: targets(&train_idx),
-        },
-        valid: Examples {
-            shape,
-            notes: names(&valid_idx),
-            clean: valid_clean,
-            degraded: None,
-            targets: targets(&valid_idx),
-        },
-        meta,
-    })
 }
 
 /// Trains as `opts` says; `on_event` hears every step. Returns when done, cancelled (an error
@@ -650,113 +467,4 @@ impl<'a> Trainer<'a> {
         on_event(TrainEvent::Confusion(confusion));
         Ok(MetricRecord { stage: "mtl".into(), split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
     }
-}
-
-/// A batch's targets as rows of class probabilities (one-hot, or mixed by Mixup) and
-/// standardised descriptors.
-pub struct SoftTargets {
-    pub instrument: Tensor,
-    pub family: Tensor,
-    pub pitch_class: Tensor,
-    pub velocity: Tensor,
-    pub descriptors: Tensor,
-}
-
-/// The multi-task loss of one batch in training mode: `[total, instrument, family, pitch class,
-/// velocity, descriptors]`, with the heads' outputs.
-pub fn mtl_loss(
-    model: &Model,
-    x: &super::batch::BatchInputs,
-    targets: &SoftTargets,
-    w: &super::config::LossWeights,
-) -> candle_core::Result<(super::model::Outputs, [Tensor; 6])> {
-    let out = model.forward(&x.stft, &x.cqt, true)?;
-    let l_inst = soft_cross_entropy(&out.instrument, &targets.instrument)?;
-    let l_fam = soft_cross_entropy(&out.family, &targets.family)?;
-    let l_pc = soft_cross_entropy(&out.pitch_class, &targets.pitch_class)?;
-    let l_vel = soft_cross_entropy(&out.velocity, &targets.velocity)?;
-    let l_desc = candle_nn::loss::mse(&out.descriptors, &targets.descriptors)?;
-    let total = ((((&l_inst * w.instrument)? + (&l_fam * w.family)?)?
-        + ((&l_pc * w.pitch_class)? + (&l_vel * w.velocity)?)?)?
-        + (&l_desc * w.descriptors)?)?;
-    Ok((out, [total, l_inst, l_fam, l_pc, l_vel, l_desc]))
-}
-
-/// Every task's predictions over a set of examples, and their scores.
-pub struct Scores {
-    pub notes: usize,
-    pub correct: [usize; 4],
-    pub r2: [f64; 5],
-    pub instrument_loss: f64,
-    pub confused: Vec<ConfusedNote>,
-    /// Predicted descriptors in their own units, and the truth.
-    pub descriptors: Vec<([f32; 5], [f32; 5])>,
-}
-
-impl Scores {
-    pub const TASKS: [&'static str; 4] = ["instrument", "family", "pitch_class", "velocity"];
-
-    pub fn accuracy(&self, task: usize) -> f64 {
-        self.correct[task] as f64 / self.notes.max(1) as f64
-    }
-
-    pub fn metrics(&self) -> BTreeMap<String, f64> {
-        let mut m: BTreeMap<String, f64> =
-            Self::TASKS.iter().enumerate().map(|(k, name)| (format!("acc_{name}"), self.accuracy(k))).collect();
-        m.insert("r2_descriptors".into(), self.r2.iter().sum::<f64>() / 5.0);
-        m
-    }
-}
-
-/// Runs the model over examples (clean inputs) in evaluation mode.
-pub fn score(model: &Model, examples: &Examples, meta: &ModelMeta, device: &Device) -> Result<Scores, LearnError> {
-    let mut s = Scores {
-        notes: 0,
-        correct: [0; 4],
-        r2: [0.0; 5],
-        instrument_loss: 0.0,
-        confused: Vec::new(),
-        descriptors: Vec::new(),
-    };
-    let mut loss_sum = 0.0;
-    for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
-        let rows: Vec<(&[f32], &[f32])> =
-            chunk.iter().map(|&i| (examples.clean[i].stft.as_slice(), examples.clean[i].cqt.as_slice())).collect();
-        let x = to_tensors(&examples.shape, &rows, device)?;
-        let out = model.forward(&x.stft, &x.cqt, false)?;
-        let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();
-        let inst: Vec<u32> = targets.iter().map(|t| u32::from(t.instrument)).collect();
-        loss_sum += f64::from(
-            candle_nn::loss::cross_entropy(&out.instrument, &Tensor::new(inst, device)?)?.to_scalar::<f32>()?,
-        ) * chunk.len() as f64;
-        let heads = [&out.instrument, &out.family, &out.pitch_class, &out.velocity];
-        for (k, logits) in heads.iter().enumerate() {
-            let predicted: Vec<u32> = logits.argmax(D::Minus1)?.to_vec1()?;
-            for (j, (p, t)) in predicted.iter().zip(&targets).enumerate() {
-                let truth = [t.instrument, t.family, t.pitch_class, t.velocity][k];
-                if *p == u32::from(truth) {
-                    s.correct[k] += 1;
-                }
-                if k == 0 {
-                    s.confused.push(ConfusedNote {
-                        note: examples.notes[chunk[j]].clone(),
-                        truth: usize::from(truth),
-                        predicted: *p as usize,
-                    });
-                }
-            }
-        }
-        let desc: Vec<Vec<f32>> = out.descriptors.to_vec2()?;
-        for (d, t) in desc.iter().zip(&targets) {
-            let unit = |v: &[f32]| -> [f32; 5] {
-                std::array::from_fn(|k| v[k] * meta.descriptor_std[k] + meta.descriptor_mean[k])
-            };
-            s.descriptors.push((unit(d), unit(&t.descriptors)));
-        }
-        s.notes += chunk.len();
-    }
-    let (pred, truth): (Vec<[f32; 5]>, Vec<[f32; 5]>) = s.descriptors.iter().cloned().unzip();
-    s.r2 = super::loss::r_squared(&pred, &truth);
-    s.instrument_loss = loss_sum / s.notes.max(1) as f64;
-    Ok(s)
 }

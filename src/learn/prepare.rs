@@ -1,0 +1,193 @@
+//! Before the first step: the train and valid splits loaded, checked, analysed and
+//! standardised (and the degraded copy with them), with the targets and the model's metadata.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::LearnError;
+use super::batch::{Examples, Targets};
+use super::inputs::{InputShape, Standardizer, dataset_views, labelled};
+use super::model::{Classes, ModelSpec};
+use super::modelfile::{MODEL_FORMAT, ModelMeta};
+use super::train::{TrainEvent, TrainOptions};
+use crate::data::dataset::{Dataset, Split};
+
+pub(super) struct Prepared {
+    pub train: Examples,
+    pub valid: Examples,
+    pub meta: ModelMeta,
+}
+
+fn data_error(path: &Path, problem: impl Into<String>) -> LearnError {
+    LearnError::Dataset { path: path.to_owned(), problem: problem.into() }
+}
+
+/// Loads, analyses and standardises the train and valid splits (and their degraded copies).
+pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent)) -> Result<Prepared, LearnError> {
+    let config = &opts.config;
+    let dataset = Dataset::open(&opts.dataset).map_err(|e| data_error(&opts.dataset, e.to_string()))?;
+    let train_idx = labelled(&dataset, Split::Train);
+    let valid_idx = labelled(&dataset, Split::Valid);
+    if train_idx.is_empty() {
+        return Err(data_error(&opts.dataset, "its train split has no notes with instrument and family labels"));
+    }
+    if valid_idx.is_empty() {
+        return Err(data_error(&opts.dataset, "its valid split has no notes with instrument and family labels"));
+    }
+    if config.mtl.loss_weights.descriptors > 0.0
+        && let Some(&i) = train_idx.iter().find(|&&i| dataset.notes[i].labels.descriptors.is_none())
+    {
+        return Err(data_error(
+            &opts.dataset,
+            format!(
+                "note {} has no timbre descriptors; set mtl.loss_weights.descriptors = 0 to train without them",
+                dataset.notes[i].record.note_str
+            ),
+        ));
+    }
+    let degraded = match &opts.degraded {
+        None => None,
+        Some(dir) => {
+            let d = Dataset::open(dir).map_err(|e| data_error(dir, e.to_string()))?;
+            let index: HashMap<&str, usize> =
+                d.notes.iter().enumerate().map(|(i, n)| (n.record.note_str.as_str(), i)).collect();
+            let map = |idx: &[usize]| -> Result<Vec<usize>, LearnError> {
+                idx.iter()
+                    .map(|&i| {
+                        let name = &dataset.notes[i].record.note_str;
+                        index
+                            .get(name.as_str())
+                            .copied()
+                            .ok_or_else(|| data_error(dir, format!("it lacks note {name} of the clean data set")))
+                    })
+                    .collect()
+            };
+            let mapped = map(&train_idx)?;
+            Some((d, mapped))
+        }
+    };
+    let threads = opts.threads.max(1);
+    let input = config.input;
+    let views = |ds: &Dataset, idx: &[usize], what: &str, on_event: &mut dyn FnMut(TrainEvent)| {
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<usize>();
+        let tx = std::sync::Mutex::new(tx);
+        let result = std::thread::scope(|s| {
+            let handle = s.spawn(|| {
+                dataset_views(ds, idx, None, &input, threads, &|d, _| {
+                    done.store(d, Ordering::Relaxed);
+                    let _ = tx.lock().map(|t| t.send(d));
+                })
+            });
+            let total = idx.len();
+            let mut last = 0;
+            while !handle.is_finished() {
+                if let Ok(d) = rx.recv_timeout(std::time::Duration::from_millis(100))
+                    && (d == total || d > last + total / 50)
+                {
+                    last = d;
+                    on_event(TrainEvent::Preparing { what: what.into(), done: d, total });
+                }
+            }
+            handle.join().expect("the analysis threads do not panic")
+        });
+        result.map_err(|e| data_error(ds.root(), e))
+    };
+    let train_raw = views(&dataset, &train_idx, "analysing train notes", on_event)?;
+    let standardizer = Standardizer::fit(&train_raw);
+    let raw = &train_raw[0].pooled;
+    let shape = InputShape::of(&input, raw.stft_bins, raw.cqt_bins);
+    if raw.frames != shape.frames {
+        return Err(data_error(
+            &opts.dataset,
+            format!("notes give {} pooled frames, expected {}", raw.frames, shape.frames),
+        ));
+    }
+    let finish = |notes: Vec<super::inputs::PreparedNote>| {
+        notes.iter().map(|n| standardizer.finish(&n.pooled, &input)).collect::<Vec<_>>()
+    };
+    let train_clean = finish(train_raw);
+    let train_degraded = match &degraded {
+        None => None,
+        Some((d, idx)) => Some(finish(views(d, idx, "analysing degraded train notes", on_event)?)),
+    };
+    let valid_clean = finish(views(&dataset, &valid_idx, "analysing valid notes", on_event)?);
+
+    // Descriptor targets standardised with the training notes' statistics.
+    let desc = |i: usize| dataset.notes[i].labels.descriptors.unwrap_or([0.0; 5]);
+    let mut mean = [0f32; 5];
+    let mut std = [0f32; 5];
+    for k in 0..5 {
+        let n = train_idx.len() as f64;
+        let m = train_idx.iter().map(|&i| f64::from(desc(i)[k])).sum::<f64>() / n;
+        let v = train_idx.iter().map(|&i| (f64::from(desc(i)[k]) - m).powi(2)).sum::<f64>() / n;
+        mean[k] = m as f32;
+        std[k] = v.sqrt().max(1e-6) as f32;
+    }
+    let targets = |idx: &[usize]| -> Vec<Targets> {
+        idx.iter()
+            .map(|&i| {
+                let l = &dataset.notes[i].labels;
+                let d = desc(i);
+                Targets {
+                    instrument: l.instrument.expect("labelled"),
+                    family: l.family.expect("labelled"),
+                    pitch_class: l.pitch_class,
+                    velocity: l.velocity_bin,
+                    descriptors: std::array::from_fn(|k| (d[k] - mean[k]) / std[k]),
+                }
+            })
+            .collect()
+    };
+    let names = |idx: &[usize]| idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect();
+    let tax = &dataset.taxonomy;
+    let spec = ModelSpec {
+        input,
+        model: config.model.clone(),
+        stft_bins: shape.stft_bins,
+        cqt_bins: shape.cqt_bins,
+        classes: Classes {
+            instrument: tax.instruments.len(),
+            family: tax.families.len(),
+            pitch_class: 12,
+            velocity: tax.velocities.len(),
+            descriptors: 5,
+        },
+    };
+    let meta = ModelMeta {
+        format: MODEL_FORMAT.into(),
+        spec,
+        standardizer,
+        descriptor_mean: mean,
+        descriptor_std: std,
+        instruments: tax.instruments.iter().map(|i| i.name.clone()).collect(),
+        families: tax.families.clone(),
+        velocities: tax.velocities.clone(),
+        stage: String::new(),
+        epoch: 0,
+        step: 0,
+        notes: serde_json::Map::from_iter([
+            ("dataset".to_string(), serde_json::json!(opts.dataset.display().to_string())),
+            ("config".to_string(), serde_json::json!(config.description)),
+            ("train_notes".to_string(), serde_json::json!(train_idx.len())),
+        ]),
+    };
+    Ok(Prepared {
+        train: Examples {
+            shape,
+            notes: names(&train_idx),
+            clean: train_clean,
+            degraded: train_degraded,
+            targets: targets(&train_idx),
+        },
+        valid: Examples {
+            shape,
+            notes: names(&valid_idx),
+            clean: valid_clean,
+            degraded: None,
+            targets: targets(&valid_idx),
+        },
+        meta,
+    })
+}

@@ -1,0 +1,124 @@
+//! The multi-task loss of a batch, and every task's scores over a set of examples.
+
+use std::collections::BTreeMap;
+
+use candle_core::{D, Device, Tensor};
+
+use super::LearnError;
+use super::batch::{Examples, Targets, to_tensors};
+use super::loss::soft_cross_entropy;
+use super::model::Model;
+use super::modelfile::ModelMeta;
+use super::run::ConfusedNote;
+
+/// Evaluation batches: as large as memory comfortably allows, no gradients kept.
+const EVAL_BATCH: usize = 256;
+
+/// A batch's targets as rows of class probabilities (one-hot, or mixed by Mixup) and
+/// standardised descriptors.
+pub struct SoftTargets {
+    pub instrument: Tensor,
+    pub family: Tensor,
+    pub pitch_class: Tensor,
+    pub velocity: Tensor,
+    pub descriptors: Tensor,
+}
+
+/// The multi-task loss of one batch in training mode: `[total, instrument, family, pitch class,
+/// velocity, descriptors]`, with the heads' outputs.
+pub fn mtl_loss(
+    model: &Model,
+    x: &super::batch::BatchInputs,
+    targets: &SoftTargets,
+    w: &super::config::LossWeights,
+) -> candle_core::Result<(super::model::Outputs, [Tensor; 6])> {
+    let out = model.forward(&x.stft, &x.cqt, true)?;
+    let l_inst = soft_cross_entropy(&out.instrument, &targets.instrument)?;
+    let l_fam = soft_cross_entropy(&out.family, &targets.family)?;
+    let l_pc = soft_cross_entropy(&out.pitch_class, &targets.pitch_class)?;
+    let l_vel = soft_cross_entropy(&out.velocity, &targets.velocity)?;
+    let l_desc = candle_nn::loss::mse(&out.descriptors, &targets.descriptors)?;
+    let total = ((((&l_inst * w.instrument)? + (&l_fam * w.family)?)?
+        + ((&l_pc * w.pitch_class)? + (&l_vel * w.velocity)?)?)?
+        + (&l_desc * w.descriptors)?)?;
+    Ok((out, [total, l_inst, l_fam, l_pc, l_vel, l_desc]))
+}
+
+/// Every task's predictions over a set of examples, and their scores.
+pub struct Scores {
+    pub notes: usize,
+    pub correct: [usize; 4],
+    pub r2: [f64; 5],
+    pub instrument_loss: f64,
+    pub confused: Vec<ConfusedNote>,
+    /// Predicted descriptors in their own units, and the truth.
+    pub descriptors: Vec<([f32; 5], [f32; 5])>,
+}
+
+impl Scores {
+    pub const TASKS: [&'static str; 4] = ["instrument", "family", "pitch_class", "velocity"];
+
+    pub fn accuracy(&self, task: usize) -> f64 {
+        self.correct[task] as f64 / self.notes.max(1) as f64
+    }
+
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        let mut m: BTreeMap<String, f64> =
+            Self::TASKS.iter().enumerate().map(|(k, name)| (format!("acc_{name}"), self.accuracy(k))).collect();
+        m.insert("r2_descriptors".into(), self.r2.iter().sum::<f64>() / 5.0);
+        m
+    }
+}
+
+/// Runs the model over examples (clean inputs) in evaluation mode.
+pub fn score(model: &Model, examples: &Examples, meta: &ModelMeta, device: &Device) -> Result<Scores, LearnError> {
+    let mut s = Scores {
+        notes: 0,
+        correct: [0; 4],
+        r2: [0.0; 5],
+        instrument_loss: 0.0,
+        confused: Vec::new(),
+        descriptors: Vec::new(),
+    };
+    let mut loss_sum = 0.0;
+    for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
+        let rows: Vec<(&[f32], &[f32])> =
+            chunk.iter().map(|&i| (examples.clean[i].stft.as_slice(), examples.clean[i].cqt.as_slice())).collect();
+        let x = to_tensors(&examples.shape, &rows, device)?;
+        let out = model.forward(&x.stft, &x.cqt, false)?;
+        let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();
+        let inst: Vec<u32> = targets.iter().map(|t| u32::from(t.instrument)).collect();
+        loss_sum += f64::from(
+            candle_nn::loss::cross_entropy(&out.instrument, &Tensor::new(inst, device)?)?.to_scalar::<f32>()?,
+        ) * chunk.len() as f64;
+        let heads = [&out.instrument, &out.family, &out.pitch_class, &out.velocity];
+        for (k, logits) in heads.iter().enumerate() {
+            let predicted: Vec<u32> = logits.argmax(D::Minus1)?.to_vec1()?;
+            for (j, (p, t)) in predicted.iter().zip(&targets).enumerate() {
+                let truth = [t.instrument, t.family, t.pitch_class, t.velocity][k];
+                if *p == u32::from(truth) {
+                    s.correct[k] += 1;
+                }
+                if k == 0 {
+                    s.confused.push(ConfusedNote {
+                        note: examples.notes[chunk[j]].clone(),
+                        truth: usize::from(truth),
+                        predicted: *p as usize,
+                    });
+                }
+            }
+        }
+        let desc: Vec<Vec<f32>> = out.descriptors.to_vec2()?;
+        for (d, t) in desc.iter().zip(&targets) {
+            let unit = |v: &[f32]| -> [f32; 5] {
+                std::array::from_fn(|k| v[k] * meta.descriptor_std[k] + meta.descriptor_mean[k])
+            };
+            s.descriptors.push((unit(d), unit(&t.descriptors)));
+        }
+        s.notes += chunk.len();
+    }
+    let (pred, truth): (Vec<[f32; 5]>, Vec<[f32; 5]>) = s.descriptors.iter().cloned().unzip();
+    s.r2 = super::loss::r_squared(&pred, &truth);
+    s.instrument_loss = loss_sum / s.notes.max(1) as f64;
+    Ok(s)
+}
