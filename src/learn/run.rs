@@ -51,6 +51,27 @@ pub struct RunStatus {
     pub steps: usize,
     #[serde(default)]
     pub message: String,
+    /// The training process and its machine, so a watcher on that machine can tell a run that
+    /// was killed from one still going.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// This machine's name, as the kernel has it.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string())
+}
+
+impl RunStatus {
+    /// Marked running, on this machine, by a process that no longer exists.
+    pub fn is_orphaned(&self) -> bool {
+        self.state == RunState::Running
+            && self.host.is_some()
+            && self.host == host_name()
+            && self.pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+    }
 }
 
 /// The validation confusion matrix of one epoch, with the notes behind every cell.
@@ -279,6 +300,27 @@ mod tests {
         assert_eq!(c.counts, vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 0]]);
         assert_eq!(c.recall(), vec![Some(0.5), Some(1.0), Some(0.0)]);
         assert!((c.accuracy() - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_running_status_whose_process_is_gone_is_orphaned() {
+        let status = |pid: u32, host: Option<String>| RunStatus {
+            state: RunState::Running,
+            stage: "mtl".into(),
+            epoch: 1,
+            epochs: 2,
+            step: 3,
+            steps: 6,
+            message: String::new(),
+            pid: Some(pid),
+            host,
+        };
+        assert!(!status(std::process::id(), host_name()).is_orphaned());
+        // Above the kernel's pid_max (at most 2^22), so no process has it.
+        assert!(status(u32::MAX, host_name()).is_orphaned());
+        assert!(!status(u32::MAX, Some("another-machine".into())).is_orphaned());
+        let done = RunStatus { state: RunState::Done, ..status(u32::MAX, host_name()) };
+        assert!(!done.is_orphaned());
     }
 
     #[test]

@@ -158,6 +158,8 @@ impl<'a> Trainer<'a> {
             step: 0,
             steps: 0,
             message: String::new(),
+            pid: Some(std::process::id()),
+            host: super::run::host_name(),
         };
         Ok(Self {
             opts,

@@ -327,7 +327,12 @@ impl TrainPanel {
                 let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                 ui.painter().rect_filled(swatch, 2.0, run_color(i));
                 let state = w.status.as_ref().map_or("no status yet".to_string(), |s| {
-                    format!("{:?}, {} epoch {}/{}", s.state, s.stage, s.epoch, s.epochs).to_lowercase()
+                    let state = if s.is_orphaned() {
+                        "stopped (its process is gone; --resume continues it)".to_string()
+                    } else {
+                        format!("{:?}", s.state).to_lowercase()
+                    };
+                    format!("{state}, {} epoch {}/{}", s.stage, s.epoch, s.epochs)
                 });
                 ui.label(format!("{}: {state}", w.name())).on_hover_text(w.folder.dir.display().to_string());
                 if Some(&w.folder.dir) != self.live.as_ref()
