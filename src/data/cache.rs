@@ -306,18 +306,19 @@ fn remove_stale_partials(cache_root: &Path) {
 /// Running per-bin sums in f64: dB values near 100 squared over thousands of clips lose
 /// too much in f32.
 #[derive(Clone)]
-struct Moments {
+pub struct Moments {
     count: u64,
     sum: Vec<f64>,
     sum_sq: Vec<f64>,
 }
 
 impl Moments {
-    fn new(bins: usize) -> Self {
+    pub fn new(bins: usize) -> Self {
         Self { count: 0, sum: vec![0.0; bins], sum_sq: vec![0.0; bins] }
     }
 
-    fn add(&mut self, frames: &[f32]) {
+    /// Adds every frame of `frames` (frame-major, one value per bin).
+    pub fn add(&mut self, frames: &[f32]) {
         for frame in frames.chunks_exact(self.sum.len()) {
             self.count += 1;
             for ((s, q), &x) in self.sum.iter_mut().zip(&mut self.sum_sq).zip(frame) {
@@ -328,13 +329,14 @@ impl Moments {
         }
     }
 
-    fn merge(&mut self, other: &Moments) {
+    pub fn merge(&mut self, other: &Moments) {
         self.count += other.count;
         self.sum.iter_mut().zip(&other.sum).for_each(|(a, b)| *a += b);
         self.sum_sq.iter_mut().zip(&other.sum_sq).for_each(|(a, b)| *a += b);
     }
 
-    fn finish(&self) -> BinStats {
+    /// Per-bin mean and standard deviation (at least `MIN_STD`).
+    pub fn finish(&self) -> BinStats {
         let n = self.count.max(1) as f64;
         let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
         let std =

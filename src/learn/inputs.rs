@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::{CACHE_FRAMES, InputConfig};
+use crate::data::cache::Moments;
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
 use crate::dsp::{Scale, View};
@@ -22,9 +23,6 @@ pub struct Standardizer {
     pub cqt_mean: Vec<f32>,
     pub cqt_std: Vec<f32>,
 }
-
-/// Keeps a bin that never changes over the training notes finite after standardising.
-const MIN_STD: f64 = 1e-3;
 
 /// The raw dB views of one note, frame-major.
 pub struct RawViews {
@@ -114,46 +112,6 @@ impl RawViews {
     }
 }
 
-/// Per-bin sums of x and x^2 over frames, in f64 (dB near 100 squared over thousands of notes).
-#[derive(Clone, Debug, Default)]
-pub struct Moments {
-    pub count: u64,
-    pub sum: Vec<f64>,
-    pub sum_sq: Vec<f64>,
-}
-
-impl Moments {
-    pub fn of(values: &[f32], bins: usize) -> Self {
-        let mut m = Moments { count: 0, sum: vec![0.0; bins], sum_sq: vec![0.0; bins] };
-        for frame in values.chunks_exact(bins) {
-            m.count += 1;
-            for ((s, q), &x) in m.sum.iter_mut().zip(&mut m.sum_sq).zip(frame) {
-                *s += f64::from(x);
-                *q += f64::from(x) * f64::from(x);
-            }
-        }
-        m
-    }
-
-    pub fn add(&mut self, other: &Moments) {
-        if self.sum.is_empty() {
-            *self = other.clone();
-            return;
-        }
-        self.count += other.count;
-        self.sum.iter_mut().zip(&other.sum).for_each(|(a, b)| *a += b);
-        self.sum_sq.iter_mut().zip(&other.sum_sq).for_each(|(a, b)| *a += b);
-    }
-
-    fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
-        let n = self.count.max(1) as f64;
-        let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
-        let std =
-            self.sum_sq.iter().zip(&mean).map(|(q, m)| ((q / n - m * m).max(0.0).sqrt().max(MIN_STD)) as f32).collect();
-        (mean.into_iter().map(|m| m as f32).collect(), std)
-    }
-}
-
 /// A note analysed for learning: its views pooled over time, and the moments of the full views.
 pub struct PreparedNote {
     pub pooled: RawViews,
@@ -161,25 +119,33 @@ pub struct PreparedNote {
     pub cqt_moments: Moments,
 }
 
+fn moments(values: &[f32], bins: usize) -> Moments {
+    let mut m = Moments::new(bins);
+    m.add(values);
+    m
+}
+
 pub fn prepare(raw: &RawViews, input: &InputConfig) -> PreparedNote {
     PreparedNote {
         pooled: raw.pool_time(input.time_pool),
-        stft_moments: Moments::of(&raw.stft, raw.stft_bins),
-        cqt_moments: Moments::of(&raw.cqt, raw.cqt_bins),
+        stft_moments: moments(&raw.stft, raw.stft_bins),
+        cqt_moments: moments(&raw.cqt, raw.cqt_bins),
     }
 }
 
 impl Standardizer {
     /// Statistics over every frame of the given notes.
     pub fn fit(notes: &[PreparedNote]) -> Self {
-        let (mut s, mut c) = (Moments::default(), Moments::default());
-        for n in notes {
-            s.add(&n.stft_moments);
-            c.add(&n.cqt_moments);
+        let Some(first) = notes.first() else {
+            return Self { stft_mean: Vec::new(), stft_std: Vec::new(), cqt_mean: Vec::new(), cqt_std: Vec::new() };
+        };
+        let (mut s, mut c) = (first.stft_moments.clone(), first.cqt_moments.clone());
+        for n in &notes[1..] {
+            s.merge(&n.stft_moments);
+            c.merge(&n.cqt_moments);
         }
-        let (stft_mean, stft_std) = s.mean_std();
-        let (cqt_mean, cqt_std) = c.mean_std();
-        Self { stft_mean, stft_std, cqt_mean, cqt_std }
+        let (s, c) = (s.finish(), c.finish());
+        Self { stft_mean: s.mean, stft_std: s.std, cqt_mean: c.mean, cqt_std: c.std }
     }
 
     /// Standardises time-pooled views and pools their bins.
