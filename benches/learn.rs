@@ -40,6 +40,7 @@ fn learn(c: &mut Criterion) {
         cqt_bins: shape.cqt_bins,
         classes: classes.clone(),
     };
+    timbrescope::learn::keep_freed_memory();
     let dev = Device::Cpu;
     let (varmap, model) = build(&spec, 7, &dev).unwrap();
     let named = varmap.data().lock().unwrap().clone();

@@ -37,7 +37,7 @@ fn options(data: &Path, run: &Path, config: TrainConfig, stage: Stage) -> TrainO
     TrainOptions {
         config,
         dataset: data.to_owned(),
-        degraded: None,
+        degraded: Vec::new(),
         run: run.to_owned(),
         stage,
         device: Device::Cpu,
@@ -254,6 +254,37 @@ fn bad_input_is_refused_before_work_starts() {
         .unwrap();
     assert!(err.to_string().contains("valid split"), "{err}");
     assert!(!dir.path().join("r1/metrics.jsonl").exists());
+
+    // Two degraded copies, the second lacking a train note: refused, naming the note and the copy.
+    let partial = dir.path().join("partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    let mut records: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let dropped = records.iter().find(|(_, r)| r["split"] == "train").map(|(k, _)| k.clone()).unwrap();
+    records.remove(&dropped);
+    std::fs::write(partial.join("examples.json"), serde_json::to_string(&records).unwrap()).unwrap();
+    std::fs::copy(data.join("taxonomy.json"), partial.join("taxonomy.json")).unwrap();
+    std::fs::create_dir_all(partial.join("audio")).unwrap();
+    for entry in std::fs::read_dir(data.join("audio")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), partial.join("audio").join(entry.file_name())).unwrap();
+    }
+    let mut opts = options(&data, &dir.path().join("r1b"), tiny_config(), Stage::Mtl);
+    opts.degraded = vec![data.clone(), partial.clone()];
+    let err = train(&opts, &cancel, &mut |_| {}).err().unwrap();
+    assert!(err.to_string().contains(&dropped) && err.to_string().contains("partial"), "{err}");
+    // Both copies complete (here the clean notes twice): each is analysed and the run trains.
+    let mut config = tiny_config();
+    config.mtl.epochs = 1;
+    let mut opts = options(&data, &dir.path().join("r1c"), config, Stage::Mtl);
+    opts.degraded = vec![data.clone(), data.clone()];
+    let mut copies = Vec::new();
+    train(&opts, &cancel, &mut |e| {
+        if let TrainEvent::Preparing { what, .. } = e {
+            copies.push(what);
+        }
+    })
+    .unwrap();
+    assert!(copies.iter().any(|w| w.contains("(2 of 2)")), "{copies:?}");
 
     // An exploding loss stops the run with a message and a failed status.
     let mut config = tiny_config();

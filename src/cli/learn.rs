@@ -20,9 +20,10 @@ pub struct TrainArgs {
     /// Data set folder (from `dataset synth`, or NSynth's layout).
     #[arg(long)]
     dataset: PathBuf,
-    /// A degraded copy of the data set (from `dataset degrade`) to train with as well.
+    /// A degraded copy of the data set (from `dataset degrade`) to train with as well; repeat it
+    /// for several copies (each degraded example is drawn from one of them).
     #[arg(long)]
-    degraded: Option<PathBuf>,
+    degraded: Vec<PathBuf>,
     /// Run folder: config, metrics.jsonl, checkpoints, best model, confusion matrices.
     #[arg(long)]
     run: PathBuf,

@@ -19,13 +19,14 @@ pub struct Targets {
     pub descriptors: [f32; 5],
 }
 
-/// A split in memory: each note's clean inputs, its degraded inputs when a degraded copy is
-/// given, and its targets.
+/// A split in memory: each note's clean inputs, its inputs in each degraded copy given, and its
+/// targets.
 pub struct Examples {
     pub shape: InputShape,
     pub notes: Vec<String>,
     pub clean: Vec<NoteInputs>,
-    pub degraded: Option<Vec<NoteInputs>>,
+    /// One entry per degraded copy of the data set, each holding every note.
+    pub degraded: Vec<Vec<NoteInputs>>,
     pub targets: Vec<Targets>,
 }
 
@@ -83,11 +84,17 @@ impl Examples {
             .collect()
     }
 
-    /// The inputs of note `i`, degraded when `degraded` and a degraded copy exists.
-    pub fn inputs(&self, i: usize, degraded: bool) -> &NoteInputs {
-        match (&self.degraded, degraded) {
-            (Some(d), true) => &d[i],
-            _ => &self.clean[i],
+    /// With probability `p` (and when there are degraded copies), one of the copies, each as
+    /// likely; otherwise `None`, the clean notes.
+    pub fn draw_copy(&self, p: f64, rng: &mut impl Rng) -> Option<usize> {
+        (!self.degraded.is_empty() && rng.random_bool(p)).then(|| rng.random_range(0..self.degraded.len()))
+    }
+
+    /// The inputs of note `i`, clean or from degraded copy `copy`.
+    pub fn inputs(&self, i: usize, copy: Option<usize>) -> &NoteInputs {
+        match copy {
+            Some(c) => &self.degraded[c][i],
+            None => &self.clean[i],
         }
     }
 }
@@ -148,7 +155,7 @@ mod tests {
             shape,
             notes: classes.iter().enumerate().map(|(i, _)| format!("n{i}")).collect(),
             clean: classes.iter().map(|_| NoteInputs { stft: vec![1.0; 8], cqt: vec![1.0; 12] }).collect(),
-            degraded: None,
+            degraded: Vec::new(),
             targets: classes
                 .iter()
                 .map(|&c| Targets { instrument: c, family: 0, pitch_class: 0, velocity: 0, descriptors: [0.0; 5] })

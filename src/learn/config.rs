@@ -68,7 +68,8 @@ pub struct SslConfig {
     /// NT-Xent temperature, annealed from `temperature_start` to `temperature_end` by a cosine.
     pub temperature_start: f64,
     pub temperature_end: f64,
-    /// Probability that a pair's CQT comes from the degraded copy of the note (when one is given).
+    /// Probability that one side of a pair (STFT or CQT, either as likely) comes from a degraded
+    /// copy of the note (one of those given, if any).
     pub degraded_pairs: f64,
 }
 
@@ -79,7 +80,7 @@ pub struct MtlConfig {
     pub batch: usize,
     pub max_lr: f64,
     pub weight_decay: f64,
-    /// Probability that a training example is drawn from the degraded copy (when one is given).
+    /// Probability that a training example is drawn from a degraded copy (one of those given, if any).
     pub degraded_fraction: f64,
     /// Draw the instrument uniformly first, then a note of it.
     pub class_balanced: bool,

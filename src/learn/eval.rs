@@ -89,7 +89,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
         shape,
         notes: idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect(),
         clean: prepared.iter().map(|p| meta.standardizer.finish(&p.pooled, &meta.spec.input)).collect(),
-        degraded: None,
+        degraded: Vec::new(),
         targets: idx
             .iter()
             .map(|&i| {

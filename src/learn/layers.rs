@@ -1,10 +1,14 @@
 //! Building blocks written as matrix products: Candle's CPU matrix products run at about
 //! 100 GFLOP/s here and its convolutions at about 5, so a temporal convolution is an unfold
-//! (shifted copies side by side) followed by one dense layer.
+//! (shifted copies side by side) followed by one dense layer. Elementwise work goes through the
+//! fused kernels of [`super::fused`].
 
 use candle_core::{D, Module, Result, Tensor};
+use candle_nn::VarBuilder;
 use candle_nn::init::Init;
-use candle_nn::{LayerNorm, VarBuilder};
+
+pub use super::fused::{LayerNorm, halve_time, unfold_time};
+use super::fused::{gelu, gru_cell};
 
 /// A dense layer that flattens leading dimensions into one matrix product.
 #[derive(Clone, Debug)]
@@ -40,24 +44,6 @@ pub fn layer_norm(vb: VarBuilder, size: usize) -> Result<LayerNorm> {
     Ok(LayerNorm::new(weight, bias, 1e-5))
 }
 
-/// `[B, T, C]` -> `[B, T, kernel * C]`: frame t sees frames t - k/2 ..= t + k/2 (zeros outside).
-pub fn unfold_time(xs: &Tensor, kernel: usize) -> Result<Tensor> {
-    if kernel == 1 {
-        return Ok(xs.clone());
-    }
-    let frames = xs.dim(1)?;
-    let padded = xs.pad_with_zeros(1, kernel / 2, kernel / 2)?;
-    let shifted: Vec<Tensor> = (0..kernel).map(|j| padded.narrow(1, j, frames)).collect::<Result<_>>()?;
-    Tensor::cat(&shifted, 2)
-}
-
-/// `[B, T, C]` -> `[B, T / 2, C]`: the mean of each pair of frames (an odd last frame is dropped).
-pub fn halve_time(xs: &Tensor) -> Result<Tensor> {
-    let (b, t, c) = xs.dims3()?;
-    let half = t / 2;
-    xs.narrow(1, 0, half * 2)?.reshape((b, half, 2, c))?.mean(2)
-}
-
 /// A temporal convolution block: unfold, dense, GELU, residual, layer norm, then halve the frames.
 #[derive(Clone, Debug)]
 pub struct ConvBlock {
@@ -78,7 +64,7 @@ impl ConvBlock {
 
 impl Module for ConvBlock {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let h = self.dense.forward(&unfold_time(xs, self.kernel)?)?.gelu()?;
+        let h = gelu(&self.dense.forward(&unfold_time(xs, self.kernel)?)?)?;
         halve_time(&self.norm.forward(&(xs + h)?)?)
     }
 }
@@ -104,18 +90,13 @@ impl Gru {
     pub fn forward(&self, xs: &Tensor, reverse: bool) -> Result<Tensor> {
         let (b, t, _) = xs.dims3()?;
         // The input projection of every frame in one product; only the recurrence is sequential.
-        let gates_x = self.input.forward(xs)?;
+        // Time-major, so that each step's gates are one contiguous block.
+        let gates_x = self.input.forward(xs)?.transpose(0, 1)?.contiguous()?;
         let mut h = Tensor::zeros((b, self.size), xs.dtype(), xs.device())?;
         let mut outputs = vec![None; t];
         let order: Vec<usize> = if reverse { (0..t).rev().collect() } else { (0..t).collect() };
         for step in order {
-            let gx = gates_x.narrow(1, step, 1)?.squeeze(1)?;
-            let gh = self.hidden.forward(&h)?;
-            let n = self.size;
-            let r = candle_nn::ops::sigmoid(&(gx.narrow(1, 0, n)? + gh.narrow(1, 0, n)?)?)?;
-            let z = candle_nn::ops::sigmoid(&(gx.narrow(1, n, n)? + gh.narrow(1, n, n)?)?)?;
-            let cand = (gx.narrow(1, 2 * n, n)? + (r * gh.narrow(1, 2 * n, n)?)?)?.tanh()?;
-            h = ((&cand - (&z * &cand)?)? + (&z * &h)?)?;
+            h = gru_cell(&gates_x.get(step)?, &self.hidden.forward(&h)?, &h)?;
             outputs[step] = Some(h.clone());
         }
         let outputs: Vec<Tensor> = outputs.into_iter().map(|o| o.expect("every step ran")).collect();
@@ -175,7 +156,7 @@ impl ConformerBlock {
         let part = |i: usize| -> Result<Tensor> { qkv.narrow(2, i, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous() };
         let (q, k, v) = (part(0)?, part(1)?, part(2)?);
         let scores = (q.matmul(&k.t()?.contiguous()?)? / (d as f64).sqrt())?;
-        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let mixed = weights.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b, t, c))?;
         self.attn_out.forward(&mixed)
     }
@@ -209,20 +190,4 @@ impl Module for ConformerBlock {
 /// `[B, T, C]` -> `[B, 2C]`: mean and max over time side by side.
 pub fn mean_max_time(xs: &Tensor) -> Result<Tensor> {
     Tensor::cat(&[xs.mean(1)?, xs.max(1)?], D::Minus1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use candle_core::Device;
-
-    #[test]
-    fn unfold_places_neighbours_side_by_side() {
-        // One batch, 4 frames, 1 channel holding the frame index + 1.
-        let x = Tensor::new(&[[[1f32], [2.], [3.], [4.]]], &Device::Cpu).unwrap();
-        let u = unfold_time(&x, 3).unwrap().to_vec3::<f32>().unwrap();
-        assert_eq!(u[0], vec![vec![0., 1., 2.], vec![1., 2., 3.], vec![2., 3., 4.], vec![3., 4., 0.]]);
-        let h = halve_time(&x).unwrap().to_vec3::<f32>().unwrap();
-        assert_eq!(h[0], vec![vec![1.5], vec![3.5]]);
-    }
 }

@@ -2,12 +2,13 @@
 //! the two projection heads of the contrastive stage.
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{LayerNorm, VarBuilder, VarMap};
+use candle_nn::{VarBuilder, VarMap};
 use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 
 use super::config::{Backbone, InputConfig, ModelConfig};
-use super::layers::{ConformerBlock, ConvBlock, Dense, Gru, layer_norm, mean_max_time};
+use super::fused::gelu;
+use super::layers::{ConformerBlock, ConvBlock, Dense, Gru, LayerNorm, layer_norm, mean_max_time};
 
 /// Everything that fixes the shapes of the parameters: stored in every checkpoint and model file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,7 +54,7 @@ impl Encoder {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let mut h = self.input.forward(xs)?.gelu()?;
+        let mut h = gelu(&self.input.forward(xs)?)?;
         for block in &self.blocks {
             h = block.forward(&h)?;
         }
@@ -77,7 +78,7 @@ impl Projection {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.out.forward(&self.hidden.forward(xs)?.gelu()?)
+        self.out.forward(&gelu(&self.hidden.forward(xs)?)?)
     }
 }
 
@@ -147,7 +148,7 @@ impl Model {
     /// The embedding the heads read, `[B, E]`.
     pub fn embed(&self, stft: &Tensor, cqt: &Tensor, train: bool) -> Result<Tensor> {
         let fused = Tensor::cat(&[self.stft.forward(stft)?, self.cqt.forward(cqt)?], 2)?;
-        let h = self.fuse_norm.forward(&self.fuse.forward(&fused)?.gelu()?)?;
+        let h = self.fuse_norm.forward(&gelu(&self.fuse.forward(&fused)?)?)?;
         let h = match &self.trunk {
             Trunk::Crnn { forward, backward } => {
                 Tensor::cat(&[forward.forward(&h, false)?, backward.forward(&h, true)?], 2)?

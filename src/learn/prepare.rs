@@ -46,27 +46,25 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             ),
         ));
     }
-    let degraded = match &opts.degraded {
-        None => None,
-        Some(dir) => {
-            let d = Dataset::open(dir).map_err(|e| data_error(dir, e.to_string()))?;
-            let index: HashMap<&str, usize> =
-                d.notes.iter().enumerate().map(|(i, n)| (n.record.note_str.as_str(), i)).collect();
-            let map = |idx: &[usize]| -> Result<Vec<usize>, LearnError> {
-                idx.iter()
-                    .map(|&i| {
-                        let name = &dataset.notes[i].record.note_str;
-                        index
-                            .get(name.as_str())
-                            .copied()
-                            .ok_or_else(|| data_error(dir, format!("it lacks note {name} of the clean data set")))
-                    })
-                    .collect()
-            };
-            let mapped = map(&train_idx)?;
-            Some((d, mapped))
-        }
-    };
+    let mut degraded = Vec::with_capacity(opts.degraded.len());
+    for dir in &opts.degraded {
+        let d = Dataset::open(dir).map_err(|e| data_error(dir, e.to_string()))?;
+        let index: HashMap<&str, usize> =
+            d.notes.iter().enumerate().map(|(i, n)| (n.record.note_str.as_str(), i)).collect();
+        let map = |idx: &[usize]| -> Result<Vec<usize>, LearnError> {
+            idx.iter()
+                .map(|&i| {
+                    let name = &dataset.notes[i].record.note_str;
+                    index
+                        .get(name.as_str())
+                        .copied()
+                        .ok_or_else(|| data_error(dir, format!("it lacks note {name} of the clean data set")))
+                })
+                .collect()
+        };
+        let mapped = map(&train_idx)?;
+        degraded.push((d, mapped));
+    }
     let threads = opts.threads.max(1);
     let input = config.input;
     let views = |ds: &Dataset, idx: &[usize], what: &str, on_event: &mut dyn FnMut(TrainEvent)| {
@@ -108,10 +106,11 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         notes.iter().map(|n| standardizer.finish(&n.pooled, &input)).collect::<Vec<_>>()
     };
     let train_clean = finish(train_raw);
-    let train_degraded = match &degraded {
-        None => None,
-        Some((d, idx)) => Some(finish(views(d, idx, "analysing degraded train notes", on_event)?)),
-    };
+    let mut train_degraded = Vec::with_capacity(degraded.len());
+    for (k, (d, idx)) in degraded.iter().enumerate() {
+        let what = format!("analysing degraded train notes ({} of {})", k + 1, degraded.len());
+        train_degraded.push(finish(views(d, idx, &what, on_event)?));
+    }
     let valid_clean = finish(views(&dataset, &valid_idx, "analysing valid notes", on_event)?);
 
     // Descriptor targets standardised with the training notes' statistics.
@@ -185,7 +184,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             shape,
             notes: names(&valid_idx),
             clean: valid_clean,
-            degraded: None,
+            degraded: Vec::new(),
             targets: targets(&valid_idx),
         },
         meta,

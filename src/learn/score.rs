@@ -122,3 +122,87 @@ pub fn score(model: &Model, examples: &Examples, meta: &ModelMeta, device: &Devi
     s.instrument_loss = loss_sum / s.notes.max(1) as f64;
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::batch::BatchInputs;
+    use crate::learn::config::{Backbone, TrainConfig};
+    use crate::learn::loss::nt_xent;
+    use crate::learn::model::{Classes, ModelSpec, build};
+    use rand::SeedableRng as _;
+
+    fn small_spec(backbone: Backbone) -> ModelSpec {
+        let mut config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
+        let m = &mut config.model;
+        (m.backbone, m.width, m.fused, m.rnn_hidden, m.projection, m.dropout) = (backbone, 16, 24, 8, 8, 0.0);
+        let classes = Classes { instrument: 4, family: 3, pitch_class: 5, velocity: 2, descriptors: 5 };
+        ModelSpec { input: config.input, model: config.model, stft_bins: 10, cqt_bins: 12, classes }
+    }
+
+    fn random(rng: &mut impl rand::Rng, dims: &[usize]) -> Tensor {
+        let v: Vec<f32> = (0..dims.iter().product()).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        Tensor::from_vec(v, dims, &Device::Cpu).unwrap()
+    }
+
+    fn one_hot(rows: usize, classes: usize) -> Tensor {
+        let v: Vec<f32> =
+            (0..rows * classes).map(|i| if i % classes == (i / classes) % classes { 1.0 } else { 0.0 }).collect();
+        Tensor::from_vec(v, (rows, classes), &Device::Cpu).unwrap()
+    }
+
+    /// Names of the parameters whose gradient is missing or all zeros.
+    fn without_gradient(
+        varmap: &candle_nn::VarMap,
+        grads: &candle_core::backprop::GradStore,
+        skip: &str,
+    ) -> Vec<String> {
+        let data = varmap.data().lock().unwrap();
+        let mut missing: Vec<String> = data
+            .iter()
+            .filter(|(name, _)| !name.starts_with(skip))
+            .filter(|(_, var)| {
+                grads
+                    .get(var.as_tensor())
+                    .is_none_or(|g| g.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap() == 0.0)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        missing.sort();
+        missing
+    }
+
+    #[test]
+    fn every_parameter_learns_in_both_stages() {
+        // Gradients that silently stop at a layer norm leave the encoders frozen while the loss
+        // still falls through the layers above it; this is the check that catches it.
+        for backbone in [Backbone::Crnn, Backbone::Conformer] {
+            let spec = small_spec(backbone);
+            let (varmap, model) = build(&spec, 3, &Device::Cpu).unwrap();
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+            let (b, t) = (6, 16);
+            let x = BatchInputs { stft: random(&mut rng, &[b, t, 10]), cqt: random(&mut rng, &[b, t, 12]) };
+            let c = &spec.classes;
+            let targets = SoftTargets {
+                instrument: one_hot(b, c.instrument),
+                family: one_hot(b, c.family),
+                pitch_class: one_hot(b, c.pitch_class),
+                velocity: one_hot(b, c.velocity),
+                descriptors: random(&mut rng, &[b, c.descriptors]),
+            };
+            let config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
+            let (_, losses) = mtl_loss(&model, &x, &targets, &config.mtl.loss_weights).unwrap();
+            let grads = losses[0].backward().unwrap();
+            assert_eq!(without_gradient(&varmap, &grads, "proj_"), Vec::<String>::new(), "{backbone:?}, multi-task");
+
+            let (zs, zc) = model.project_views(&x.stft, &x.cqt).unwrap();
+            let grads = nt_xent(&zs, &zc, 0.5).unwrap().backward().unwrap();
+            let missing = without_gradient(&varmap, &grads, "");
+            let expected: Vec<&String> = missing
+                .iter()
+                .filter(|n| n.starts_with("stft.") || n.starts_with("cqt.") || n.starts_with("proj_"))
+                .collect();
+            assert!(expected.is_empty(), "{backbone:?}, contrastive: {expected:?}");
+        }
+    }
+}

@@ -48,8 +48,9 @@ impl Stage {
 pub struct TrainOptions {
     pub config: TrainConfig,
     pub dataset: PathBuf,
-    /// A degraded copy of the data set (`dataset degrade`), same notes.
-    pub degraded: Option<PathBuf>,
+    /// Degraded copies of the data set (`dataset degrade`), same notes; a degraded example is
+    /// drawn from one of them, each as likely.
+    pub degraded: Vec<PathBuf>,
     pub run: PathBuf,
     pub stage: Stage,
     pub device: Device,
@@ -82,6 +83,7 @@ pub fn train(
     cancel: &AtomicBool,
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainSummary, LearnError> {
+    super::keep_freed_memory();
     let run = RunFolder::create(&opts.run)?;
     let config_path = run.path(CONFIG_TOML);
     if opts.resume && config_path.exists() {
@@ -341,10 +343,10 @@ impl<'a> Trainer<'a> {
         let rows: Vec<(&[f32], &[f32])> = chunk
             .iter()
             .map(|&i| {
-                let swap = train.degraded.is_some() && rng.random_bool(p);
+                let copy = train.draw_copy(p, rng);
                 let which = rng.random_bool(0.5);
-                let stft = &train.inputs(i, swap && which).stft;
-                let cqt = &train.inputs(i, swap && !which).cqt;
+                let stft = &train.inputs(i, copy.filter(|_| which)).stft;
+                let cqt = &train.inputs(i, copy.filter(|_| !which)).cqt;
                 (stft.as_slice(), cqt.as_slice())
             })
             .collect();
@@ -405,8 +407,8 @@ impl<'a> Trainer<'a> {
         };
         let mut inputs: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(chunk.len());
         for (&a, &b) in chunk.iter().zip(&partners) {
-            let xa = train.inputs(a, train.degraded.is_some() && rng.random_bool(config.degraded_fraction));
-            let xb = train.inputs(b, train.degraded.is_some() && rng.random_bool(config.degraded_fraction));
+            let xa = train.inputs(a, train.draw_copy(config.degraded_fraction, rng));
+            let xb = train.inputs(b, train.draw_copy(config.degraded_fraction, rng));
             let (mut s, mut c) = if lambda < 1.0 {
                 (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
             } else {

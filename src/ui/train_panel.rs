@@ -127,7 +127,8 @@ impl TrainPanel {
         if !dataset.join("examples.json").exists() {
             return Err(format!("{} is not a data set folder (no examples.json)", dataset.display()));
         }
-        let degraded = (!s.degraded.trim().is_empty()).then(|| PathBuf::from(s.degraded.trim()));
+        let degraded: Vec<PathBuf> =
+            (!s.degraded.trim().is_empty()).then(|| PathBuf::from(s.degraded.trim())).into_iter().collect();
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let run = Path::new(&s.runs_dir).join(format!("run-{stamp}"));
         let options = TrainOptions {

@@ -1,0 +1,550 @@
+//! Fused CPU kernels, each with an analytic backward pass, for what a training step repeats most:
+//! layer norm, GELU, the GRU cell, the temporal unfold and the halving of frames.
+//!
+//! Why not Candle's own: its fused layer norm records no backward pass, so gradients silently
+//! stop there and everything upstream trains as if frozen (huggingface/candle#3011); its GELU
+//! backward takes about ten tensor passes, two with `powf`; and narrow/pad/cat chains copy their
+//! input several times in each direction. Each op here is one pass forward and one backward.
+//! Other devices get the composed Candle operations (`*_composed`), which are also the oracles
+//! the tests hold the fused kernels to.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor};
+use rayon::prelude::*;
+
+/// Elements per parallel task: below this, handing work to another thread costs more than it saves.
+const CHUNK: usize = 1 << 13;
+
+fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+    let data = storage.as_slice::<f32>()?;
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{op}: the input must be contiguous"),
+    }
+}
+
+/// The three inputs of a ternary op as contiguous f32 slices.
+fn three<'a>(op: &str, inputs: [(&'a CpuStorage, &Layout); 3]) -> Result<[&'a [f32]; 3]> {
+    let [a, b, c] = inputs;
+    Ok([contiguous_f32(a.0, a.1, op)?, contiguous_f32(b.0, b.1, op)?, contiguous_f32(c.0, c.1, op)?])
+}
+
+/// Runs `f` on the f32 values of `t`, made contiguous first.
+fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(cpu) => f(contiguous_f32(cpu, layout, "fused op")?),
+        _ => candle_core::bail!("fused ops run on the CPU only"),
+    }
+}
+
+/// Maps `f` over `x` elementwise into a new vector, in parallel for large inputs.
+fn map_par(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, x)| {
+        o.iter_mut().zip(x).for_each(|(o, &x)| *o = f(x));
+    });
+    out
+}
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// tanh through one `exp`: libm's `tanhf` costs about three times as much.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layer norm over the last dimension.
+
+struct LayerNormOp {
+    eps: f32,
+}
+
+/// Rows per parallel task of the layer norm.
+const NORM_ROWS: usize = 64;
+
+fn row_moments(row: &[f32], eps: f32) -> (f32, f32) {
+    let n = row.len() as f32;
+    let mean = row.iter().sum::<f32>() / n;
+    let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+impl CustomOp3 for LayerNormOp {
+    fn name(&self) -> &'static str {
+        "fused-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let [x, gamma, beta] = three(self.name(), [(s1, l1), (s2, l2), (s3, l3)])?;
+        let c = gamma.len();
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(c * NORM_ROWS).zip(x.par_chunks(c * NORM_ROWS)).for_each(|(o, x)| {
+            for (o, x) in o.chunks_mut(c).zip(x.chunks(c)) {
+                let (mean, rstd) = row_moments(x, self.eps);
+                for i in 0..c {
+                    o[i] = (x[i] - mean) * rstd * gamma[i] + beta[i];
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        _beta: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let c = gamma.dim(0)?;
+        let eps = self.eps;
+        let (dx, dgamma, dbeta) = with_values(x, |xv| {
+            with_values(gamma, |gm| with_values(grad, |g| Ok(layer_norm_backward(xv, gm, g, c, eps))))
+        })?;
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), dev)?),
+            Some(Tensor::from_vec(dgamma, c, dev)?),
+            Some(Tensor::from_vec(dbeta, c, dev)?),
+        ))
+    }
+}
+
+/// `dx = rstd (g gamma - mean(g gamma) - xhat mean(g gamma xhat))`; `dgamma = sum g xhat`,
+/// `dbeta = sum g` over rows. Per-task partial sums are added in task order, so the result does
+/// not depend on thread timing.
+fn layer_norm_backward(x: &[f32], gamma: &[f32], g: &[f32], c: usize, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut dx = vec![0f32; x.len()];
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
+        .par_chunks_mut(c * NORM_ROWS)
+        .zip(x.par_chunks(c * NORM_ROWS).zip(g.par_chunks(c * NORM_ROWS)))
+        .map(|(dx, (x, g))| {
+            let (mut dgamma, mut dbeta) = (vec![0f32; c], vec![0f32; c]);
+            for (dx, (x, g)) in dx.chunks_mut(c).zip(x.chunks(c).zip(g.chunks(c))) {
+                let (mean, rstd) = row_moments(x, eps);
+                let (mut sum_dxhat, mut sum_dxhat_xhat) = (0f32, 0f32);
+                for i in 0..c {
+                    let xhat = (x[i] - mean) * rstd;
+                    let dxhat = g[i] * gamma[i];
+                    sum_dxhat += dxhat;
+                    sum_dxhat_xhat += dxhat * xhat;
+                    dgamma[i] += g[i] * xhat;
+                    dbeta[i] += g[i];
+                }
+                let (m1, m2) = (sum_dxhat / c as f32, sum_dxhat_xhat / c as f32);
+                for i in 0..c {
+                    let xhat = (x[i] - mean) * rstd;
+                    dx[i] = rstd * (g[i] * gamma[i] - m1 - xhat * m2);
+                }
+            }
+            (dgamma, dbeta)
+        })
+        .collect();
+    let (mut dgamma, mut dbeta) = (vec![0f32; c], vec![0f32; c]);
+    for (pg, pb) in partials {
+        dgamma.iter_mut().zip(pg).for_each(|(a, b)| *a += b);
+        dbeta.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
+    }
+    (dx, dgamma, dbeta)
+}
+
+/// Layer norm over the last dimension with scale `gamma` and shift `beta`.
+pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f32) -> Result<Tensor> {
+    if x.device().is_cpu() {
+        x.contiguous()?.apply_op3(gamma, beta, LayerNormOp { eps })
+    } else {
+        layer_norm_composed(x, gamma, beta, eps)
+    }
+}
+
+pub fn layer_norm_composed(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f32) -> Result<Tensor> {
+    candle_nn::ops::layer_norm_slow(x, gamma, beta, eps)
+}
+
+/// A layer norm's parameters, applied through [`layer_norm`].
+#[derive(Clone, Debug)]
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    pub fn new(weight: Tensor, bias: Tensor, eps: f32) -> Self {
+        Self { weight, bias, eps }
+    }
+}
+
+impl candle_core::Module for LayerNorm {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        layer_norm(xs, &self.weight, &self.bias, self.eps)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GELU, tanh approximation (Candle's `gelu` and PyTorch's `approximate="tanh"`).
+
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+const GELU_CUBIC: f32 = 0.044_715;
+
+struct GeluOp;
+
+impl CustomOp1 for GeluOp {
+    fn name(&self) -> &'static str {
+        "fused-gelu"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(storage, layout, self.name())?;
+        let out = map_par(x, |v| 0.5 * v * (1.0 + tanh(SQRT_2_OVER_PI * v * (1.0 + GELU_CUBIC * v * v))));
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let dx = with_values(x, |xv| {
+            with_values(grad, |g| {
+                let mut dx = vec![0f32; xv.len()];
+                dx.par_chunks_mut(CHUNK).zip(xv.par_chunks(CHUNK).zip(g.par_chunks(CHUNK))).for_each(|(dx, (x, g))| {
+                    for i in 0..dx.len() {
+                        let v = x[i];
+                        let t = tanh(SQRT_2_OVER_PI * v * (1.0 + GELU_CUBIC * v * v));
+                        let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * v * v);
+                        dx[i] = g[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du);
+                    }
+                });
+                Ok(dx)
+            })
+        })?;
+        Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
+    }
+}
+
+pub fn gelu(x: &Tensor) -> Result<Tensor> {
+    if x.device().is_cpu() { x.contiguous()?.apply_op1(GeluOp) } else { x.gelu() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One GRU step with PyTorch's gate order (r, z, n).
+
+struct GruCellOp;
+
+impl CustomOp3 for GruCellOp {
+    fn name(&self) -> &'static str {
+        "fused-gru-cell"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let [gx, gh, h] = three(self.name(), [(s1, l1), (s2, l2), (s3, l3)])?;
+        let (rows, n) = l3.shape().dims2()?;
+        let mut out = vec![0f32; rows * n];
+        for b in 0..rows {
+            let (gx, gh) = (&gx[b * 3 * n..(b + 1) * 3 * n], &gh[b * 3 * n..(b + 1) * 3 * n]);
+            for i in 0..n {
+                let r = sigmoid(gx[i] + gh[i]);
+                let z = sigmoid(gx[n + i] + gh[n + i]);
+                let cand = tanh(gx[2 * n + i] + r * gh[2 * n + i]);
+                out[b * n + i] = (1.0 - z) * cand + z * h[b * n + i];
+            }
+        }
+        Ok((CpuStorage::F32(out), l3.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        gx: &Tensor,
+        gh: &Tensor,
+        h: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (rows, n) = h.dims2()?;
+        let (dgx, dgh, dh) = with_values(gx, |gx| {
+            with_values(gh, |gh| {
+                with_values(h, |h| {
+                    with_values(grad, |g| {
+                        let (mut dgx, mut dgh, mut dh) =
+                            (vec![0f32; rows * 3 * n], vec![0f32; rows * 3 * n], vec![0f32; rows * n]);
+                        for b in 0..rows {
+                            let o = b * 3 * n;
+                            for i in 0..n {
+                                let r = sigmoid(gx[o + i] + gh[o + i]);
+                                let z = sigmoid(gx[o + n + i] + gh[o + n + i]);
+                                let cand = tanh(gx[o + 2 * n + i] + r * gh[o + 2 * n + i]);
+                                let g = g[b * n + i];
+                                let d_cand = g * (1.0 - z) * (1.0 - cand * cand);
+                                let d_z = g * (h[b * n + i] - cand) * z * (1.0 - z);
+                                let d_r = d_cand * gh[o + 2 * n + i] * r * (1.0 - r);
+                                dh[b * n + i] = g * z;
+                                dgx[o + i] = d_r;
+                                dgh[o + i] = d_r;
+                                dgx[o + n + i] = d_z;
+                                dgh[o + n + i] = d_z;
+                                dgx[o + 2 * n + i] = d_cand;
+                                dgh[o + 2 * n + i] = d_cand * r;
+                            }
+                        }
+                        Ok((dgx, dgh, dh))
+                    })
+                })
+            })
+        })?;
+        let dev = h.device();
+        Ok((
+            Some(Tensor::from_vec(dgx, gx.shape(), dev)?),
+            Some(Tensor::from_vec(dgh, gh.shape(), dev)?),
+            Some(Tensor::from_vec(dh, h.shape(), dev)?),
+        ))
+    }
+}
+
+/// The next hidden state from the input gates `gx` and hidden gates `gh` (`[B, 3H]`, order r, z,
+/// n) and the state `h` (`[B, H]`).
+pub fn gru_cell(gx: &Tensor, gh: &Tensor, h: &Tensor) -> Result<Tensor> {
+    if h.device().is_cpu() {
+        gx.contiguous()?.apply_op3(&gh.contiguous()?, &h.contiguous()?, GruCellOp)
+    } else {
+        gru_cell_composed(gx, gh, h)
+    }
+}
+
+pub fn gru_cell_composed(gx: &Tensor, gh: &Tensor, h: &Tensor) -> Result<Tensor> {
+    let n = h.dim(1)?;
+    let r = candle_nn::ops::sigmoid(&(gx.narrow(1, 0, n)? + gh.narrow(1, 0, n)?)?)?;
+    let z = candle_nn::ops::sigmoid(&(gx.narrow(1, n, n)? + gh.narrow(1, n, n)?)?)?;
+    let cand = (gx.narrow(1, 2 * n, n)? + (r * gh.narrow(1, 2 * n, n)?)?)?.tanh()?;
+    (&cand - (&z * &cand)?)? + (&z * h)?
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temporal unfold: `[B, T, C]` -> `[B, T, k C]`, frame t seeing t - k/2 ..= t + k/2.
+
+struct UnfoldOp {
+    kernel: usize,
+}
+
+impl CustomOp1 for UnfoldOp {
+    fn name(&self) -> &'static str {
+        "fused-unfold-time"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(storage, layout, self.name())?;
+        let (b, t, c) = layout.shape().dims3()?;
+        let k = self.kernel;
+        let mut out = vec![0f32; b * t * k * c];
+        out.par_chunks_mut(t * k * c).zip(x.par_chunks(t * c)).for_each(|(o, x)| {
+            for frame in 0..t {
+                for j in 0..k {
+                    let Some(src) = (frame + j).checked_sub(k / 2).filter(|&s| s < t) else { continue };
+                    o[(frame * k + j) * c..(frame * k + j + 1) * c].copy_from_slice(&x[src * c..(src + 1) * c]);
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from((b, t, k * c))))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let (b, t, c) = x.dims3()?;
+        let k = self.kernel;
+        let dx = with_values(grad, |g| {
+            let mut dx = vec![0f32; b * t * c];
+            dx.par_chunks_mut(t * c).zip(g.par_chunks(t * k * c)).for_each(|(dx, g)| {
+                for frame in 0..t {
+                    for j in 0..k {
+                        let Some(src) = (frame + j).checked_sub(k / 2).filter(|&s| s < t) else { continue };
+                        let g = &g[(frame * k + j) * c..(frame * k + j + 1) * c];
+                        dx[src * c..(src + 1) * c].iter_mut().zip(g).for_each(|(d, g)| *d += g);
+                    }
+                }
+            });
+            Ok(dx)
+        })?;
+        Ok(Some(Tensor::from_vec(dx, (b, t, c), x.device())?))
+    }
+}
+
+/// `[B, T, C]` -> `[B, T, kernel * C]`: frame t sees frames t - k/2 ..= t + k/2 (zeros outside).
+pub fn unfold_time(xs: &Tensor, kernel: usize) -> Result<Tensor> {
+    if kernel == 1 {
+        return Ok(xs.clone());
+    }
+    if xs.device().is_cpu() {
+        xs.contiguous()?.apply_op1(UnfoldOp { kernel })
+    } else {
+        unfold_time_composed(xs, kernel)
+    }
+}
+
+pub fn unfold_time_composed(xs: &Tensor, kernel: usize) -> Result<Tensor> {
+    let frames = xs.dim(1)?;
+    let padded = xs.pad_with_zeros(1, kernel / 2, kernel / 2)?;
+    let shifted: Vec<Tensor> = (0..kernel).map(|j| padded.narrow(1, j, frames)).collect::<Result<_>>()?;
+    Tensor::cat(&shifted, 2)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Halving the frames: the mean of each pair (an odd last frame dropped).
+
+struct HalveOp;
+
+impl CustomOp1 for HalveOp {
+    fn name(&self) -> &'static str {
+        "fused-halve-time"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(storage, layout, self.name())?;
+        let (b, t, c) = layout.shape().dims3()?;
+        let half = t / 2;
+        let mut out = vec![0f32; b * half * c];
+        out.par_chunks_mut(half * c).zip(x.par_chunks(t * c)).for_each(|(o, x)| {
+            for f in 0..half {
+                let (a, bb) = (&x[2 * f * c..(2 * f + 1) * c], &x[(2 * f + 1) * c..(2 * f + 2) * c]);
+                o[f * c..(f + 1) * c].iter_mut().zip(a.iter().zip(bb)).for_each(|(o, (a, b))| *o = 0.5 * (a + b));
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from((b, half, c))))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let (b, t, c) = x.dims3()?;
+        let half = t / 2;
+        let dx = with_values(grad, |g| {
+            let mut dx = vec![0f32; b * t * c];
+            dx.par_chunks_mut(t * c).zip(g.par_chunks(half * c)).for_each(|(dx, g)| {
+                for f in 0..half {
+                    for i in 0..c {
+                        let v = 0.5 * g[f * c + i];
+                        dx[2 * f * c + i] = v;
+                        dx[(2 * f + 1) * c + i] = v;
+                    }
+                }
+            });
+            Ok(dx)
+        })?;
+        Ok(Some(Tensor::from_vec(dx, (b, t, c), x.device())?))
+    }
+}
+
+/// `[B, T, C]` -> `[B, T / 2, C]`: the mean of each pair of frames (an odd last frame is dropped).
+pub fn halve_time(xs: &Tensor) -> Result<Tensor> {
+    if xs.device().is_cpu() { xs.contiguous()?.apply_op1(HalveOp) } else { halve_time_composed(xs) }
+}
+
+pub fn halve_time_composed(xs: &Tensor) -> Result<Tensor> {
+    let (b, t, c) = xs.dims3()?;
+    let half = t / 2;
+    xs.narrow(1, 0, half * 2)?.reshape((b, half, 2, c))?.mean(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+    use rand::{Rng as _, SeedableRng as _};
+
+    fn random(dims: &[usize], seed: u64) -> Var {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = dims.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+        Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap()
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        assert_eq!(a.dims(), b.dims());
+        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    /// Output and input gradients of `fast` and `slow` under a random linear read-out, compared.
+    fn check(inputs: &[&Var], fast: impl Fn() -> Tensor, slow: impl Fn() -> Tensor, tol: f32) {
+        let (yf, ys) = (fast(), slow());
+        assert!(max_abs_diff(&yf, &ys) < tol, "outputs differ by {}", max_abs_diff(&yf, &ys));
+        let w = random(yf.dims(), 99);
+        let gf = (yf * w.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (ys * w.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+        for (i, v) in inputs.iter().enumerate() {
+            let (a, b) = (gf.get(v).expect("fused gradient"), gs.get(v).expect("composed gradient"));
+            let scale = b.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap().max(1.0);
+            let d = max_abs_diff(a, b);
+            assert!(d < tol * scale, "input {i}: gradients differ by {d} (scale {scale})");
+        }
+    }
+
+    #[test]
+    fn layer_norm_matches_the_composed_one_and_passes_gradients() {
+        // 3 x 130 rows of 48: more than one parallel task, so the partial sums are combined.
+        let (x, g, b) = (random(&[3, 130, 48], 1), random(&[48], 2), random(&[48], 3));
+        check(
+            &[&x, &g, &b],
+            || layer_norm(&x, &g, &b, 1e-5).unwrap(),
+            || layer_norm_composed(&x, &g, &b, 1e-5).unwrap(),
+            2e-5,
+        );
+    }
+
+    #[test]
+    fn candle_fused_layer_norm_drops_gradients() {
+        // The reason this module has its own: if this starts to pass gradients, Candle's can return.
+        let (x, g, b) = (random(&[2, 5, 8], 1), random(&[8], 2), random(&[8], 3));
+        let y = candle_nn::ops::layer_norm(&x, &g, &b, 1e-5).unwrap();
+        let grads = (y * 2.0).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&x).is_none());
+        let y = layer_norm(&x, &g, &b, 1e-5).unwrap();
+        let grads = (y * 2.0).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&x).is_some() && grads.get(&g).is_some() && grads.get(&b).is_some());
+    }
+
+    #[test]
+    fn gelu_matches_candle() {
+        let x = random(&[5, 3000], 4);
+        check(&[&x], || gelu(&x).unwrap(), || x.gelu().unwrap(), 2e-5);
+    }
+
+    #[test]
+    fn gru_cell_matches_the_composed_one() {
+        let (gx, gh, h) = (random(&[6, 3 * 10], 5), random(&[6, 3 * 10], 6), random(&[6, 10], 7));
+        check(&[&gx, &gh, &h], || gru_cell(&gx, &gh, &h).unwrap(), || gru_cell_composed(&gx, &gh, &h).unwrap(), 2e-5);
+    }
+
+    #[test]
+    fn unfold_and_halve_match_the_composed_ones() {
+        let x = random(&[3, 7, 5], 8);
+        for k in [3, 5] {
+            check(&[&x], || unfold_time(&x, k).unwrap(), || unfold_time_composed(&x, k).unwrap(), 1e-6);
+        }
+        check(&[&x], || halve_time(&x).unwrap(), || halve_time_composed(&x).unwrap(), 1e-6);
+    }
+
+    #[test]
+    fn unfold_places_neighbours_side_by_side() {
+        // One batch, 4 frames, 1 channel holding the frame index + 1.
+        let x = Tensor::new(&[[[1f32], [2.], [3.], [4.]]], &Device::Cpu).unwrap();
+        let u = unfold_time(&x, 3).unwrap().to_vec3::<f32>().unwrap();
+        assert_eq!(u[0], vec![vec![0., 1., 2.], vec![1., 2., 3.], vec![2., 3., 4.], vec![3., 4., 0.]]);
+        let h = halve_time(&x).unwrap().to_vec3::<f32>().unwrap();
+        assert_eq!(h[0], vec![vec![1.5], vec![3.5]]);
+    }
+}
