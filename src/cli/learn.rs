@@ -24,6 +24,10 @@ pub struct TrainArgs {
     /// for several copies (each degraded example is drawn from one of them).
     #[arg(long)]
     degraded: Vec<PathBuf>,
+    /// Train on clean notes only: the config's `feature_noise`, `feature_reverb` and `feature_eq` are dropped
+    /// (the saved config says so), for a model to compare the degraded training against.
+    #[arg(long, conflicts_with = "degraded")]
+    clean: bool,
     /// Run folder: config, metrics.jsonl, checkpoints, best model, confusion matrices.
     #[arg(long)]
     run: PathBuf,
@@ -88,7 +92,12 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         None if args.resume => args.run.join(timbrescope::learn::run::CONFIG_TOML),
         None => anyhow::bail!("--config is needed to start a run (e.g. --config models/default.toml)"),
     };
-    let config = TrainConfig::load(&config_path)?;
+    let mut config = TrainConfig::load(&config_path)?;
+    if args.clean {
+        config.feature_noise = None;
+        config.feature_reverb = None;
+        config.feature_eq = None;
+    }
     let options = TrainOptions {
         config,
         dataset: args.dataset,

@@ -6,6 +6,9 @@ use rand::Rng;
 use rand::seq::SliceRandom as _;
 use rand_distr::{Beta, Distribution as _};
 
+use std::borrow::Cow;
+
+use super::augment::{FeatureAugment, FeatureEq};
 use super::config::SpecAugmentConfig;
 use super::inputs::{InputShape, NoteInputs};
 
@@ -27,6 +30,10 @@ pub struct Examples {
     pub clean: Vec<NoteInputs>,
     /// One entry per degraded copy of the data set, each holding every note.
     pub degraded: Vec<Vec<NoteInputs>>,
+    /// Degradations applied in the feature domain, more degraded versions beside the copies.
+    pub augment: Option<FeatureAugment>,
+    /// A random equaliser applied to drawn examples, clean or degraded.
+    pub eq: Option<FeatureEq>,
     pub targets: Vec<Targets>,
 }
 
@@ -84,17 +91,39 @@ impl Examples {
             .collect()
     }
 
-    /// With probability `p` (and when there are degraded copies), one of the copies, each as
-    /// likely; otherwise `None`, the clean notes.
-    pub fn draw_copy(&self, p: f64, rng: &mut impl Rng) -> Option<usize> {
-        (!self.degraded.is_empty() && rng.random_bool(p)).then(|| rng.random_range(0..self.degraded.len()))
+    /// Note `i`: with probability `p` one of its degraded versions (each copy with weight 1, each
+    /// kind of feature-domain degradation with its configured weight), otherwise the clean note;
+    /// then, when configured, perhaps coloured by the equaliser.
+    pub fn draw(&self, i: usize, p: f64, rng: &mut impl Rng) -> Cow<'_, NoteInputs> {
+        let x = self.version(i, p, rng);
+        match &self.eq {
+            Some(eq) if rng.random_bool(eq.config.probability) => {
+                let mut owned = x.into_owned();
+                eq.apply(&mut owned, rng);
+                Cow::Owned(owned)
+            }
+            _ => x,
+        }
     }
 
-    /// The inputs of note `i`, clean or from degraded copy `copy`.
-    pub fn inputs(&self, i: usize, copy: Option<usize>) -> &NoteInputs {
-        match copy {
-            Some(c) => &self.degraded[c][i],
-            None => &self.clean[i],
+    fn version(&self, i: usize, p: f64, rng: &mut impl Rng) -> Cow<'_, NoteInputs> {
+        let mut weights = vec![1.0; self.degraded.len()];
+        weights.extend(self.augment.as_ref().map_or_else(Vec::new, FeatureAugment::weights));
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 || !rng.random_bool(p) {
+            return Cow::Borrowed(&self.clean[i]);
+        }
+        let mut r = rng.random_range(0.0..total);
+        let v = weights.iter().position(|&w| {
+            r -= w;
+            r < 0.0
+        });
+        // Rounding can leave r at zero past the last weight: that draw is the last version.
+        let v = v.unwrap_or(weights.len() - 1);
+        match (self.degraded.get(v), &self.augment) {
+            (Some(copy), _) => Cow::Borrowed(&copy[i]),
+            (None, Some(augment)) => Cow::Owned(augment.draw(v - self.degraded.len(), i, rng)),
+            (None, None) => unreachable!("the weights count the copies and the augmentations"),
         }
     }
 }
@@ -156,6 +185,8 @@ mod tests {
             notes: classes.iter().enumerate().map(|(i, _)| format!("n{i}")).collect(),
             clean: classes.iter().map(|_| NoteInputs { stft: vec![1.0; 8], cqt: vec![1.0; 12] }).collect(),
             degraded: Vec::new(),
+            augment: None,
+            eq: None,
             targets: classes
                 .iter()
                 .map(|&c| Targets { instrument: c, family: 0, pitch_class: 0, velocity: 0, descriptors: [0.0; 5] })

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
+pub use super::augment::{FeatureEqConfig, FeatureNoiseConfig, FeatureReverbConfig};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,6 +18,15 @@ pub struct TrainConfig {
     pub model: ModelConfig,
     pub ssl: SslConfig,
     pub mtl: MtlConfig,
+    /// Noise added to training notes in the feature domain, as one more degraded version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_noise: Option<FeatureNoiseConfig>,
+    /// Rooms applied to training notes in the feature domain, as one more degraded version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_reverb: Option<FeatureReverbConfig>,
+    /// A random equaliser over drawn training examples, clean or degraded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_eq: Option<FeatureEqConfig>,
 }
 
 /// How the cached 251 x 513 STFT and 251 x 761 CQT are reduced before the network sees them:
@@ -200,6 +210,15 @@ impl TrainConfig {
             return Err(format!("mtl.mixup_alpha must lie in [0, 10], got {}", t.mixup_alpha));
         }
         probability("mtl.spec_augment.freq_fraction", t.spec_augment.freq_fraction)?;
+        if let Some(noise) = &self.feature_noise {
+            noise.check()?;
+        }
+        if let Some(reverb) = &self.feature_reverb {
+            reverb.check()?;
+        }
+        if let Some(eq) = &self.feature_eq {
+            eq.check()?;
+        }
         let w = &t.loss_weights;
         for (name, v) in [
             ("instrument", w.instrument),

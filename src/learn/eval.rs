@@ -90,6 +90,8 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
         notes: idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect(),
         clean: prepared.iter().map(|p| meta.standardizer.finish(&p.pooled, &meta.spec.input)).collect(),
         degraded: Vec::new(),
+        augment: None,
+        eq: None,
         targets: idx
             .iter()
             .map(|&i| {

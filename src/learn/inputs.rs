@@ -25,6 +25,7 @@ pub struct Standardizer {
 }
 
 /// The raw dB views of one note, frame-major.
+#[derive(Clone)]
 pub struct RawViews {
     pub stft: Vec<f32>,
     pub cqt: Vec<f32>,
@@ -115,6 +116,8 @@ impl RawViews {
 /// A note analysed for learning: its views pooled over time, and the moments of the full views.
 pub struct PreparedNote {
     pub pooled: RawViews,
+    /// Mean power of the analysed 4 s, which an SNR is measured against.
+    pub power: f64,
     pub stft_moments: Moments,
     pub cqt_moments: Moments,
 }
@@ -125,8 +128,9 @@ fn moments(values: &[f32], bins: usize) -> Moments {
     m
 }
 
-pub fn prepare(raw: &RawViews, input: &InputConfig) -> PreparedNote {
+pub fn prepare(raw: &RawViews, power: f64, input: &InputConfig) -> PreparedNote {
     PreparedNote {
+        power,
         pooled: raw.pool_time(input.time_pool),
         stft_moments: moments(&raw.stft, raw.stft_bins),
         cqt_moments: moments(&raw.cqt, raw.cqt_bins),
@@ -183,7 +187,7 @@ pub fn dataset_views(
                 .map_err(|e| format!("{}: {e}", note.record.note_str))?;
             samples = degraded.mid();
         }
-        Ok(prepare(&raw_views(analyzer, &samples), input))
+        Ok(prepare(&raw_views(analyzer, &samples), super::augment::note_power(&samples), input))
     })
 }
 

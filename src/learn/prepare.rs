@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::LearnError;
+use super::augment::{FeatureAugment, FeatureEq, NoiseBank, RoomBank};
 use super::batch::{Examples, Targets};
-use super::inputs::{InputShape, Standardizer, dataset_views, labelled};
+use super::inputs::{InputShape, PreparedNote, Standardizer, dataset_views, labelled};
 use super::model::{Classes, ModelSpec};
 use super::modelfile::{MODEL_FORMAT, ModelMeta};
 use super::train::{TrainEvent, TrainOptions};
@@ -102,16 +103,31 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             format!("notes give {} pooled frames, expected {}", raw.frames, shape.frames),
         ));
     }
-    let finish = |notes: Vec<super::inputs::PreparedNote>| {
-        notes.iter().map(|n| standardizer.finish(&n.pooled, &input)).collect::<Vec<_>>()
+    let finish = |notes: &[PreparedNote]| notes.iter().map(|n| standardizer.finish(&n.pooled, &input)).collect();
+    let train_clean = finish(&train_raw);
+    // Noise and rooms are analysed once, seeded by the run, and applied afresh to every draw.
+    let noise = config.feature_noise.as_ref().map(|c| (c.clone(), NoiseBank::new(c.color, &input, config.seed)));
+    let rooms = match &config.feature_reverb {
+        Some(c) => Some((
+            c.clone(),
+            RoomBank::new(c, &input, config.seed).map_err(|e| LearnError::Config {
+                path: "feature_reverb".into(),
+                problem: format!("cannot draw its rooms: {e}"),
+            })?,
+        )),
+        None => None,
     };
-    let train_clean = finish(train_raw);
+    let eq = config.feature_eq.as_ref().map(|c| FeatureEq::new(c.clone(), &standardizer, &input));
+    let augment = (noise.is_some() || rooms.is_some()).then(|| {
+        let (power, raw) = train_raw.into_iter().map(|n| (n.power, n.pooled)).unzip();
+        FeatureAugment { noise, rooms, raw, power, standardizer: standardizer.clone(), input }
+    });
     let mut train_degraded = Vec::with_capacity(degraded.len());
     for (k, (d, idx)) in degraded.iter().enumerate() {
         let what = format!("analysing degraded train notes ({} of {})", k + 1, degraded.len());
-        train_degraded.push(finish(views(d, idx, &what, on_event)?));
+        train_degraded.push(finish(&views(d, idx, &what, on_event)?));
     }
-    let valid_clean = finish(views(&dataset, &valid_idx, "analysing valid notes", on_event)?);
+    let valid_clean = finish(&views(&dataset, &valid_idx, "analysing valid notes", on_event)?);
 
     // Descriptor targets standardised with the training notes' statistics.
     let desc = |i: usize| dataset.notes[i].labels.descriptors.unwrap_or([0.0; 5]);
@@ -178,6 +194,8 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             notes: names(&train_idx),
             clean: train_clean,
             degraded: train_degraded,
+            augment,
+            eq,
             targets: targets(&train_idx),
         },
         valid: Examples {
@@ -185,6 +203,8 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             notes: names(&valid_idx),
             clean: valid_clean,
             degraded: Vec::new(),
+            augment: None,
+            eq: None,
             targets: targets(&valid_idx),
         },
         meta,

@@ -338,18 +338,21 @@ impl<'a> Trainer<'a> {
     ) -> Result<BTreeMap<String, f64>, LearnError> {
         let p = self.opts.config.ssl.degraded_pairs;
         let train = &self.data.train;
-        // A pair is the note's STFT and its CQT; with a degraded copy, one side of some pairs is
-        // the degraded note, so the embedding learns to ignore the degradation too.
-        let rows: Vec<(&[f32], &[f32])> = chunk
+        // A pair is the note's STFT and its CQT; with degraded versions, one side of some pairs
+        // is degraded, so the embedding learns to ignore the degradation too.
+        let rows: Vec<(Vec<f32>, Vec<f32>)> = chunk
             .iter()
             .map(|&i| {
-                let copy = train.draw_copy(p, rng);
-                let which = rng.random_bool(0.5);
-                let stft = &train.inputs(i, copy.filter(|_| which)).stft;
-                let cqt = &train.inputs(i, copy.filter(|_| !which)).cqt;
-                (stft.as_slice(), cqt.as_slice())
+                let version = train.draw(i, p, rng);
+                let clean = &train.clean[i];
+                if rng.random_bool(0.5) {
+                    (version.stft.clone(), clean.cqt.clone())
+                } else {
+                    (clean.stft.clone(), version.cqt.clone())
+                }
             })
             .collect();
+        let rows: Vec<(&[f32], &[f32])> = rows.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
         let x = to_tensors(&train.shape, &rows, &self.opts.device)?;
         let (zs, zc) = self.model.project_views(&x.stft, &x.cqt)?;
         let loss = nt_xent(&zs, &zc, temperature)?;
@@ -407,8 +410,8 @@ impl<'a> Trainer<'a> {
         };
         let mut inputs: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(chunk.len());
         for (&a, &b) in chunk.iter().zip(&partners) {
-            let xa = train.inputs(a, train.draw_copy(config.degraded_fraction, rng));
-            let xb = train.inputs(b, train.draw_copy(config.degraded_fraction, rng));
+            let xa = train.draw(a, config.degraded_fraction, rng);
+            let xb = train.draw(b, config.degraded_fraction, rng);
             let (mut s, mut c) = if lambda < 1.0 {
                 (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
             } else {
