@@ -1,7 +1,8 @@
 //! One training step of the default model (models/default.toml) on a batch of its size:
 //! forward, multi-task loss, backward and AdamW; and a contrastive step. Inputs are seeded
 //! random values of the real shapes. `benches/compare_torch.py` runs this and the same model in
-//! PyTorch in one go and prints samples per second and the ratio.
+//! PyTorch in one go and prints samples per second and the ratio. Also the cost of one note's
+//! feature-domain noise and room, which a step pays for each example so degraded.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -9,9 +10,11 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::{Rng as _, SeedableRng as _};
+use timbrescope::features::Analyzer;
+use timbrescope::learn::augment::{FeatureAugment, NoiseBank, RoomBank, note_power};
 use timbrescope::learn::batch::BatchInputs;
 use timbrescope::learn::config::TrainConfig;
-use timbrescope::learn::inputs::InputShape;
+use timbrescope::learn::inputs::{InputShape, NOTE_SAMPLES, Standardizer, raw_views};
 use timbrescope::learn::loss::nt_xent;
 use timbrescope::learn::model::{Classes, ModelSpec, build};
 use timbrescope::learn::optim::AdamW;
@@ -87,5 +90,38 @@ fn learn(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, learn);
+/// What the feature-domain degradations add to a step: one note's noisy and reverberant version,
+/// standardised and pooled, as `Examples::draw` makes them.
+fn augment(c: &mut Criterion) {
+    let config = TrainConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.toml")).unwrap();
+    let input = config.input;
+    // A decaying two-partial note; the cost does not depend on what the note holds.
+    let wave: Vec<f32> = (0..NOTE_SAMPLES)
+        .map(|i| {
+            let t = i as f32 / 16_000.0;
+            0.2 * (-t).exp() * ((1382.3 * t).sin() + 0.5 * (2764.6 * t).sin())
+        })
+        .collect();
+    let raw = raw_views(&mut Analyzer::default(), &wave).pool_time(input.time_pool);
+    let unit = |bins: usize| (vec![0f32; bins], vec![1f32; bins]);
+    let ((stft_mean, stft_std), (cqt_mean, cqt_std)) = (unit(raw.stft_bins), unit(raw.cqt_bins));
+    let standardizer = Standardizer { stft_mean, stft_std, cqt_mean, cqt_std };
+    let noise = config.feature_noise.clone().expect("the default config adds noise");
+    let reverb = config.feature_reverb.clone().expect("the default config adds rooms");
+    let augment = FeatureAugment {
+        noise: Some((noise.clone(), NoiseBank::new(noise.color, &input, 1))),
+        rooms: Some((reverb.clone(), RoomBank::new(&reverb, &input, 1).unwrap())),
+        raw: vec![raw],
+        power: vec![note_power(&wave)],
+        standardizer,
+        input,
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut group = c.benchmark_group("augment");
+    group.bench_function("noise_one_note", |bench| bench.iter(|| augment.draw(0, black_box(0), &mut rng)));
+    group.bench_function("room_one_note", |bench| bench.iter(|| augment.draw(1, black_box(0), &mut rng)));
+    group.finish();
+}
+
+criterion_group!(benches, learn, augment);
 criterion_main!(benches);

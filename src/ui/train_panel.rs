@@ -127,8 +127,10 @@ impl TrainPanel {
         if !dataset.join("examples.json").exists() {
             return Err(format!("{} is not a data set folder (no examples.json)", dataset.display()));
         }
-        let degraded: Vec<PathBuf> =
-            (!s.degraded.trim().is_empty()).then(|| PathBuf::from(s.degraded.trim())).into_iter().collect();
+        let degraded = degraded_copies(&s.degraded);
+        if let Some(missing) = degraded.iter().find(|d| !d.join("examples.json").exists()) {
+            return Err(format!("degraded copy {} is not a data set folder (no examples.json)", missing.display()));
+        }
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let run = Path::new(&s.runs_dir).join(format!("run-{stamp}"));
         let options = TrainOptions {
@@ -176,6 +178,10 @@ impl TrainPanel {
             let text = path.display().to_string();
             match pick {
                 Pick::Dataset => self.settings.dataset = text,
+                // A pick adds a copy to the list; the field takes several, separated by ';'.
+                Pick::Degraded if !self.settings.degraded.trim().is_empty() => {
+                    self.settings.degraded = format!("{}; {text}", self.settings.degraded.trim());
+                }
                 Pick::Degraded => self.settings.degraded = text,
                 Pick::Config => self.settings.config = text,
                 Pick::Run => self.watch(path),
@@ -269,7 +275,7 @@ impl TrainPanel {
             };
             let mut s = self.settings.clone();
             row(ui, "data set", &mut s.dataset, Pick::Dataset, "folder with examples.json");
-            row(ui, "degraded copy", &mut s.degraded, Pick::Degraded, "optional: from `dataset degrade`");
+            row(ui, "degraded copies", &mut s.degraded, Pick::Degraded, "optional: `dataset degrade` folders; a; b");
             row(ui, "config", &mut s.config, Pick::Config, "models/default.toml");
             self.settings = s;
             ui.label("stage");
@@ -470,5 +476,21 @@ fn format_secs(secs: f64) -> String {
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
     } else {
         format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// The degraded copies named in the form's field: folders separated by ';', blanks skipped.
+fn degraded_copies(field: &str) -> Vec<PathBuf> {
+    field.split(';').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copies_field_splits_on_semicolons() {
+        assert_eq!(degraded_copies(" data/a ;; data/b c;"), vec![PathBuf::from("data/a"), PathBuf::from("data/b c")]);
+        assert!(degraded_copies("  ").is_empty());
     }
 }
