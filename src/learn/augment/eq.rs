@@ -9,8 +9,9 @@ use rand_distr::{Distribution as _, Normal};
 use serde::{Deserialize, Serialize};
 
 use crate::dsp::cqt::CqtConfig;
+use crate::dsp::stft::StftConfig;
 use crate::learn::config::InputConfig;
-use crate::learn::inputs::{NOTE_RATE_HZ, NoteInputs, Standardizer};
+use crate::learn::inputs::{NoteInputs, Standardizer};
 
 /// Cosines over log frequency that make up a curve: smooth, up to three bumps across the band.
 const COSINES: usize = 3;
@@ -53,9 +54,11 @@ fn band_position(hz: f64) -> f64 {
 
 impl FeatureEq {
     pub fn new(config: FeatureEqConfig, standardizer: &Standardizer, input: &InputConfig) -> Self {
-        let stft_bins = standardizer.stft_std.len();
-        let n_fft = 2 * (stft_bins.max(2) - 1);
-        let stft_hz: Vec<f64> = (0..stft_bins).map(|b| b as f64 * f64::from(NOTE_RATE_HZ) / n_fft as f64).collect();
+        // The views come from `Analyzer::default()`: its two configurations place the bins.
+        let stft = StftConfig::default();
+        let stft_hz: Vec<f64> = (0..standardizer.stft_std.len())
+            .map(|b| b as f64 * f64::from(stft.sample_rate_hz) / stft.n_fft as f64)
+            .collect();
         let cqt = CqtConfig::default();
         let cqt_hz: Vec<f64> = (0..standardizer.cqt_std.len()).map(|b| cqt.bin_hz(b)).collect();
         let shares = |hz: &[f64], std: &[f32], pool: usize| -> Vec<Vec<f32>> {
