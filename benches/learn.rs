@@ -120,6 +120,12 @@ fn augment(c: &mut Criterion) {
     let mut group = c.benchmark_group("augment");
     group.bench_function("noise_one_note", |bench| bench.iter(|| augment.draw(0, black_box(0), &mut rng)));
     group.bench_function("room_one_note", |bench| bench.iter(|| augment.draw(1, black_box(0), &mut rng)));
+    // The floor of the noise-floor recipe, taken out of one note with noise at 10 dB SNR.
+    let ablation = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ablations/noise-floor.toml");
+    let floor = TrainConfig::load(&ablation).unwrap().input.noise_floor.expect("the ablation takes the floor out");
+    let (_, bank) = augment.noise.as_ref().expect("noise configured above");
+    let noisy = bank.add(&augment.raw[0], augment.power[0], 10.0, 0, 0);
+    group.bench_function("floor_one_note", |bench| bench.iter(|| black_box(&noisy).without_floor(&floor)));
     group.finish();
 }
 

@@ -30,13 +30,23 @@ pub struct TrainConfig {
 }
 
 /// How the cached 251 x 513 STFT and 251 x 761 CQT are reduced before the network sees them:
-/// averages over `time_pool` frames and over `*_pool` neighbouring bins.
+/// averages over `time_pool` frames and over `*_pool` neighbouring bins, with an optional
+/// stationary floor taken out first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputConfig {
     pub time_pool: usize,
     pub stft_pool: usize,
     pub cqt_pool: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_floor: Option<super::floor::NoiseFloor>,
+}
+
+impl InputConfig {
+    /// Pooling alone, without a floor.
+    pub fn pooled(time_pool: usize, stft_pool: usize, cqt_pool: usize) -> Self {
+        Self { time_pool, stft_pool, cqt_pool, noise_floor: None }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +159,9 @@ impl TrainConfig {
         positive("input.time_pool", i.time_pool)?;
         positive("input.stft_pool", i.stft_pool)?;
         positive("input.cqt_pool", i.cqt_pool)?;
+        if let Some(floor) = &i.noise_floor {
+            floor.check()?;
+        }
         if i.time_pool > 16 || i.stft_pool > 64 || i.cqt_pool > 64 {
             return Err("input pools above 16 (time) or 64 (bins) leave too little to learn from".into());
         }
@@ -256,5 +269,18 @@ mod tests {
         assert!(err.to_string().contains("model.kernel"), "{err}");
         let err = TrainConfig::parse(&DEFAULT.replace("blocks = 2", "blocks = 9"), "x.toml").unwrap_err();
         assert!(err.to_string().contains("model.blocks"), "{err}");
+    }
+
+    #[test]
+    fn the_noise_floor_parses_round_trips_and_is_checked() {
+        let text = include_str!("../../models/ablations/noise-floor.toml");
+        let c = TrainConfig::parse(text, "noise-floor.toml").unwrap();
+        let floor = c.input.noise_floor.expect("the ablation takes the floor out");
+        assert_eq!((floor.percentile, floor.margin_db, floor.range_db), (5, 6, 80));
+        assert_eq!(TrainConfig::parse(&c.to_toml(), "round trip").unwrap(), c);
+        let err = TrainConfig::parse(&text.replace("range_db = 80", "range_db = 10"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("input.noise_floor.range_db"), "{err}");
+        let err = TrainConfig::parse(&text.replace("margin_db = 6", "margin = 6"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("margin"), "{err}");
     }
 }

@@ -1,10 +1,12 @@
 //! What the network reads: a note's STFT and CQT in dB, standardised per bin with the training
 //! split's statistics, then averaged over blocks of frames and bins (`[input]` in the config).
+//! An optional floor (`[input.noise_floor]`, [`super::floor`]) comes out before standardising.
 //! Training, evaluation and prediction all go through [`raw_views`] and [`Standardizer`].
 
 use serde::{Deserialize, Serialize};
 
 use super::config::{CACHE_FRAMES, InputConfig};
+use super::floor::NoiseFloor;
 use crate::data::cache::Moments;
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
@@ -111,6 +113,14 @@ impl RawViews {
             frames: self.frames / time_pool,
         }
     }
+
+    /// Both views with their stationary floor taken out.
+    pub fn without_floor(&self, floor: &NoiseFloor) -> RawViews {
+        let mut out = self.clone();
+        floor.apply(&mut out.stft, out.frames, out.stft_bins);
+        floor.apply(&mut out.cqt, out.frames, out.cqt_bins);
+        out
+    }
 }
 
 /// A note analysed for learning: its views pooled over time, and the moments of the full views.
@@ -128,13 +138,18 @@ fn moments(values: &[f32], bins: usize) -> Moments {
     m
 }
 
+/// Without a floor, the moments are those of every frame; with one, those of the pooled views
+/// with the floor taken out, which is what is standardised then.
 pub fn prepare(raw: &RawViews, power: f64, input: &InputConfig) -> PreparedNote {
-    PreparedNote {
-        power,
-        pooled: raw.pool_time(input.time_pool),
-        stft_moments: moments(&raw.stft, raw.stft_bins),
-        cqt_moments: moments(&raw.cqt, raw.cqt_bins),
-    }
+    let pooled = raw.pool_time(input.time_pool);
+    let (stft_moments, cqt_moments) = match input.noise_floor {
+        None => (moments(&raw.stft, raw.stft_bins), moments(&raw.cqt, raw.cqt_bins)),
+        Some(floor) => {
+            let front = pooled.without_floor(&floor);
+            (moments(&front.stft, front.stft_bins), moments(&front.cqt, front.cqt_bins))
+        }
+    };
+    PreparedNote { power, pooled, stft_moments, cqt_moments }
 }
 
 impl Standardizer {
@@ -152,9 +167,11 @@ impl Standardizer {
         Self { stft_mean: s.mean, stft_std: s.std, cqt_mean: c.mean, cqt_std: c.std }
     }
 
-    /// Standardises time-pooled views and pools their bins.
+    /// Takes the floor out of time-pooled views when configured, standardises them and pools
+    /// their bins.
     pub fn finish(&self, pooled: &RawViews, input: &InputConfig) -> NoteInputs {
-        let p = pooled;
+        let front = input.noise_floor.map(|floor| pooled.without_floor(&floor));
+        let p = front.as_ref().unwrap_or(pooled);
         NoteInputs {
             stft: standardize_pool(&p.stft, p.frames, p.stft_bins, &self.stft_mean, &self.stft_std, 1, input.stft_pool),
             cqt: standardize_pool(&p.cqt, p.frames, p.cqt_bins, &self.cqt_mean, &self.cqt_std, 1, input.cqt_pool),

@@ -5,6 +5,7 @@ pub mod augment;
 pub mod batch;
 pub mod config;
 pub mod eval;
+pub mod floor;
 pub mod fused;
 pub mod inputs;
 pub mod layers;

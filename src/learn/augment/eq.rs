@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn the_curve_on_finished_inputs_equals_the_curve_on_the_raw_views() {
-        let input = InputConfig { time_pool: 4, stft_pool: 4, cqt_pool: 4 };
+        let input = InputConfig::pooled(4, 4, 4);
         let raw = raw_views(&mut crate::features::Analyzer::default(), &test_note()).pool_time(4);
         let spread = |bins: usize, m: f32| (0..bins).map(|b| m + (b % 7) as f32).collect::<Vec<_>>();
         let standardizer = Standardizer {

@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn draws_spread_over_the_copies_and_both_feature_degradations_by_weight() {
-        let input = InputConfig { time_pool: 4, stft_pool: 4, cqt_pool: 4 };
+        let input = InputConfig::pooled(4, 4, 4);
         let wave = test_note();
         let raw = raw_views(&mut Analyzer::default(), &wave).pool_time(4);
         let unit = |bins: usize| (vec![0f32; bins], vec![1f32; bins]);

@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn feature_noise_matches_noise_added_to_the_waveform() {
-        let input = InputConfig { time_pool: 4, stft_pool: 4, cqt_pool: 4 };
+        let input = InputConfig::pooled(4, 4, 4);
         let mut analyzer = Analyzer::default();
         let clean_wave = test_note();
         let clean = raw_views(&mut analyzer, &clean_wave).pool_time(4);
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_silent_note_stays_silent_and_bad_ranges_are_named() {
-        let input = InputConfig { time_pool: 4, stft_pool: 4, cqt_pool: 4 };
+        let input = InputConfig::pooled(4, 4, 4);
         let bank = NoiseBank::new(NoiseColor::White, &input, 1);
         let silent = raw_views(&mut Analyzer::default(), &[0.0; 100]).pool_time(4);
         assert_eq!(bank.add(&silent, 0.0, 10.0, 0, 0).stft, silent.stft);

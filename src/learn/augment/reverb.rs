@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn feature_rooms_match_rooms_applied_to_the_waveform() {
-        let input = InputConfig { time_pool: 4, stft_pool: 4, cqt_pool: 4 };
+        let input = InputConfig::pooled(4, 4, 4);
         let wave = test_note();
         let mut analyzer = Analyzer::default();
         let clean = raw_views(&mut analyzer, &wave).pool_time(4);
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_unit_impulse_leaves_a_note_as_it_was() {
-        let input = InputConfig { time_pool: 4, stft_pool: 4, cqt_pool: 4 };
+        let input = InputConfig::pooled(4, 4, 4);
         let clean = raw_views(&mut Analyzer::default(), &test_note()).pool_time(4);
         let mut impulse = vec![0f32; 8];
         impulse[0] = 1.0;
