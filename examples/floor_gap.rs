@@ -2,7 +2,7 @@
 //! learns from them: for each setting, the mean absolute difference between a test note's
 //! finished inputs clean and with pink noise at 10 dB (`assets/chains/eval/pink_10db.toml`,
 //! seed 5), and the instrument accuracy of the nearest clean training note (Euclidean, on the
-//! finished inputs) for the clean and the noisy test notes.
+//! finished inputs) for the clean and the noisy test notes, at the default pooling (4:4:4).
 //!
 //! usage: cargo run --example floor_gap -- DATASET [PERCENTILE:MARGIN:RANGE ...]
 

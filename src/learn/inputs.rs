@@ -123,7 +123,8 @@ impl RawViews {
     }
 }
 
-/// A note analysed for learning: its views pooled over time, and the moments of the full views.
+/// A note analysed for learning: its views pooled over time, and the moments its standardiser
+/// is fitted from ([`prepare`]).
 pub struct PreparedNote {
     pub pooled: RawViews,
     /// Mean power of the analysed 4 s, which an SNR is measured against.
