@@ -8,12 +8,11 @@
 
 use std::path::Path;
 
-use timbrescope::data::cache::Moments;
 use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::degrade::ChainSpec;
 use timbrescope::learn::config::InputConfig;
 use timbrescope::learn::floor::NoiseFloor;
-use timbrescope::learn::inputs::{NoteInputs, PreparedNote, Standardizer, dataset_views, labelled};
+use timbrescope::learn::inputs::{NoteInputs, PreparedNote, Standardizer, dataset_views, floored_moments, labelled};
 
 fn flat(n: &NoteInputs) -> Vec<f32> {
     n.stft.iter().chain(&n.cqt).copied().collect()
@@ -60,18 +59,8 @@ fn main() -> anyhow::Result<()> {
                 let refit: Vec<PreparedNote> = train
                     .iter()
                     .map(|n| {
-                        let front = n.pooled.without_floor(&floor);
-                        let moments = |v: &[f32], bins| {
-                            let mut m = Moments::new(bins);
-                            m.add(v);
-                            m
-                        };
-                        PreparedNote {
-                            pooled: n.pooled.clone(),
-                            power: n.power,
-                            stft_moments: moments(&front.stft, front.stft_bins),
-                            cqt_moments: moments(&front.cqt, front.cqt_bins),
-                        }
+                        let (stft_moments, cqt_moments) = floored_moments(&n.pooled, &floor);
+                        PreparedNote { pooled: n.pooled.clone(), power: n.power, stft_moments, cqt_moments }
                     })
                     .collect();
                 Standardizer::fit(&refit)

@@ -145,12 +145,15 @@ pub fn prepare(raw: &RawViews, power: f64, input: &InputConfig) -> PreparedNote 
     let pooled = raw.pool_time(input.time_pool);
     let (stft_moments, cqt_moments) = match input.noise_floor {
         None => (moments(&raw.stft, raw.stft_bins), moments(&raw.cqt, raw.cqt_bins)),
-        Some(floor) => {
-            let front = pooled.without_floor(&floor);
-            (moments(&front.stft, front.stft_bins), moments(&front.cqt, front.cqt_bins))
-        }
+        Some(floor) => floored_moments(&pooled, &floor),
     };
     PreparedNote { power, pooled, stft_moments, cqt_moments }
+}
+
+/// The STFT and CQT moments of time-pooled views with their floor taken out.
+pub fn floored_moments(pooled: &RawViews, floor: &NoiseFloor) -> (Moments, Moments) {
+    let front = pooled.without_floor(floor);
+    (moments(&front.stft, front.stft_bins), moments(&front.cqt, front.cqt_bins))
 }
 
 impl Standardizer {
