@@ -11,7 +11,7 @@ use candle_core::{Device, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::{Rng as _, SeedableRng as _};
 use timbrescope::features::Analyzer;
-use timbrescope::learn::augment::{FeatureAugment, NoiseBank, RoomBank, note_power};
+use timbrescope::learn::augment::{FeatureAugment, NoiseBank, PitchShift, PitchShiftConfig, RoomBank, note_power};
 use timbrescope::learn::batch::BatchInputs;
 use timbrescope::learn::config::TrainConfig;
 use timbrescope::learn::inputs::{InputShape, NOTE_SAMPLES, Standardizer, raw_views};
@@ -126,6 +126,17 @@ fn augment(c: &mut Criterion) {
     let (_, bank) = augment.noise.as_ref().expect("noise configured above");
     let noisy = bank.add(&augment.raw[0], augment.power[0], 10.0, 0, 0);
     group.bench_function("floor_one_note", |bench| bench.iter(|| black_box(&noisy).without_floor(&floor)));
+    // A shift by two semitones of one note's finished inputs, the copy it makes included.
+    let config = PitchShiftConfig { probability: 1.0, semitones: 2 };
+    let shift = PitchShift::new(config, &augment.standardizer, &input, [0.0; 5], [1.0; 5]);
+    let finished = augment.standardizer.finish(&augment.raw[0], &input);
+    group.bench_function("pitch_shift_one_note", |bench| {
+        bench.iter(|| {
+            let mut x = finished.clone();
+            shift.apply(&mut x, black_box(2));
+            x
+        })
+    });
     group.finish();
 }
 

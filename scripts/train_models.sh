@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the shipped model and its comparison model, evaluates them, and prints the tables kept
-# in the README. About 45 minutes on two cores; `--ablations` adds the four recipes of
-# models/ablations/ (another 110 minutes); `--skip-train` only re-evaluates existing runs.
+# in the README. About 50 minutes on two cores; `--ablations` adds the six recipes of
+# models/ablations/ (another 150 minutes); `--skip-train` only re-evaluates existing runs.
 # usage: scripts/train_models.sh [--skip-train] [--ablations]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ for arg in "$@"; do
   esac
 done
 runs=(default clean-only)
-$ablations && runs+=(noise noise-rooms-eq noise-floor noise-subtraction)
+$ablations && runs+=(noise noise-rooms-eq no-floor-no-shift noise-floor noise-subtraction noise-subtraction-shift)
 if ! $skip_train; then
   "$BIN" dataset synth --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 \
       --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2 --out "$DATA"
@@ -38,9 +38,9 @@ if ! $skip_train; then
       "$BIN" train --config "models/ablations/$name.toml" --dataset "$DATA" \
           --degraded "$DATA-train-domain" --run "runs/$name"
     done
-    # The shipped recipe with each bin's stationary floor taken out of the inputs, with and
-    # without a range limit.
-    for name in noise-floor noise-subtraction; do
+    # The shipped recipe without its noise floor and pitch shift; with the floor but no shift;
+    # with the floor subtracted without a range limit, without and with the shift.
+    for name in no-floor-no-shift noise-floor noise-subtraction noise-subtraction-shift; do
       "$BIN" train --config "models/ablations/$name.toml" --dataset "$DATA" \
           --degraded "$DATA-train-domain" --degraded "$DATA-train-codec" --run "runs/$name"
     done

@@ -8,7 +8,7 @@ use rand_distr::{Beta, Distribution as _};
 
 use std::borrow::Cow;
 
-use super::augment::{FeatureAugment, FeatureEq};
+use super::augment::{FeatureAugment, FeatureEq, PitchShift};
 use super::config::SpecAugmentConfig;
 use super::inputs::{InputShape, NoteInputs};
 
@@ -34,6 +34,8 @@ pub struct Examples {
     pub augment: Option<FeatureAugment>,
     /// A random equaliser applied to drawn examples, clean or degraded.
     pub eq: Option<FeatureEq>,
+    /// A random pitch shift of drawn examples and their targets (multi-task training only).
+    pub shift: Option<PitchShift>,
     pub targets: Vec<Targets>,
 }
 
@@ -103,6 +105,20 @@ impl Examples {
                 Cow::Owned(owned)
             }
             _ => x,
+        }
+    }
+
+    /// [`Self::draw`], then perhaps shifted in pitch, with the targets of what was drawn.
+    pub fn draw_shifted(&self, i: usize, p: f64, rng: &mut impl Rng) -> (Cow<'_, NoteInputs>, Targets) {
+        let x = self.draw(i, p, rng);
+        let Some(shift) = &self.shift else { return (x, self.targets[i]) };
+        match shift.semitones(rng) {
+            0 => (x, self.targets[i]),
+            k => {
+                let mut owned = x.into_owned();
+                shift.apply(&mut owned, k);
+                (Cow::Owned(owned), shift.targets(&self.targets[i], k))
+            }
         }
     }
 
@@ -187,6 +203,7 @@ mod tests {
             degraded: Vec::new(),
             augment: None,
             eq: None,
+            shift: None,
             targets: classes
                 .iter()
                 .map(|&c| Targets { instrument: c, family: 0, pitch_class: 0, velocity: 0, descriptors: [0.0; 5] })

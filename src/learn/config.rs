@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
-pub use super::augment::{FeatureEqConfig, FeatureNoiseConfig, FeatureReverbConfig};
+pub use super::augment::{FeatureEqConfig, FeatureNoiseConfig, FeatureReverbConfig, PitchShiftConfig};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +27,9 @@ pub struct TrainConfig {
     /// A random equaliser over drawn training examples, clean or degraded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature_eq: Option<FeatureEqConfig>,
+    /// Drawn multi-task examples shifted in pitch by whole semitones, targets with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch_shift: Option<PitchShiftConfig>,
 }
 
 /// How the cached 251 x 513 STFT and 251 x 761 CQT are reduced before the network sees them:
@@ -232,6 +235,9 @@ impl TrainConfig {
         if let Some(eq) = &self.feature_eq {
             eq.check()?;
         }
+        if let Some(shift) = &self.pitch_shift {
+            shift.check()?;
+        }
         let w = &t.loss_weights;
         for (name, v) in [
             ("instrument", w.instrument),
@@ -282,5 +288,22 @@ mod tests {
         assert!(err.to_string().contains("input.noise_floor.range_db"), "{err}");
         let err = TrainConfig::parse(&text.replace("margin_db = 6", "margin = 6"), "x.toml").unwrap_err();
         assert!(err.to_string().contains("margin"), "{err}");
+    }
+
+    #[test]
+    fn the_pitch_shift_parses_is_checked_and_may_be_absent() {
+        let c = TrainConfig::parse(DEFAULT, "default.toml").unwrap();
+        let shift = c.pitch_shift.expect("the default recipe shifts pitch");
+        assert_eq!((shift.probability, shift.semitones), (0.5, 2));
+        let err = TrainConfig::parse(&DEFAULT.replace("semitones = 2", "semitones = 13"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("pitch_shift.semitones"), "{err}");
+        let err =
+            TrainConfig::parse(&DEFAULT.replace("semitones = 2", "semitones = 2\nsemitone = 1"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("`semitone`"), "{err}");
+        // Configs written before the shift existed read unchanged.
+        let text = include_str!("../../models/ablations/no-floor-no-shift.toml");
+        let old = TrainConfig::parse(text, "no-floor-no-shift.toml").unwrap();
+        assert!(old.pitch_shift.is_none() && old.input.noise_floor.is_none());
+        assert_eq!(TrainConfig::parse(&old.to_toml(), "round trip").unwrap(), old);
     }
 }

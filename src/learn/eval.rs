@@ -92,6 +92,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
         degraded: Vec::new(),
         augment: None,
         eq: None,
+        shift: None,
         targets: idx
             .iter()
             .map(|&i| {

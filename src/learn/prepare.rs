@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::LearnError;
-use super::augment::{FeatureAugment, FeatureEq, NoiseBank, RoomBank};
+use super::augment::{FeatureAugment, FeatureEq, NoiseBank, PitchShift, RoomBank};
 use super::batch::{Examples, Targets};
 use super::inputs::{InputShape, PreparedNote, Standardizer, dataset_views, labelled};
 use super::model::{Classes, ModelSpec};
@@ -155,6 +155,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             })
             .collect()
     };
+    let shift = config.pitch_shift.as_ref().map(|c| PitchShift::new(c.clone(), &standardizer, &input, mean, std));
     let names = |idx: &[usize]| idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect();
     let tax = &dataset.taxonomy;
     let spec = ModelSpec {
@@ -196,6 +197,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             degraded: train_degraded,
             augment,
             eq,
+            shift,
             targets: targets(&train_idx),
         },
         valid: Examples {
@@ -205,6 +207,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             degraded: Vec::new(),
             augment: None,
             eq: None,
+            shift: None,
             targets: targets(&valid_idx),
         },
         meta,

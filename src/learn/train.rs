@@ -409,9 +409,11 @@ impl<'a> Trainer<'a> {
             p
         };
         let mut inputs: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(chunk.len());
+        // The targets of what was drawn: a pitch shift moves some of them.
+        let (mut ta, mut tb) = (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
         for (&a, &b) in chunk.iter().zip(&partners) {
-            let xa = train.draw(a, config.degraded_fraction, rng);
-            let xb = train.draw(b, config.degraded_fraction, rng);
+            let (xa, t_a) = train.draw_shifted(a, config.degraded_fraction, rng);
+            let (xb, t_b) = train.draw_shifted(b, config.degraded_fraction, rng);
             let (mut s, mut c) = if lambda < 1.0 {
                 (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
             } else {
@@ -419,23 +421,21 @@ impl<'a> Trainer<'a> {
             };
             spec_augment(&mut s, &mut c, &shape, &config.spec_augment, rng);
             inputs.push((s, c));
+            ta.push(t_a);
+            tb.push(t_b);
         }
         let rows: Vec<(&[f32], &[f32])> = inputs.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
         let x = to_tensors(&shape, &rows, &self.opts.device)?;
-        let t = |i: usize| &train.targets[i];
         let classes = &self.data.meta.spec.classes;
         let n = chunk.len();
         let lambdas = vec![lambda; n];
         let soft = |get: &dyn Fn(&Targets) -> u8, k: usize| -> candle_core::Result<Tensor> {
-            let a: Vec<u8> = chunk.iter().map(|&i| get(t(i))).collect();
-            let b: Vec<u8> = partners.iter().map(|&i| get(t(i))).collect();
+            let a: Vec<u8> = ta.iter().map(get).collect();
+            let b: Vec<u8> = tb.iter().map(get).collect();
             Tensor::from_vec(mixed_one_hot(&a, &b, &lambdas, k), (n, k), &self.opts.device)
         };
-        let desc: Vec<f32> = chunk
-            .iter()
-            .zip(&partners)
-            .flat_map(|(&a, &b)| mix(&t(a).descriptors, &t(b).descriptors, lambda))
-            .collect();
+        let desc: Vec<f32> =
+            ta.iter().zip(&tb).flat_map(|(a, b)| mix(&a.descriptors, &b.descriptors, lambda)).collect();
         let targets = SoftTargets {
             instrument: soft(&|t| t.instrument, classes.instrument)?,
             family: soft(&|t| t.family, classes.family)?,
@@ -446,7 +446,7 @@ impl<'a> Trainer<'a> {
         let (out, losses) = mtl_loss(&self.model, &x, &targets, &config.loss_weights)?;
         let [loss, l_inst, l_fam, l_pc, l_vel, l_desc] = &losses;
         optimizer.apply(&loss.backward()?)?;
-        let labels = |get: &dyn Fn(&Targets) -> u8| chunk.iter().map(|&i| get(t(i))).collect::<Vec<u8>>();
+        let labels = |get: &dyn Fn(&Targets) -> u8| ta.iter().map(get).collect::<Vec<u8>>();
         let scalar = |x: &Tensor| x.to_scalar::<f32>().map(f64::from);
         Ok(BTreeMap::from([
             ("loss".into(), scalar(loss)?),

@@ -9,6 +9,7 @@
 mod eq;
 mod noise;
 mod reverb;
+mod shift;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use eq::{FeatureEq, FeatureEqConfig};
 pub use noise::NoiseBank;
 pub use reverb::RoomBank;
+pub use shift::{PitchShift, PitchShiftConfig};
 
 use super::config::InputConfig;
 use super::inputs::{NOTE_SAMPLES, NoteInputs, RawViews, Standardizer};
@@ -198,6 +200,7 @@ mod tests {
             degraded: vec![vec![copy.clone()]],
             augment: Some(augment),
             eq: None,
+            shift: None,
             targets: vec![Targets { instrument: 0, family: 0, pitch_class: 0, velocity: 0, descriptors: [0.0; 5] }],
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);

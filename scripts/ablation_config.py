@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Prints a variant of models/default.toml for the ablation scripts: the default recipe without
+its noise floor and pitch shift (the base the short-schedule tables compare against), with the
+options given added back or changed.
+
+usage: scripts/ablation_config.py [--floor P:M:R] [--shift PROB:SEMITONES] [--pool T:S:C]
+                                  [--ssl-epochs N] [--mtl-epochs N]
+"""
+import argparse
+import re
+from pathlib import Path
+
+DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default.toml"
+OPTIONAL = ("input.noise_floor", "pitch_shift")
+
+
+def without_optional(text: str) -> str:
+    """Drops the optional sections, each from its header (and the comments just above it) to
+    the next section."""
+    out, skipping, comments = [], False, []
+    for line in text.splitlines():
+        header = re.match(r"^\[([^\]]+)\]", line)
+        if header:
+            skipping = header.group(1) in OPTIONAL
+            if not skipping:
+                out += comments
+            comments = []
+            if not skipping:
+                out.append(line)
+            continue
+        if skipping:
+            continue
+        if line.startswith("#"):
+            comments.append(line)
+        else:
+            out += comments + [line]
+            comments = []
+    out += comments
+    return "\n".join(out).rstrip() + "\n"
+
+
+def set_epochs(text: str, section: str, epochs: int) -> str:
+    pattern = re.compile(rf"(^\[{section}\]\n(?:(?!\[).*\n)*?)epochs = \d+", re.M)
+    text, n = pattern.subn(rf"\g<1>epochs = {epochs}", text)
+    assert n == 1, f"no epochs in [{section}]"
+    return text
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--floor", help="PERCENTILE:MARGIN_DB:RANGE_DB")
+    p.add_argument("--shift", help="PROBABILITY:SEMITONES")
+    p.add_argument("--pool", help="TIME:STFT:CQT")
+    p.add_argument("--ssl-epochs", type=int)
+    p.add_argument("--mtl-epochs", type=int)
+    a = p.parse_args()
+    text = without_optional(DEFAULT.read_text())
+    variant = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(a).items() if v is not None)
+    description = f"The default recipe from ablation_config.py {variant}".strip()
+    text = re.sub(r"^description = .*", f'description = "{description}"', text, count=1, flags=re.M)
+    if a.pool:
+        for key, value in zip(["time_pool", "stft_pool", "cqt_pool"], a.pool.split(":")):
+            text = re.sub(rf"^{key} = \d+", f"{key} = {int(value)}", text, flags=re.M)
+    if a.ssl_epochs is not None:
+        text = set_epochs(text, "ssl", a.ssl_epochs)
+    if a.mtl_epochs is not None:
+        text = set_epochs(text, "mtl", a.mtl_epochs)
+    if a.floor:
+        pct, margin, rng = (int(v) for v in a.floor.split(":"))
+        floor = f"\n[input.noise_floor]\npercentile = {pct}\nmargin_db = {margin}\nrange_db = {rng}\n"
+        text = re.sub(r"^(cqt_pool = \d+\n)", rf"\g<1>{floor}", text, flags=re.M)
+    if a.shift:
+        prob, semitones = a.shift.split(":")
+        text += f"\n[pitch_shift]\nprobability = {float(prob)}\nsemitones = {int(semitones)}\n"
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    main()
