@@ -129,8 +129,9 @@ impl PitchShift {
         if rng.random_bool(0.5) { k } else { -k }
     }
 
-    /// Moves finished inputs up (positive) or down by `semitones`.
+    /// Moves finished inputs up (positive) or down by `semitones`, at most the configured number.
     pub fn apply(&self, x: &mut NoteInputs, semitones: i32) {
+        debug_assert!(semitones.unsigned_abs() <= self.config.semitones, "a shift beyond the configured range");
         let k = (semitones + self.config.semitones as i32) as usize;
         self.stft.apply(&mut x.stft, &self.stft.taps[k]);
         self.cqt.apply(&mut x.cqt, &self.cqt.taps[k]);
