@@ -4,7 +4,7 @@ its noise floor and pitch shift (the base the short-schedule tables compare agai
 options given added back or changed.
 
 usage: scripts/ablation_config.py [--floor P:M:R] [--shift PROB:SEMITONES] [--pool T:S:C]
-                                  [--ssl-epochs N] [--mtl-epochs N]
+                                  [--noise SNR_LO:SNR_HI:WEIGHT] [--ssl-epochs N] [--mtl-epochs N]
 """
 import argparse
 import re
@@ -51,6 +51,7 @@ def main() -> None:
     p.add_argument("--floor", help="PERCENTILE:MARGIN_DB:RANGE_DB")
     p.add_argument("--shift", help="PROBABILITY:SEMITONES")
     p.add_argument("--pool", help="TIME:STFT:CQT")
+    p.add_argument("--noise", help="SNR_LO:SNR_HI:WEIGHT of [feature_noise]")
     p.add_argument("--ssl-epochs", type=int)
     p.add_argument("--mtl-epochs", type=int)
     a = p.parse_args()
@@ -61,6 +62,12 @@ def main() -> None:
     if a.pool:
         for key, value in zip(["time_pool", "stft_pool", "cqt_pool"], a.pool.split(":")):
             text = re.sub(rf"^{key} = \d+", f"{key} = {int(value)}", text, flags=re.M)
+    if a.noise:
+        lo, hi, weight = (float(v) for v in a.noise.split(":"))
+        text, n = re.subn(r"^snr_db = .*", f"snr_db = [{lo:g}, {hi:g}]", text, count=1, flags=re.M)
+        assert n == 1, "no snr_db in [feature_noise]"
+        text, n = re.subn(r"(^\[feature_noise\]\n(?:(?!\[).*\n)*?)weight = .*", rf"\g<1>weight = {weight}", text, flags=re.M)
+        assert n == 1, "no weight in [feature_noise]"
     if a.ssl_epochs is not None:
         text = set_epochs(text, "ssl", a.ssl_epochs)
     if a.mtl_epochs is not None:

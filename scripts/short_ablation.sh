@@ -8,7 +8,8 @@
 # usage: scripts/short_ablation.sh [VARIANT ...]
 #   VARIANT: none, or options of scripts/ablation_config.py joined by commas, e.g.
 #   floor=5:6:100 (the noise floor, PERCENTILE:MARGIN:RANGE), shift=0.5:2 (PROBABILITY:SEMITONES),
-#   floor=5:6:100,shift=0.5:2. Default: all the variants of models/README.md.
+#   floor=5:6:100,shift=0.5:2, noise=-5:20:3 (the feature-domain noise's SNR range and weight).
+#   Default: all the variants of models/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/debug/timbrescope}
@@ -19,7 +20,8 @@ for copy in train-domain train-codec; do
 done
 variants=("$@")
 [ ${#variants[@]} -gt 0 ] ||
-  variants=(none floor=10:3:40 floor=5:6:80 floor=5:6:100 shift=0.5:2 floor=5:6:100,shift=0.5:2)
+  variants=(none floor=10:3:40 floor=5:6:80 floor=5:6:100 shift=0.5:2 floor=5:6:100,shift=0.5:2
+    floor=5:6:80,shift=0.5:2 floor=5:6:80,shift=0.5:2,noise=-5:20:3)
 mkdir -p runs/short models/reports/short
 for v in "${variants[@]}"; do
   args=(--ssl-epochs 2 --mtl-epochs 20)
@@ -30,10 +32,11 @@ for v in "${variants[@]}"; do
     for o in "${opts[@]}"; do
       key=${o%%=*}
       value=${o#*=}
-      args+=("--$key" "$value")
+      args+=("--$key=$value")
       case $key in
         floor) IFS=: read -r p m r <<<"$value"; part="p$p-m$m-r$r" ;;
         shift) IFS=: read -r p s <<<"$value"; part="shift-p$p-s$s" ;;
+        noise) IFS=: read -r lo hi w <<<"$value"; part="noise-snr${lo}-${hi}-w$w" ;;
         *) echo "unknown option $key in $v" >&2; exit 2 ;;
       esac
       name=${name:+$name-}$part
