@@ -1,5 +1,5 @@
-//! Building blocks written as matrix products: Candle's CPU matrix products run at about
-//! 100 GFLOP/s here and its convolutions at about 5, so a temporal convolution is an unfold
+//! Building blocks written as matrix products: dense layers ([`super::fused::dense`]) run at about
+//! 100 GFLOP/s here and Candle's CPU convolutions at about 5, so a temporal convolution is an unfold
 //! (shifted copies side by side) followed by one dense layer. Elementwise work goes through the
 //! fused kernels of [`super::fused`].
 
@@ -8,9 +8,9 @@ use candle_nn::VarBuilder;
 use candle_nn::init::Init;
 
 pub use super::fused::{LayerNorm, halve_time, unfold_time};
-use super::fused::{gelu, gru_cell};
+use super::fused::{dense, gru, residual_gelu};
 
-/// A dense layer that flattens leading dimensions into one matrix product.
+/// A dense layer over the last dimension, leading dimensions as rows of one matrix product.
 #[derive(Clone, Debug)]
 pub struct Dense {
     weight: Tensor,
@@ -28,13 +28,7 @@ impl Dense {
 
 impl Module for Dense {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let dims = xs.dims().to_vec();
-        let inputs = *dims.last().expect("a dense layer's input has a last dimension");
-        let rows = xs.elem_count() / inputs;
-        let flat = xs.reshape((rows, inputs))?.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
-        let mut out = dims;
-        *out.last_mut().expect("non-empty") = self.bias.dim(0)?;
-        flat.reshape(out)
+        dense(xs, &self.weight, &self.bias)
     }
 }
 
@@ -64,8 +58,8 @@ impl ConvBlock {
 
 impl Module for ConvBlock {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let h = gelu(&self.dense.forward(&unfold_time(xs, self.kernel)?)?)?;
-        halve_time(&self.norm.forward(&(xs + h)?)?)
+        let h = residual_gelu(xs, &self.dense.forward(&unfold_time(xs, self.kernel)?)?)?;
+        halve_time(&self.norm.forward(&h)?)
     }
 }
 
@@ -74,33 +68,17 @@ impl Module for ConvBlock {
 pub struct Gru {
     input: Dense,
     hidden: Dense,
-    size: usize,
 }
 
 impl Gru {
     pub fn new(vb: VarBuilder, inputs: usize, size: usize) -> Result<Self> {
-        Ok(Self {
-            input: Dense::new(vb.pp("ih"), inputs, 3 * size)?,
-            hidden: Dense::new(vb.pp("hh"), size, 3 * size)?,
-            size,
-        })
+        Ok(Self { input: Dense::new(vb.pp("ih"), inputs, 3 * size)?, hidden: Dense::new(vb.pp("hh"), size, 3 * size)? })
     }
 
     /// `[B, T, C]` -> `[B, T, H]`, read backwards in time when `reverse`.
     pub fn forward(&self, xs: &Tensor, reverse: bool) -> Result<Tensor> {
-        let (b, t, _) = xs.dims3()?;
         // The input projection of every frame in one product; only the recurrence is sequential.
-        // Time-major, so that each step's gates are one contiguous block.
-        let gates_x = self.input.forward(xs)?.transpose(0, 1)?.contiguous()?;
-        let mut h = Tensor::zeros((b, self.size), xs.dtype(), xs.device())?;
-        let mut outputs = vec![None; t];
-        let order: Vec<usize> = if reverse { (0..t).rev().collect() } else { (0..t).collect() };
-        for step in order {
-            h = gru_cell(&gates_x.get(step)?, &self.hidden.forward(&h)?, &h)?;
-            outputs[step] = Some(h.clone());
-        }
-        let outputs: Vec<Tensor> = outputs.into_iter().map(|o| o.expect("every step ran")).collect();
-        Tensor::stack(&outputs, 1)
+        gru(&self.input.forward(xs)?, &self.hidden.weight, &self.hidden.bias, reverse)
     }
 }
 
