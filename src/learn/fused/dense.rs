@@ -9,7 +9,9 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use rayon::prelude::*;
 
-use super::{three, with_values};
+use std::borrow::Cow;
+
+use super::{fold, three, unfold, unfold_time_composed, with_values};
 
 /// Products below this many multiply-adds run on one thread: splitting them costs more than it saves.
 const PARALLEL_MACS: usize = 1 << 22;
@@ -118,7 +120,22 @@ fn rows_and_last(dims: &[usize]) -> (usize, usize) {
     (dims.iter().rev().skip(1).product(), last)
 }
 
-struct DenseOp;
+/// A dense layer, optionally over each frame and its neighbours (`kernel` > 1: a temporal
+/// convolution, the unfold done inside the op so that the graph holds no unfolded copy).
+struct DenseOp {
+    kernel: usize,
+}
+
+impl DenseOp {
+    /// The rows the product reads: `x` itself, or its unfold.
+    fn rows<'a>(&self, x: &'a [f32], dims: &[usize]) -> Result<Cow<'a, [f32]>> {
+        if self.kernel == 1 {
+            return Ok(Cow::Borrowed(x));
+        }
+        let &[b, t, c] = dims else { candle_core::bail!("temporal convolution: input {dims:?} is not [B, T, C]") };
+        Ok(Cow::Owned(unfold(x, b, t, c, self.kernel)))
+    }
+}
 
 impl CustomOp3 for DenseOp {
     fn name(&self) -> &'static str {
@@ -135,15 +152,17 @@ impl CustomOp3 for DenseOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let [x, w, b] = three(self.name(), [(s1, l1), (s2, l2), (s3, l3)])?;
-        let (rows, inputs) = rows_and_last(l1.dims());
+        let (rows, last) = rows_and_last(l1.dims());
+        let inputs = last * self.kernel;
         let (outputs, w_inputs) = l2.shape().dims2()?;
         if inputs == 0 || w_inputs != inputs || b.len() != outputs {
             candle_core::bail!("dense: input {:?}, weight {:?}, bias {:?}", l1.dims(), l2.dims(), l3.dims());
         }
+        let x = self.rows(x, l1.dims())?;
         // Every row starts as the bias, and the product is added to it.
         let mut y = rows_of(b, rows);
         // W^T read through W's strides: element (i, o) of W^T is W[o * inputs + i].
-        sgemm(rows, inputs, outputs, (x, inputs as isize, 1), (w, 1, inputs as isize), 1.0, &mut y);
+        sgemm(rows, inputs, outputs, (&x, inputs as isize, 1), (w, 1, inputs as isize), 1.0, &mut y);
         let mut dims = l1.dims().to_vec();
         *dims.last_mut().expect("rows_and_last found a last dimension") = outputs;
         Ok((CpuStorage::F32(y), Shape::from(dims)))
@@ -157,20 +176,26 @@ impl CustomOp3 for DenseOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (rows, inputs) = rows_and_last(x.dims());
+        let (rows, last) = rows_and_last(x.dims());
+        let inputs = last * self.kernel;
         let outputs = w.dim(0)?;
         let (dx, dw, db) = with_values(x, |xv| {
             with_values(w, |wv| {
                 with_values(grad, |g| {
-                    // dx = g W; an input that no gradient reaches (the features) skips it.
+                    let xv = self.rows(xv, x.dims())?;
+                    // dx = g W (then folded back onto the frames); an input that no gradient
+                    // reaches (the features) skips it.
                     let dx = x.track_op().then(|| {
                         let mut dx = vec![0f32; rows * inputs];
                         sgemm(rows, outputs, inputs, (g, outputs as isize, 1), (wv, inputs as isize, 1), 0.0, &mut dx);
-                        dx
+                        match x.dims() {
+                            &[b, t, c] if self.kernel > 1 => fold(&dx, b, t, c, self.kernel),
+                            _ => dx,
+                        }
                     });
                     // dW = g^T x, g^T read through g's strides.
                     let mut dw = vec![0f32; outputs * inputs];
-                    sgemm(outputs, rows, inputs, (g, 1, outputs as isize), (xv, inputs as isize, 1), 0.0, &mut dw);
+                    sgemm(outputs, rows, inputs, (g, 1, outputs as isize), (&xv, inputs as isize, 1), 0.0, &mut dw);
                     let mut db = vec![0f32; outputs];
                     for row in g.chunks_exact(outputs) {
                         db.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
@@ -193,7 +218,7 @@ impl CustomOp3 for DenseOp {
 /// (each one would cost the backward pass a zero-filled gradient and an addition at full size).
 pub fn dense(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() {
-        x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, DenseOp)
+        x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, DenseOp { kernel: 1 })
     } else {
         dense_composed(x, w, b)
     }
@@ -201,6 +226,21 @@ pub fn dense(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 pub fn dense_composed(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     x.broadcast_matmul(&w.t()?)?.broadcast_add(b)
+}
+
+/// A temporal convolution, `[B, T, C]` -> `[B, T, outputs]`: each frame beside its `kernel - 1`
+/// neighbours (zeros beyond the ends), `kernel * C` values, through a dense layer `W`
+/// (`[outputs, kernel * C]`, frames in time order) and `b`.
+pub fn conv_time(x: &Tensor, w: &Tensor, b: &Tensor, kernel: usize) -> Result<Tensor> {
+    if x.device().is_cpu() {
+        x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, DenseOp { kernel })
+    } else {
+        conv_time_composed(x, w, b, kernel)
+    }
+}
+
+pub fn conv_time_composed(x: &Tensor, w: &Tensor, b: &Tensor, kernel: usize) -> Result<Tensor> {
+    dense_composed(&unfold_time_composed(x, kernel)?, w, b)
 }
 
 #[cfg(test)]
@@ -214,6 +254,17 @@ mod tests {
         // layers pass them.
         let (x, w, b) = (random(&[3, 37, 23], 1), random(&[19, 23], 2), random(&[19], 3));
         check(&[&x, &w, &b], || dense(&x, &w, &b).unwrap(), || dense_composed(&x, &w, &b).unwrap(), 1e-4);
+    }
+
+    #[test]
+    fn conv_matches_the_composed_one_and_passes_gradients() {
+        // Kernels 3 and 5 over 7 frames: the ends see zeros.
+        let x = random(&[3, 7, 5], 4);
+        for k in [3, 5] {
+            let (w, b) = (random(&[4, k * 5], 5), random(&[4], 6));
+            let (fast, slow) = (|| conv_time(&x, &w, &b, k).unwrap(), || conv_time_composed(&x, &w, &b, k).unwrap());
+            check(&[&x, &w, &b], fast, slow, 1e-4);
+        }
     }
 
     #[test]

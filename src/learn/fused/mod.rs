@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 mod dense;
 mod gru;
-pub use dense::{dense, dense_composed};
+pub use dense::{conv_time, conv_time_composed, dense, dense_composed};
 pub use gru::{gru, gru_composed};
 
 /// Elements per parallel task: below this, handing work to another thread costs more than it saves.
@@ -329,63 +329,36 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
 // ---------------------------------------------------------------------------------------------
 // Temporal unfold: `[B, T, C]` -> `[B, T, k C]`, frame t seeing t - k/2 ..= t + k/2.
 
-struct UnfoldOp {
-    kernel: usize,
-}
-
-impl CustomOp1 for UnfoldOp {
-    fn name(&self) -> &'static str {
-        "fused-unfold-time"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(storage, layout, self.name())?;
-        let (b, t, c) = layout.shape().dims3()?;
-        let k = self.kernel;
-        let mut out = vec![0f32; b * t * k * c];
-        out.par_chunks_mut(t * k * c).zip(x.par_chunks(t * c)).for_each(|(o, x)| {
-            for frame in 0..t {
-                for j in 0..k {
-                    let Some(src) = (frame + j).checked_sub(k / 2).filter(|&s| s < t) else { continue };
-                    o[(frame * k + j) * c..(frame * k + j + 1) * c].copy_from_slice(&x[src * c..(src + 1) * c]);
-                }
+/// `[B, T, C]` -> `[B, T, kernel * C]`: frame t beside frames t - k/2 ..= t + k/2 (zeros outside).
+fn unfold(x: &[f32], b: usize, t: usize, c: usize, k: usize) -> Vec<f32> {
+    let mut out = vec![0f32; b * t * k * c];
+    out.par_chunks_mut(t * k * c).zip(x.par_chunks(t * c)).for_each(|(o, x)| {
+        for frame in 0..t {
+            for j in 0..k {
+                let Some(src) = (frame + j).checked_sub(k / 2).filter(|&s| s < t) else { continue };
+                o[(frame * k + j) * c..(frame * k + j + 1) * c].copy_from_slice(&x[src * c..(src + 1) * c]);
             }
-        });
-        Ok((CpuStorage::F32(out), Shape::from((b, t, k * c))))
-    }
-
-    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let (b, t, c) = x.dims3()?;
-        let k = self.kernel;
-        let dx = with_values(grad, |g| {
-            let mut dx = vec![0f32; b * t * c];
-            dx.par_chunks_mut(t * c).zip(g.par_chunks(t * k * c)).for_each(|(dx, g)| {
-                for frame in 0..t {
-                    for j in 0..k {
-                        let Some(src) = (frame + j).checked_sub(k / 2).filter(|&s| s < t) else { continue };
-                        let g = &g[(frame * k + j) * c..(frame * k + j + 1) * c];
-                        dx[src * c..(src + 1) * c].iter_mut().zip(g).for_each(|(d, g)| *d += g);
-                    }
-                }
-            });
-            Ok(dx)
-        })?;
-        Ok(Some(Tensor::from_vec(dx, (b, t, c), x.device())?))
-    }
+        }
+    });
+    out
 }
 
-/// `[B, T, C]` -> `[B, T, kernel * C]`: frame t sees frames t - k/2 ..= t + k/2 (zeros outside).
-pub fn unfold_time(xs: &Tensor, kernel: usize) -> Result<Tensor> {
-    if kernel == 1 {
-        return Ok(xs.clone());
-    }
-    if xs.device().is_cpu() {
-        xs.contiguous()?.apply_op1(UnfoldOp { kernel })
-    } else {
-        unfold_time_composed(xs, kernel)
-    }
+/// The adjoint of [`unfold`]: each frame's gradient is the sum of its copies' gradients.
+fn fold(g: &[f32], b: usize, t: usize, c: usize, k: usize) -> Vec<f32> {
+    let mut dx = vec![0f32; b * t * c];
+    dx.par_chunks_mut(t * c).zip(g.par_chunks(t * k * c)).for_each(|(dx, g)| {
+        for frame in 0..t {
+            for j in 0..k {
+                let Some(src) = (frame + j).checked_sub(k / 2).filter(|&s| s < t) else { continue };
+                let g = &g[(frame * k + j) * c..(frame * k + j + 1) * c];
+                dx[src * c..(src + 1) * c].iter_mut().zip(g).for_each(|(d, g)| *d += g);
+            }
+        }
+    });
+    dx
 }
 
+/// The unfold of [`conv_time`] from Candle's operations, its oracle.
 pub fn unfold_time_composed(xs: &Tensor, kernel: usize) -> Result<Tensor> {
     let frames = xs.dim(1)?;
     let padded = xs.pad_with_zeros(1, kernel / 2, kernel / 2)?;
@@ -529,21 +502,29 @@ mod tests {
     }
 
     #[test]
-    fn unfold_and_halve_match_the_composed_ones() {
+    fn halve_matches_the_composed_one() {
         let x = random(&[3, 7, 5], 8);
-        for k in [3, 5] {
-            check(&[&x], || unfold_time(&x, k).unwrap(), || unfold_time_composed(&x, k).unwrap(), 1e-6);
-        }
         check(&[&x], || halve_time(&x).unwrap(), || halve_time_composed(&x).unwrap(), 1e-6);
     }
 
     #[test]
-    fn unfold_places_neighbours_side_by_side() {
+    fn unfold_places_neighbours_side_by_side_and_fold_is_its_adjoint() {
         // One batch, 4 frames, 1 channel holding the frame index + 1.
-        let x = Tensor::new(&[[[1f32], [2.], [3.], [4.]]], &Device::Cpu).unwrap();
-        let u = unfold_time(&x, 3).unwrap().to_vec3::<f32>().unwrap();
-        assert_eq!(u[0], vec![vec![0., 1., 2.], vec![1., 2., 3.], vec![2., 3., 4.], vec![3., 4., 0.]]);
-        let h = halve_time(&x).unwrap().to_vec3::<f32>().unwrap();
-        assert_eq!(h[0], vec![vec![1.5], vec![3.5]]);
+        let u = unfold(&[1., 2., 3., 4.], 1, 4, 1, 3);
+        assert_eq!(u, vec![0., 1., 2., 1., 2., 3., 2., 3., 4., 3., 4., 0.]);
+        // The composed oracle agrees on a larger input, kernels 3 and 5.
+        let x = random(&[3, 7, 5], 8);
+        let xv = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        for k in [3, 5] {
+            let composed = unfold_time_composed(&x, k).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(unfold(&xv, 3, 7, 5, k), composed);
+            // <unfold(x), g> = <x, fold(g)> for any g.
+            let g: Vec<f32> = (0..composed.len()).map(|i| (i % 11) as f32 - 5.0).collect();
+            let lhs: f32 = unfold(&xv, 3, 7, 5, k).iter().zip(&g).map(|(a, b)| a * b).sum();
+            let rhs: f32 = xv.iter().zip(fold(&g, 3, 7, 5, k)).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        }
+        let h = halve_time(&Tensor::new(&[[[1f32], [2.], [3.], [4.]]], &Device::Cpu).unwrap()).unwrap();
+        assert_eq!(h.to_vec3::<f32>().unwrap()[0], vec![vec![1.5], vec![3.5]]);
     }
 }
