@@ -2,7 +2,8 @@
 //! forward, multi-task loss, backward and AdamW; and a contrastive step. Inputs are seeded
 //! random values of the real shapes. `benches/compare_torch.py` runs this and the same model in
 //! PyTorch in one go and prints samples per second and the ratio. Also the cost of one note's
-//! feature-domain noise and room, which a step pays for each example so degraded.
+//! feature-domain noise and room, which a step pays for each example so degraded, and one dense
+//! layer as Candle's product and as the fused op the model uses.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -14,6 +15,7 @@ use timbrescope::features::Analyzer;
 use timbrescope::learn::augment::{FeatureAugment, NoiseBank, PitchShift, PitchShiftConfig, RoomBank, note_power};
 use timbrescope::learn::batch::BatchInputs;
 use timbrescope::learn::config::TrainConfig;
+use timbrescope::learn::fused::dense;
 use timbrescope::learn::inputs::{InputShape, NOTE_SAMPLES, Standardizer, raw_views};
 use timbrescope::learn::loss::nt_xent;
 use timbrescope::learn::model::{Classes, ModelSpec, build};
@@ -140,5 +142,24 @@ fn augment(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, learn, augment);
+/// One dense layer of a convolution block (3,968 rows of 384 inputs to 128 outputs: batch 64 x 62
+/// frames, three frames of 128 channels side by side), forward, as Candle's product plus a
+/// broadcast bias and as the fused op the model uses.
+fn products(c: &mut Criterion) {
+    let dev = Device::Cpu;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut random = |dims: &[usize]| {
+        let n = dims.iter().product();
+        Tensor::from_vec((0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>(), dims, &dev).unwrap()
+    };
+    let (x, w, b) = (random(&[3968, 384]), random(&[128, 384]), random(&[128]));
+    let mut group = c.benchmark_group("products");
+    group.bench_function("candle_matmul_3968x384x128", |bench| {
+        bench.iter(|| black_box(&x).matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap())
+    });
+    group.bench_function("fused_dense_3968x384x128", |bench| bench.iter(|| dense(black_box(&x), &w, &b).unwrap()));
+    group.finish();
+}
+
+criterion_group!(benches, learn, augment, products);
 criterion_main!(benches);

@@ -1,5 +1,5 @@
 //! Building blocks written as matrix products: dense layers ([`super::fused::dense`]) run at about
-//! 100 GFLOP/s here and Candle's CPU convolutions at about 5, so a temporal convolution is an unfold
+//! 80 GFLOP/s here and Candle's CPU convolutions at about 5, so a temporal convolution is an unfold
 //! (shifted copies side by side) followed by one dense layer ([`super::fused::conv_time`]).
 //! Elementwise work goes through the fused kernels of [`super::fused`].
 
