@@ -29,15 +29,16 @@ type Strided<'a> = (&'a [f32], isize, isize);
 /// only its share of the larger operand. Each element of `c` is computed by one task whatever the
 /// split, so the result does not depend on the thread count.
 pub(super) fn sgemm(m: usize, k: usize, n: usize, a: Strided, b: Strided, beta: f32, c: &mut [f32]) {
-    assert!(
-        m > 0
-            && k > 0
-            && n > 0
-            && c.len() == m * n
-            && a.0.len() >= reach(m, k, a.1, a.2)
-            && b.0.len() >= reach(k, n, b.1, b.2),
-        "sgemm: slice sizes"
-    );
+    assert_eq!(c.len(), m * n, "sgemm: output size");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum: only the `beta c` term is left.
+        c.iter_mut().for_each(|v| *v = if beta == 0.0 { 0.0 } else { beta * *v });
+        return;
+    }
+    assert!(a.0.len() >= reach(m, k, a.1, a.2) && b.0.len() >= reach(k, n, b.1, b.2), "sgemm: slice sizes");
     let threads = rayon::current_num_threads();
     if m * k * n < PARALLEL_MACS || threads == 1 {
         return block(m, k, n, a, b, beta, (c, n));
@@ -274,6 +275,11 @@ mod tests {
     fn split_products_match_one_call() {
         // Large enough to be split: by rows (m > n), then by columns (n > m), with beta = 1.
         let values = |len: usize, seed: usize| (0..len).map(|i| ((i * 7 + seed) % 13) as f32 - 6.0).collect::<Vec<_>>();
+        // Empty products leave `beta c`.
+        let mut c = vec![2f32; 6];
+        sgemm(2, 0, 3, (&[], 0, 1), (&[], 3, 1), 0.5, &mut c);
+        assert_eq!(c, vec![1.0; 6]);
+        sgemm(0, 4, 3, (&[], 4, 1), (&[0.0; 12], 3, 1), 0.0, &mut []);
         for (m, k, n) in [(700, 90, 70), (70, 90, 700)] {
             let (a, b) = (values(m * k, 1), values(k * n, 2));
             let start = values(m * n, 3);
