@@ -8,11 +8,10 @@
 //! (`benches/learn.rs`, group `products`). The backward pass is three products and a column
 //! sum, with the transposes read through strides rather than copied.
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
-
-use rayon::prelude::*;
-
 use std::borrow::Cow;
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 use super::{fold, three, unfold, unfold_time_composed, with_values};
 
@@ -113,6 +112,9 @@ fn block(m: usize, k: usize, n: usize, a: Strided, b: Strided, beta: f32, c: (&m
 
 /// `rows` copies of `row`, one after another.
 pub(super) fn rows_of(row: &[f32], rows: usize) -> Vec<f32> {
+    if row.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![0f32; rows * row.len()];
     out.chunks_exact_mut(row.len()).for_each(|r| r.copy_from_slice(row));
     out
