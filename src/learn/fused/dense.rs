@@ -126,6 +126,16 @@ fn rows_and_last(dims: &[usize]) -> (usize, usize) {
     (dims.iter().rev().skip(1).product(), last)
 }
 
+/// The sum of each column of a row-major matrix with `cols` columns: the adjoint of [`rows_of`],
+/// and the gradient of a bias added to every row.
+pub(super) fn column_sums(m: &[f32], cols: usize) -> Vec<f32> {
+    let mut sums = vec![0f32; cols];
+    for row in m.chunks_exact(cols.max(1)) {
+        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+    }
+    sums
+}
+
 /// A dense layer, optionally over each frame and its neighbours (`kernel` > 1: a temporal
 /// convolution, the unfold done inside the op so that the graph holds no unfolded copy).
 struct DenseOp {
@@ -202,11 +212,7 @@ impl CustomOp3 for DenseOp {
                     // dW = g^T x, g^T read through g's strides.
                     let mut dw = vec![0f32; outputs * inputs];
                     sgemm(outputs, rows, inputs, (g, 1, outputs as isize), (&xv, inputs as isize, 1), 0.0, &mut dw);
-                    let mut db = vec![0f32; outputs];
-                    for row in g.chunks_exact(outputs) {
-                        db.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
-                    }
-                    Ok((dx, dw, db))
+                    Ok((dx, dw, column_sums(g, outputs)))
                 })
             })
         })?;

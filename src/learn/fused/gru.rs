@@ -8,7 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::dense::{rows_of, sgemm};
+use super::dense::{column_sums, rows_of, sgemm};
 use super::{sigmoid, tanh, three, with_values};
 
 struct GruOp {
@@ -135,11 +135,7 @@ impl CustomOp3 for GruOp {
                             // dW = dgh^T prev over every frame; db = column sums of dgh.
                             let mut dw = vec![0f32; g3 * n];
                             sgemm(g3, b * t, n, (&dgh, 1, g3 as isize), (&prev, n as isize, 1), 0.0, &mut dw);
-                            let mut db = vec![0f32; g3];
-                            for row in dgh.chunks_exact(g3) {
-                                db.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
-                            }
-                            Ok((dgx, dw, db))
+                            Ok((dgx, dw, column_sums(&dgh, g3)))
                         })
                     })
                 })
