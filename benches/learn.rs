@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use rand::{Rng as _, SeedableRng as _};
 use timbrescope::features::Analyzer;
 use timbrescope::learn::augment::{FeatureAugment, NoiseBank, PitchShift, PitchShiftConfig, RoomBank, note_power};
@@ -19,6 +19,7 @@ use timbrescope::learn::fused::dense;
 use timbrescope::learn::inputs::{InputShape, NOTE_SAMPLES, Standardizer, raw_views};
 use timbrescope::learn::loss::nt_xent;
 use timbrescope::learn::model::{Classes, ModelSpec, build};
+use timbrescope::learn::on_workers;
 use timbrescope::learn::optim::AdamW;
 use timbrescope::learn::score::{SoftTargets, mtl_loss};
 
@@ -73,21 +74,25 @@ fn learn(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("mtl_step_batch64", |bench| {
         bench.iter(|| {
-            let (_, losses) = mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights).unwrap();
-            optimizer.apply(&losses[0].backward().unwrap()).unwrap();
+            on_workers(|| {
+                let (_, losses) = mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights).unwrap();
+                optimizer.apply(&losses[0].backward().unwrap()).unwrap();
+            })
         })
     });
     group.bench_function("ssl_step_batch64", |bench| {
         bench.iter(|| {
-            let (zs, zc) = model.project_views(black_box(&x.stft), &x.cqt).unwrap();
-            let loss = nt_xent(&zs, &zc, 0.2).unwrap();
-            optimizer.apply(&loss.backward().unwrap()).unwrap();
+            on_workers(|| {
+                let (zs, zc) = model.project_views(black_box(&x.stft), &x.cqt).unwrap();
+                let loss = nt_xent(&zs, &zc, 0.2).unwrap();
+                optimizer.apply(&loss.backward().unwrap()).unwrap();
+            })
         })
     });
     group.bench_function("predict_one", |bench| {
         let one_s = x.stft.narrow(0, 0, 1).unwrap();
         let one_c = x.cqt.narrow(0, 0, 1).unwrap();
-        bench.iter(|| model.forward(black_box(&one_s), &one_c, false).unwrap())
+        bench.iter(|| on_workers(|| model.forward(black_box(&one_s), &one_c, false).unwrap()))
     });
     group.finish();
 }
@@ -162,4 +167,10 @@ fn products(c: &mut Criterion) {
 }
 
 criterion_group!(benches, learn, augment, products);
-criterion_main!(benches);
+
+fn main() {
+    // SAFETY: the first statement of main: no other thread exists yet.
+    unsafe { timbrescope::learn::park_candle_helpers() };
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

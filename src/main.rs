@@ -68,6 +68,8 @@ enum Verb {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: the first statement of main: no other thread exists yet.
+    unsafe { timbrescope::learn::park_candle_helpers() };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         // sofar warns about optional attributes the KEMAR file leaves out; nothing to act on.
         .filter_module("sofar", log::LevelFilter::Error)

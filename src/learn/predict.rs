@@ -64,7 +64,8 @@ impl Predictor {
         let inputs = meta.standardizer.apply(&raw, &meta.spec.input);
         let shape = InputShape::of(&meta.spec.input, raw.stft_bins, raw.cqt_bins);
         let x = to_tensors(&shape, &[(inputs.stft.as_slice(), inputs.cqt.as_slice())], &Device::Cpu)?;
-        let out = self.model.model.forward(&x.stft, &x.cqt, false)?;
+        let model = &self.model.model;
+        let out = super::on_workers(|| model.forward(&x.stft, &x.cqt, false))?;
         let pitch_classes: Vec<String> =
             ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"].iter().map(|s| s.to_string()).collect();
         let velocities: Vec<String> = meta.velocities.iter().map(|v| format!("velocity {v}")).collect();

@@ -85,7 +85,7 @@ pub fn score(model: &Model, examples: &Examples, meta: &ModelMeta, device: &Devi
         let rows: Vec<(&[f32], &[f32])> =
             chunk.iter().map(|&i| (examples.clean[i].stft.as_slice(), examples.clean[i].cqt.as_slice())).collect();
         let x = to_tensors(&examples.shape, &rows, device)?;
-        let out = model.forward(&x.stft, &x.cqt, false)?;
+        let out = super::on_workers(|| model.forward(&x.stft, &x.cqt, false))?;
         let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();
         let inst: Vec<u32> = targets.iter().map(|t| u32::from(t.instrument)).collect();
         loss_sum += f64::from(

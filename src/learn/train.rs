@@ -268,11 +268,13 @@ impl<'a> Trainer<'a> {
                 }
                 let step = epoch * steps_per_epoch + k;
                 optimizer.lr = lr.lr(step);
-                let mut values = if stage == "ssl" {
-                    self.ssl_step(chunk, temperature.at(step), &mut optimizer, &mut rng)?
-                } else {
-                    self.mtl_step(chunk, &mut optimizer, &mut rng)?
-                };
+                let mut values = super::on_workers(|| {
+                    if stage == "ssl" {
+                        self.ssl_step(chunk, temperature.at(step), &mut optimizer, &mut rng)
+                    } else {
+                        self.mtl_step(chunk, &mut optimizer, &mut rng)
+                    }
+                })?;
                 let loss = values["loss"];
                 if !loss.is_finite() || loss > EXPLODED_LOSS {
                     return Err(LearnError::Diverged { step, problem: format!("the loss is {loss}") });

@@ -5,8 +5,11 @@
 //! (each step's slice, state and stacked output had its gradient zero-filled and accumulated at
 //! full size). Here the backward pass recomputes every step's hidden gates in one product from
 //! the saved outputs, runs the recurrence once, and sums the weight gradient in one product.
+//! The recurrence itself runs on blocks of batch rows in parallel: a frame's product is too
+//! small to split, but rows never meet.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 use super::dense::{column_sums, rows_of, sgemm};
 use super::{sigmoid, tanh, three, with_values};
@@ -15,10 +18,91 @@ struct GruOp {
     reverse: bool,
 }
 
+/// What the backward pass reads for a block of batch rows, each row `T` frames: the input and
+/// hidden gates (`[rows, T, 3H]`), the state before each frame (`[rows, T, H]`) and the hidden
+/// weight (`[3H, H]`).
+#[derive(Clone, Copy)]
+struct Saved<'a> {
+    gx: &'a [f32],
+    gh: &'a [f32],
+    prev: &'a [f32],
+    w: &'a [f32],
+    n: usize,
+}
+
+/// Batch rows per task. Rows are independent through time, so the recurrence, whose per-frame
+/// products are too small to split, runs on every thread at once.
+fn rows_per_task(b: usize) -> usize {
+    b.div_ceil(rayon::current_num_threads()).max(1)
+}
+
 impl GruOp {
     /// Frame indices in the order the recurrence visits them.
     fn order(&self, t: usize) -> Vec<usize> {
         if self.reverse { (0..t).rev().collect() } else { (0..t).collect() }
+    }
+
+    /// The recurrence for a block of rows: `gx` `[rows, T, 3H]` in, `out` `[rows, T, H]` out.
+    fn forward_rows(&self, gx: &[f32], w: &[f32], bias: &[f32], t: usize, out: &mut [f32]) {
+        let g3 = bias.len();
+        let n = g3 / 3;
+        let b = out.len() / (t * n);
+        let mut h = vec![0f32; b * n];
+        let mut gh = vec![0f32; b * g3];
+        for step in self.order(t) {
+            gh.chunks_exact_mut(g3).for_each(|row| row.copy_from_slice(bias));
+            sgemm(b, n, g3, (&h, n as isize, 1), (w, 1, n as isize), 1.0, &mut gh);
+            for row in 0..b {
+                let (gx, gh) = (&gx[(row * t + step) * g3..][..g3], &gh[row * g3..][..g3]);
+                let h = &mut h[row * n..][..n];
+                for i in 0..n {
+                    let r = sigmoid(gx[i] + gh[i]);
+                    let z = sigmoid(gx[n + i] + gh[n + i]);
+                    let cand = tanh(gx[2 * n + i] + r * gh[2 * n + i]);
+                    h[i] = (1.0 - z) * cand + z * h[i];
+                }
+                out[(row * t + step) * n..][..n].copy_from_slice(h);
+            }
+        }
+    }
+
+    /// The recurrence backwards for a block of rows, from the output gradient `g` (`[rows, T,
+    /// H]`): the gradients of the input gates `dgx` and hidden gates `dgh` (`[rows, T, 3H]`).
+    fn backward_rows(&self, saved: &Saved, g: &[f32], t: usize, dgx: &mut [f32], dgh: &mut [f32]) {
+        let Saved { gx, gh, prev, w, n } = *saved;
+        let (g3, b) = (3 * n, g.len() / (t * n));
+        // The gradient reaching each row's state from the frames after it.
+        let mut dh = vec![0f32; b * n];
+        for step in self.order(t).into_iter().rev() {
+            for row in 0..b {
+                let o = (row * t + step) * g3;
+                let (gx, gh) = (&gx[o..][..g3], &gh[o..][..g3]);
+                let hp = &prev[(row * t + step) * n..][..n];
+                let gin = &g[(row * t + step) * n..][..n];
+                let dh = &mut dh[row * n..][..n];
+                for i in 0..n {
+                    let r = sigmoid(gx[i] + gh[i]);
+                    let z = sigmoid(gx[n + i] + gh[n + i]);
+                    let cand = tanh(gx[2 * n + i] + r * gh[2 * n + i]);
+                    let g = gin[i] + dh[i];
+                    let d_cand = g * (1.0 - z) * (1.0 - cand * cand);
+                    let d_z = g * (hp[i] - cand) * z * (1.0 - z);
+                    let d_r = d_cand * gh[2 * n + i] * r * (1.0 - r);
+                    // What reaches the previous state directly; the path through the hidden
+                    // gates is added below.
+                    dh[i] = g * z;
+                    dgx[o + i] = d_r;
+                    dgh[o + i] = d_r;
+                    dgx[o + n + i] = d_z;
+                    dgh[o + n + i] = d_z;
+                    dgx[o + 2 * n + i] = d_cand;
+                    dgh[o + 2 * n + i] = d_cand * r;
+                }
+            }
+            // dh += dgh(step) W: this step's rows lie t * 3H apart.
+            let a = (&dgh[step * g3..], (t * g3) as isize, 1);
+            sgemm(b, g3, n, a, (w, n as isize, 1), 1.0, &mut dh);
+        }
     }
 }
 
@@ -59,23 +143,10 @@ impl CustomOp3 for GruOp {
             candle_core::bail!("gru: gates {:?}, weight {:?}, bias {:?}", l1.dims(), l2.dims(), l3.dims());
         }
         let mut out = vec![0f32; b * t * n];
-        let mut h = vec![0f32; b * n];
-        let mut gh = vec![0f32; b * g3];
-        for step in self.order(t) {
-            gh.chunks_exact_mut(g3).for_each(|row| row.copy_from_slice(bias));
-            sgemm(b, n, g3, (&h, n as isize, 1), (w, 1, n as isize), 1.0, &mut gh);
-            for row in 0..b {
-                let (gx, gh) = (&gx[(row * t + step) * g3..][..g3], &gh[row * g3..][..g3]);
-                let h = &mut h[row * n..][..n];
-                for i in 0..n {
-                    let r = sigmoid(gx[i] + gh[i]);
-                    let z = sigmoid(gx[n + i] + gh[n + i]);
-                    let cand = tanh(gx[2 * n + i] + r * gh[2 * n + i]);
-                    h[i] = (1.0 - z) * cand + z * h[i];
-                }
-                out[(row * t + step) * n..][..n].copy_from_slice(h);
-            }
-        }
+        let rows = rows_per_task(b);
+        out.par_chunks_mut((rows * t * n).max(1)).zip(gx.par_chunks((rows * t * g3).max(1))).for_each(|(out, gx)| {
+            self.forward_rows(gx, w, bias, t, out);
+        });
         Ok((CpuStorage::F32(out), Shape::from((b, t, n))))
     }
 
@@ -100,38 +171,16 @@ impl CustomOp3 for GruOp {
                             let mut gh = rows_of(bias, b * t);
                             sgemm(b * t, n, g3, (&prev, n as isize, 1), (wv, 1, n as isize), 1.0, &mut gh);
                             let (mut dgx, mut dgh) = (vec![0f32; b * t * g3], vec![0f32; b * t * g3]);
-                            // The gradient reaching each row's state from the frames after it.
-                            let mut dh = vec![0f32; b * n];
-                            for &step in order.iter().rev() {
-                                for row in 0..b {
-                                    let o = (row * t + step) * g3;
-                                    let (gx, gh) = (&gx[o..][..g3], &gh[o..][..g3]);
-                                    let hp = &prev[(row * t + step) * n..][..n];
-                                    let gin = &g[(row * t + step) * n..][..n];
-                                    let dh = &mut dh[row * n..][..n];
-                                    for i in 0..n {
-                                        let r = sigmoid(gx[i] + gh[i]);
-                                        let z = sigmoid(gx[n + i] + gh[n + i]);
-                                        let cand = tanh(gx[2 * n + i] + r * gh[2 * n + i]);
-                                        let g = gin[i] + dh[i];
-                                        let d_cand = g * (1.0 - z) * (1.0 - cand * cand);
-                                        let d_z = g * (hp[i] - cand) * z * (1.0 - z);
-                                        let d_r = d_cand * gh[2 * n + i] * r * (1.0 - r);
-                                        // What reaches the previous state directly; the path
-                                        // through the hidden gates is added below.
-                                        dh[i] = g * z;
-                                        dgx[o + i] = d_r;
-                                        dgh[o + i] = d_r;
-                                        dgx[o + n + i] = d_z;
-                                        dgh[o + n + i] = d_z;
-                                        dgx[o + 2 * n + i] = d_cand;
-                                        dgh[o + 2 * n + i] = d_cand * r;
-                                    }
-                                }
-                                // dh += dgh(step) W: this step's rows lie t * 3H apart.
-                                let a = (&dgh[step * g3..], (t * g3) as isize, 1);
-                                sgemm(b, g3, n, a, (wv, n as isize, 1), 1.0, &mut dh);
-                            }
+                            let rows = rows_per_task(b);
+                            let (gates, states) = ((rows * t * g3).max(1), (rows * t * n).max(1));
+                            dgx.par_chunks_mut(gates)
+                                .zip(dgh.par_chunks_mut(gates))
+                                .zip(gx.par_chunks(gates).zip(gh.par_chunks(gates)))
+                                .zip(prev.par_chunks(states).zip(g.par_chunks(states)))
+                                .for_each(|(((dgx, dgh), (gx, gh)), (prev, g))| {
+                                    let saved = Saved { gx, gh, prev, w: wv, n };
+                                    self.backward_rows(&saved, g, t, dgx, dgh);
+                                });
                             // dW = dgh^T prev over every frame; db = column sums of dgh.
                             let mut dw = vec![0f32; g3 * n];
                             sgemm(g3, b * t, n, (&dgh, 1, g3 as isize), (&prev, n as isize, 1), 0.0, &mut dw);
@@ -211,5 +260,25 @@ mod tests {
         let a = backward.narrow(1, 3, 1).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let e = alone.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         a.iter().zip(&e).for_each(|(a, e)| assert!((a - e).abs() < 1e-6, "{a} vs {e}"));
+    }
+
+    #[test]
+    fn rows_split_over_threads_give_the_same_values() {
+        // Rows run the recurrence independently, so however the batch is split over threads,
+        // every value and gradient is bit for bit the one a single thread gives.
+        let (gates, w, b) = (random(&[7, 5, 12], 7), random(&[12, 4], 8), random(&[12], 9));
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let y = gru(&gates, &w, &b, true).unwrap();
+                let g = (&y * &y).unwrap().sum_all().unwrap().backward().unwrap();
+                [y.clone(), g.get(&gates).unwrap().clone(), g.get(&w).unwrap().clone(), g.get(&b).unwrap().clone()]
+                    .map(|t| t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+            })
+        };
+        let one = run(1);
+        for threads in [2, 3, 4] {
+            assert_eq!(run(threads), one, "{threads} threads");
+        }
     }
 }
