@@ -7,8 +7,8 @@ use candle_core::{D, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::init::Init;
 
-pub use super::fused::{LayerNorm, halve_time};
-use super::fused::{conv_time, dense, gru, residual_gelu};
+pub use super::fused::LayerNorm;
+use super::fused::{conv_time, dense, gru};
 
 /// A dense layer over the last dimension, leading dimensions as rows of one matrix product.
 #[derive(Clone, Debug)]
@@ -58,8 +58,8 @@ impl ConvBlock {
 
 impl Module for ConvBlock {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let h = residual_gelu(xs, &conv_time(xs, &self.dense.weight, &self.dense.bias, self.kernel)?)?;
-        halve_time(&self.norm.forward(&h)?)
+        let pre = conv_time(xs, &self.dense.weight, &self.dense.bias, self.kernel)?;
+        self.norm.block_tail(xs, &pre)
     }
 }
 

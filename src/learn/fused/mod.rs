@@ -1,5 +1,6 @@
 //! Fused CPU kernels, each with an analytic backward pass, for what a training step repeats most:
-//! dense layers, layer norm, GELU (alone and on a residual branch), the GRU, the temporal unfold and the halving of frames.
+//! dense layers, layer norm, GELU (alone and on a residual branch), the GRU, the temporal unfold, the halving of frames
+//! and the end of a convolution block (residual GELU, norm and halving in one).
 //!
 //! Why not Candle's own: its fused layer norm records no backward pass, so gradients silently
 //! stop there and everything upstream trains as if frozen (huggingface/candle#3011); its GELU
@@ -8,11 +9,13 @@
 //! Other devices get the composed Candle operations (`*_composed`), which are also the oracles
 //! the tests hold the fused kernels to.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
+mod block;
 mod dense;
 mod gru;
+pub use block::{block_tail, block_tail_composed};
 pub use dense::{conv_time, conv_time_composed, dense, dense_composed};
 pub use gru::{gru, gru_composed};
 
@@ -34,7 +37,7 @@ fn three<'a>(op: &str, inputs: [(&'a CpuStorage, &Layout); 3]) -> Result<[&'a [f
 }
 
 /// Runs `f` on the f32 values of `t`, made contiguous first.
-fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+pub(super) fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
     let t = t.contiguous()?;
     let (storage, layout) = t.storage_and_layout();
     match &*storage {
@@ -223,6 +226,11 @@ impl LayerNorm {
     pub fn new(weight: Tensor, bias: Tensor, eps: f32) -> Self {
         Self { weight, bias, eps }
     }
+
+    /// `halve(norm(skip + gelu(pre)))`, the end of a convolution block, as one op.
+    pub fn block_tail(&self, skip: &Tensor, pre: &Tensor) -> Result<Tensor> {
+        block_tail(skip, pre, &self.weight, &self.bias, self.eps)
+    }
 }
 
 impl candle_core::Module for LayerNorm {
@@ -282,46 +290,6 @@ impl CustomOp1 for GeluOp {
     }
 }
 
-/// `skip + gelu(pre)`, a residual connection: one op rather than two saves the backward pass a
-/// zero-filled gradient and an addition at full size.
-struct ResidualGeluOp;
-
-impl CustomOp2 for ResidualGeluOp {
-    fn name(&self) -> &'static str {
-        "fused-residual-gelu"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (skip, pre) = (contiguous_f32(s1, l1, self.name())?, contiguous_f32(s2, l2, self.name())?);
-        if l1.shape() != l2.shape() {
-            candle_core::bail!("residual gelu: shapes {:?} and {:?}", l1.dims(), l2.dims());
-        }
-        let mut out = vec![0f32; skip.len()];
-        out.par_chunks_mut(CHUNK).zip(skip.par_chunks(CHUNK).zip(pre.par_chunks(CHUNK))).for_each(|(o, (s, p))| {
-            o.iter_mut().zip(s.iter().zip(p)).for_each(|(o, (&s, &p))| *o = s + gelu_value(p));
-        });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        _skip: &Tensor,
-        pre: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some(grad.clone()), Some(gelu_backward(pre, grad)?)))
-    }
-}
-
-pub fn residual_gelu(skip: &Tensor, pre: &Tensor) -> Result<Tensor> {
-    if skip.device().is_cpu() {
-        skip.contiguous()?.apply_op2(&pre.contiguous()?, ResidualGeluOp)
-    } else {
-        skip + pre.gelu()?
-    }
-}
-
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() { x.contiguous()?.apply_op1(GeluOp) } else { x.gelu() }
 }
@@ -369,52 +337,7 @@ pub fn unfold_time_composed(xs: &Tensor, kernel: usize) -> Result<Tensor> {
 // ---------------------------------------------------------------------------------------------
 // Halving the frames: the mean of each pair (an odd last frame dropped).
 
-struct HalveOp;
-
-impl CustomOp1 for HalveOp {
-    fn name(&self) -> &'static str {
-        "fused-halve-time"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(storage, layout, self.name())?;
-        let (b, t, c) = layout.shape().dims3()?;
-        let half = t / 2;
-        let mut out = vec![0f32; b * half * c];
-        out.par_chunks_mut(half * c).zip(x.par_chunks(t * c)).for_each(|(o, x)| {
-            for f in 0..half {
-                let (a, bb) = (&x[2 * f * c..(2 * f + 1) * c], &x[(2 * f + 1) * c..(2 * f + 2) * c]);
-                o[f * c..(f + 1) * c].iter_mut().zip(a.iter().zip(bb)).for_each(|(o, (a, b))| *o = 0.5 * (a + b));
-            }
-        });
-        Ok((CpuStorage::F32(out), Shape::from((b, half, c))))
-    }
-
-    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let (b, t, c) = x.dims3()?;
-        let half = t / 2;
-        let dx = with_values(grad, |g| {
-            let mut dx = vec![0f32; b * t * c];
-            dx.par_chunks_mut(t * c).zip(g.par_chunks(half * c)).for_each(|(dx, g)| {
-                for f in 0..half {
-                    for i in 0..c {
-                        let v = 0.5 * g[f * c + i];
-                        dx[2 * f * c + i] = v;
-                        dx[(2 * f + 1) * c + i] = v;
-                    }
-                }
-            });
-            Ok(dx)
-        })?;
-        Ok(Some(Tensor::from_vec(dx, (b, t, c), x.device())?))
-    }
-}
-
 /// `[B, T, C]` -> `[B, T / 2, C]`: the mean of each pair of frames (an odd last frame is dropped).
-pub fn halve_time(xs: &Tensor) -> Result<Tensor> {
-    if xs.device().is_cpu() { xs.contiguous()?.apply_op1(HalveOp) } else { halve_time_composed(xs) }
-}
-
 pub fn halve_time_composed(xs: &Tensor) -> Result<Tensor> {
     let (b, t, c) = xs.dims3()?;
     let half = t / 2;
@@ -496,15 +419,6 @@ mod tests {
     fn gelu_matches_candle() {
         let x = random(&[5, 3000], 4);
         check(&[&x], || gelu(&x).unwrap(), || x.gelu().unwrap(), 2e-5);
-        let skip = random(&[5, 3000], 5);
-        let composed = || (skip.as_tensor() + x.gelu().unwrap()).unwrap();
-        check(&[&skip, &x], || residual_gelu(&skip, &x).unwrap(), composed, 2e-5);
-    }
-
-    #[test]
-    fn halve_matches_the_composed_one() {
-        let x = random(&[3, 7, 5], 8);
-        check(&[&x], || halve_time(&x).unwrap(), || halve_time_composed(&x).unwrap(), 1e-6);
     }
 
     #[test]
@@ -524,7 +438,7 @@ mod tests {
             let rhs: f32 = xv.iter().zip(fold(&g, 3, 7, 5, k)).map(|(a, b)| a * b).sum();
             assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
         }
-        let h = halve_time(&Tensor::new(&[[[1f32], [2.], [3.], [4.]]], &Device::Cpu).unwrap()).unwrap();
+        let h = halve_time_composed(&Tensor::new(&[[[1f32], [2.], [3.], [4.]]], &Device::Cpu).unwrap()).unwrap();
         assert_eq!(h.to_vec3::<f32>().unwrap()[0], vec![vec![1.5], vec![3.5]]);
     }
 }
