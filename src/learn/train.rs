@@ -11,6 +11,7 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use super::LearnError;
 use super::batch::{Targets, mix, mixup_lambda, spec_augment, to_tensors};
@@ -342,10 +343,9 @@ impl<'a> Trainer<'a> {
         let train = &self.data.train;
         // A pair is the note's STFT and its CQT; with degraded versions, one side of some pairs
         // is degraded, so the embedding learns to ignore the degradation too.
-        let rows: Vec<(Vec<f32>, Vec<f32>)> = chunk
-            .iter()
-            .map(|&i| {
-                let version = train.draw(i, p, rng);
+        let rows: Vec<(Vec<f32>, Vec<f32>)> = example_rngs(chunk, rng)
+            .map(|(i, mut rng)| {
+                let version = train.draw(i, p, &mut rng);
                 let clean = &train.clean[i];
                 if rng.random_bool(0.5) {
                     (version.stft.clone(), clean.cqt.clone())
@@ -410,23 +410,24 @@ impl<'a> Trainer<'a> {
             rand::seq::SliceRandom::shuffle(p.as_mut_slice(), rng);
             p
         };
-        let mut inputs: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(chunk.len());
-        // The targets of what was drawn: a pitch shift moves some of them.
-        let (mut ta, mut tb) = (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
-        for (&a, &b) in chunk.iter().zip(&partners) {
-            let (xa, t_a) = train.draw_shifted(a, config.degraded_fraction, rng);
-            let (xb, t_b) = train.draw_shifted(b, config.degraded_fraction, rng);
-            let (mut s, mut c) = if lambda < 1.0 {
-                (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
-            } else {
-                (xa.stft.clone(), xa.cqt.clone())
-            };
-            spec_augment(&mut s, &mut c, &shape, &config.spec_augment, rng);
-            inputs.push((s, c));
-            ta.push(t_a);
-            tb.push(t_b);
-        }
-        let rows: Vec<(&[f32], &[f32])> = inputs.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
+        // With the targets of what was drawn: a pitch shift moves some of them.
+        let drawn: Vec<_> = example_rngs(chunk, rng)
+            .zip(partners.par_iter())
+            .map(|((a, mut rng), &b)| {
+                let (xa, t_a) = train.draw_shifted(a, config.degraded_fraction, &mut rng);
+                let (xb, t_b) = train.draw_shifted(b, config.degraded_fraction, &mut rng);
+                let (mut s, mut c) = if lambda < 1.0 {
+                    (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
+                } else {
+                    (xa.stft.clone(), xa.cqt.clone())
+                };
+                spec_augment(&mut s, &mut c, &shape, &config.spec_augment, &mut rng);
+                ((s, c), t_a, t_b)
+            })
+            .collect();
+        let ta: Vec<Targets> = drawn.iter().map(|(_, t, _)| *t).collect();
+        let tb: Vec<Targets> = drawn.iter().map(|(_, _, t)| *t).collect();
+        let rows: Vec<(&[f32], &[f32])> = drawn.iter().map(|((s, c), _, _)| (s.as_slice(), c.as_slice())).collect();
         let x = to_tensors(&shape, &rows, &self.opts.device)?;
         let classes = &self.data.meta.spec.classes;
         let n = chunk.len();
@@ -476,4 +477,15 @@ impl<'a> Trainer<'a> {
         on_event(TrainEvent::Confusion(confusion));
         Ok(MetricRecord { stage: "mtl".into(), split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
     }
+}
+
+/// Each example of a batch with its own generator, seeded from the step's in batch order: the
+/// examples are drawn in parallel (their degradations cost about as much as the step itself)
+/// and still give the same batch whatever the number of threads.
+fn example_rngs<'a>(
+    chunk: &'a [usize],
+    rng: &mut ChaCha8Rng,
+) -> impl IndexedParallelIterator<Item = (usize, ChaCha8Rng)> + 'a {
+    let seeds: Vec<u64> = chunk.iter().map(|_| rng.random()).collect();
+    chunk.par_iter().zip(seeds).map(|(&i, seed)| (i, ChaCha8Rng::seed_from_u64(seed)))
 }

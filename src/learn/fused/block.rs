@@ -52,10 +52,12 @@ impl CustomOp3 for BlockTailOp {
                     residual_row(&skip[frame * c..][..c], &pre[frame * c..][..c], &mut r);
                     let (mean, rstd) = row_moments(&r, self.eps);
                     let o = &mut out[frame / 2 * c..][..c];
-                    let first = frame % 2 == 0;
-                    for i in 0..c {
-                        let v = 0.5 * ((r[i] - mean) * rstd * gamma[i] + beta[i]);
-                        o[i] = if first { v } else { o[i] + v };
+                    let normed =
+                        r.iter().zip(gamma.iter().zip(beta)).map(|(&r, (&gm, &bt))| (r - mean) * rstd * gm + bt);
+                    if frame % 2 == 0 {
+                        o.iter_mut().zip(normed).for_each(|(o, v)| *o = 0.5 * v);
+                    } else {
+                        o.iter_mut().zip(normed).for_each(|(o, v)| *o += 0.5 * v);
                     }
                 }
             },
@@ -99,22 +101,24 @@ impl CustomOp3 for BlockTailOp {
                                     // Each frame of a pair takes half of the pair's gradient.
                                     let gn = &g[frame / 2 * c..][..c];
                                     let (mut m1, mut m2) = (0f32, 0f32);
-                                    for i in 0..c {
-                                        let xhat = (r[i] - mean) * rstd;
-                                        let gi = 0.5 * gn[i];
-                                        let dxhat = gi * gamma[i];
+                                    let (dgamma, dbeta) = dparams.split_at_mut(c);
+                                    let sums = dgamma.iter_mut().zip(dbeta.iter_mut());
+                                    for ((&ri, (&g, &gm)), (dg, db)) in r.iter().zip(gn.iter().zip(gamma)).zip(sums) {
+                                        let xhat = (ri - mean) * rstd;
+                                        let dxhat = 0.5 * g * gm;
                                         m1 += dxhat;
                                         m2 += dxhat * xhat;
-                                        dparams[i] += gi * xhat;
-                                        dparams[c + i] += gi;
+                                        *dg += 0.5 * g * xhat;
+                                        *db += 0.5 * g;
                                     }
                                     let (m1, m2) = (m1 / c as f32, m2 / c as f32);
                                     let (ds, dp) = (&mut dskip[frame * c..][..c], &mut dpre[frame * c..][..c]);
-                                    for i in 0..c {
-                                        let xhat = (r[i] - mean) * rstd;
-                                        let dr = rstd * (0.5 * gn[i] * gamma[i] - m1 - xhat * m2);
-                                        ds[i] = dr;
-                                        dp[i] = dr * gelu_slope(pre[i]);
+                                    let rows = ds.iter_mut().zip(dp.iter_mut()).zip(r.iter().zip(pre));
+                                    for (((ds, dp), (&ri, &p)), (&g, &gm)) in rows.zip(gn.iter().zip(gamma)) {
+                                        let xhat = (ri - mean) * rstd;
+                                        let dr = rstd * (0.5 * g * gm - m1 - xhat * m2);
+                                        *ds = dr;
+                                        *dp = dr * gelu_slope(p);
                                     }
                                 }
                                 dparams
