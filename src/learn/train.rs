@@ -136,8 +136,16 @@ struct Trainer<'a> {
     start: Instant,
     /// Wall time already spent before a resume.
     wall_offset: f64,
-    best_accuracy: f64,
+    /// The best model's validation instrument accuracy and loss.
+    best: (f64, f64),
     last_valid: Option<MetricRecord>,
+}
+
+/// Whether a validation result beats the best so far: higher instrument accuracy, or the same with
+/// a lower loss. Validation accuracy saturates (100% of 405 notes from epoch 27 of 60 in one
+/// run), and the first epoch to reach it scored 7 points lower in pink noise than the last.
+fn improves(accuracy: f64, loss: f64, (best_accuracy, best_loss): (f64, f64)) -> bool {
+    accuracy > best_accuracy || (accuracy == best_accuracy && loss < best_loss)
 }
 
 impl<'a> Trainer<'a> {
@@ -174,7 +182,7 @@ impl<'a> Trainer<'a> {
             status,
             start: Instant::now(),
             wall_offset: 0.0,
-            best_accuracy: -1.0,
+            best: (-1.0, f64::INFINITY),
             last_valid: None,
         })
     }
@@ -224,7 +232,8 @@ impl<'a> Trainer<'a> {
             .map_err(|e| LearnError::Model { path: path.clone(), problem: e.to_string() })?;
         self.wall_offset = meta.notes.get("wall_secs").and_then(|v| v.as_f64()).unwrap_or(0.0);
         if let Some(best) = meta.notes.get("best_accuracy").and_then(|v| v.as_f64()) {
-            self.best_accuracy = best;
+            // Checkpoints from before the loss was kept count any tie as better.
+            self.best = (best, meta.notes.get("best_loss").and_then(|v| v.as_f64()).unwrap_or(f64::INFINITY));
         }
         let (stage_name, epoch) = (stage.to_string(), meta.epoch);
         self.run.truncate_metrics(|r| if r.stage == stage_name { r.epoch < epoch } else { stage_name == "mtl" })?;
@@ -313,14 +322,16 @@ impl<'a> Trainer<'a> {
             self.last_valid = Some(valid.clone());
             let mut meta = self.meta(stage, epoch + 1, optimizer.step);
             if stage == "mtl" {
-                let acc = valid.values["acc_instrument"];
-                if acc > self.best_accuracy {
-                    self.best_accuracy = acc;
+                let (acc, loss) = (valid.values["acc_instrument"], valid.values["loss"]);
+                if improves(acc, loss, self.best) {
+                    self.best = (acc, loss);
                     let mut best = meta.clone();
                     best.notes.insert("valid_instrument_accuracy".into(), serde_json::json!(acc));
+                    best.notes.insert("valid_instrument_loss".into(), serde_json::json!(loss));
                     modelfile::save(&self.run.path(BEST_MODEL), &best, &self.varmap, &[])?;
                 }
-                meta.notes.insert("best_accuracy".into(), serde_json::json!(self.best_accuracy));
+                meta.notes.insert("best_accuracy".into(), serde_json::json!(self.best.0));
+                meta.notes.insert("best_loss".into(), serde_json::json!(self.best.1));
             } else {
                 // The encoders after contrastive training, usable as `--init` for another run.
                 modelfile::save(&self.run.path("ssl.safetensors"), &meta, &self.varmap, &[])?;
@@ -488,4 +499,18 @@ fn example_rngs<'a>(
 ) -> impl IndexedParallelIterator<Item = (usize, ChaCha8Rng)> + 'a {
     let seeds: Vec<u64> = chunk.iter().map(|_| rng.random()).collect();
     chunk.par_iter().zip(seeds).map(|(&i, seed)| (i, ChaCha8Rng::seed_from_u64(seed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::improves;
+
+    #[test]
+    fn a_tie_in_accuracy_goes_to_the_lower_loss() {
+        assert!(improves(0.5, 2.0, (-1.0, f64::INFINITY)), "the first epoch is the best so far");
+        assert!(improves(1.0, 0.05, (0.99, 0.01)), "higher accuracy wins whatever the loss");
+        assert!(!improves(0.99, 0.01, (1.0, 0.05)), "lower accuracy loses whatever the loss");
+        assert!(improves(1.0, 0.03, (1.0, 0.05)));
+        assert!(!improves(1.0, 0.05, (1.0, 0.05)), "an exact tie keeps the earlier model");
+    }
 }
