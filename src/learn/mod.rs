@@ -40,7 +40,7 @@ pub fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 
 /// Candle's helper threads for elementwise ops spin 25,000 times after each op before they sleep.
 /// On two cores that spinning takes a core from the rayon workers that run the next product: a
-/// multi-task step took about 12% longer with it (`CANDLE_BARRIER_POOL_SPIN_LIMIT` 25,000 against
+/// multi-task step took about 17% longer with it (`CANDLE_BARRIER_POOL_SPIN_LIMIT` 25,000 against
 /// 0, medians of four runs). This makes them sleep at once unless the variable is set already.
 ///
 /// # Safety
