@@ -9,7 +9,10 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{gelu_slope, gelu_value, halve_time_composed, layer_norm_composed, row_moments, three, with_values};
+use super::{
+    gelu_slope, gelu_value, halve_time_composed, layer_norm_composed, norm_row_backward, row_moments, three,
+    with_values,
+};
 
 struct BlockTailOp {
     eps: f32,
@@ -92,34 +95,19 @@ impl CustomOp3 for BlockTailOp {
                             .zip(g.par_chunks((half * c).max(1)))
                             .map(|(((dskip, dpre), (skip, pre)), g)| {
                                 let mut dparams = vec![0f32; 2 * c];
-                                let mut r = vec![0f32; c];
+                                let (mut r, mut gr) = (vec![0f32; c], vec![0f32; c]);
                                 // Frames past the last pair were dropped: their gradients stay 0.
                                 for frame in 0..2 * half {
                                     let (skip, pre) = (&skip[frame * c..][..c], &pre[frame * c..][..c]);
                                     residual_row(skip, pre, &mut r);
-                                    let (mean, rstd) = row_moments(&r, eps);
                                     // Each frame of a pair takes half of the pair's gradient.
                                     let gn = &g[frame / 2 * c..][..c];
-                                    let (mut m1, mut m2) = (0f32, 0f32);
-                                    let (dgamma, dbeta) = dparams.split_at_mut(c);
-                                    let sums = dgamma.iter_mut().zip(dbeta.iter_mut());
-                                    for ((&ri, (&g, &gm)), (dg, db)) in r.iter().zip(gn.iter().zip(gamma)).zip(sums) {
-                                        let xhat = (ri - mean) * rstd;
-                                        let dxhat = 0.5 * g * gm;
-                                        m1 += dxhat;
-                                        m2 += dxhat * xhat;
-                                        *dg += 0.5 * g * xhat;
-                                        *db += 0.5 * g;
-                                    }
-                                    let (m1, m2) = (m1 / c as f32, m2 / c as f32);
+                                    gr.iter_mut().zip(gn).for_each(|(gr, &g)| *gr = 0.5 * g);
                                     let (ds, dp) = (&mut dskip[frame * c..][..c], &mut dpre[frame * c..][..c]);
-                                    let rows = ds.iter_mut().zip(dp.iter_mut()).zip(r.iter().zip(pre));
-                                    for (((ds, dp), (&ri, &p)), (&g, &gm)) in rows.zip(gn.iter().zip(gamma)) {
-                                        let xhat = (ri - mean) * rstd;
-                                        let dr = rstd * (0.5 * g * gm - m1 - xhat * m2);
-                                        *ds = dr;
-                                        *dp = dr * gelu_slope(p);
-                                    }
+                                    norm_row_backward(&r, &gr, gamma, eps, ds, dparams.split_at_mut(c));
+                                    dp.iter_mut()
+                                        .zip(ds.iter().zip(pre))
+                                        .for_each(|(dp, (&dr, &p))| *dp = dr * gelu_slope(p));
                                 }
                                 dparams
                             })

@@ -174,21 +174,7 @@ fn layer_norm_backward(x: &[f32], gamma: &[f32], g: &[f32], c: usize, eps: f32) 
         .map(|(dx, (x, g))| {
             let (mut dgamma, mut dbeta) = (vec![0f32; c], vec![0f32; c]);
             for (dx, (x, g)) in dx.chunks_mut(c).zip(x.chunks(c).zip(g.chunks(c))) {
-                let (mean, rstd) = row_moments(x, eps);
-                let (mut sum_dxhat, mut sum_dxhat_xhat) = (0f32, 0f32);
-                for i in 0..c {
-                    let xhat = (x[i] - mean) * rstd;
-                    let dxhat = g[i] * gamma[i];
-                    sum_dxhat += dxhat;
-                    sum_dxhat_xhat += dxhat * xhat;
-                    dgamma[i] += g[i] * xhat;
-                    dbeta[i] += g[i];
-                }
-                let (m1, m2) = (sum_dxhat / c as f32, sum_dxhat_xhat / c as f32);
-                for i in 0..c {
-                    let xhat = (x[i] - mean) * rstd;
-                    dx[i] = rstd * (g[i] * gamma[i] - m1 - xhat * m2);
-                }
+                norm_row_backward(x, g, gamma, eps, dx, (&mut dgamma, &mut dbeta));
             }
             (dgamma, dbeta)
         })
@@ -199,6 +185,28 @@ fn layer_norm_backward(x: &[f32], gamma: &[f32], g: &[f32], c: usize, eps: f32) 
         dbeta.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
     }
     (dx, dgamma, dbeta)
+}
+
+/// One row of the layer norm's backward pass: `dx` from the row's input `x` and output gradient
+/// `g`, and the row's share added to `dgamma` and `dbeta`.
+fn norm_row_backward(x: &[f32], g: &[f32], gamma: &[f32], eps: f32, dx: &mut [f32], sums: (&mut [f32], &mut [f32])) {
+    let (mean, rstd) = row_moments(x, eps);
+    let c = x.len() as f32;
+    let (mut sum_dxhat, mut sum_dxhat_xhat) = (0f32, 0f32);
+    let (dgamma, dbeta) = sums;
+    for ((&x, (&g, &gm)), (dg, db)) in x.iter().zip(g.iter().zip(gamma)).zip(dgamma.iter_mut().zip(dbeta.iter_mut())) {
+        let xhat = (x - mean) * rstd;
+        let dxhat = g * gm;
+        sum_dxhat += dxhat;
+        sum_dxhat_xhat += dxhat * xhat;
+        *dg += g * xhat;
+        *db += g;
+    }
+    let (m1, m2) = (sum_dxhat / c, sum_dxhat_xhat / c);
+    for ((dx, &x), (&g, &gm)) in dx.iter_mut().zip(x).zip(g.iter().zip(gamma)) {
+        let xhat = (x - mean) * rstd;
+        *dx = rstd * (g * gm - m1 - xhat * m2);
+    }
 }
 
 /// Layer norm over the last dimension with scale `gamma` and shift `beta`.
