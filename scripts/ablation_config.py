@@ -4,7 +4,8 @@ its noise floor and pitch shift (the base the short-schedule tables compare agai
 options given added back or changed.
 
 usage: scripts/ablation_config.py [--floor P:M:R] [--shift PROB:SEMITONES] [--pool T:S:C]
-                                  [--noise SNR_LO:SNR_HI:WEIGHT] [--ssl-epochs N] [--mtl-epochs N]
+                                  [--noise SNR_LO:SNR_HI:WEIGHT] [--eq PROB:GAIN_DB] [--ssl-epochs N]
+                                  [--mtl-epochs N]
 """
 import argparse
 import re
@@ -52,6 +53,7 @@ def main() -> None:
     p.add_argument("--shift", help="PROBABILITY:SEMITONES")
     p.add_argument("--pool", help="TIME:STFT:CQT")
     p.add_argument("--noise", help="SNR_LO:SNR_HI:WEIGHT of [feature_noise]")
+    p.add_argument("--eq", help="PROBABILITY:GAIN_DB of [feature_eq]")
     p.add_argument("--ssl-epochs", type=int)
     p.add_argument("--mtl-epochs", type=int)
     a = p.parse_args()
@@ -68,6 +70,13 @@ def main() -> None:
         assert n == 1, "no snr_db in [feature_noise]"
         text, n = re.subn(r"(^\[feature_noise\]\n(?:(?!\[).*\n)*?)weight = .*", rf"\g<1>weight = {weight}", text, flags=re.M)
         assert n == 1, "no weight in [feature_noise]"
+    if a.eq:
+        prob, gain = (float(v) for v in a.eq.split(":"))
+        section = r"(^\[feature_eq\]\n(?:(?!\[).*\n)*?)"
+        text, n = re.subn(section + r"probability = .*", rf"\g<1>probability = {prob:g}", text, flags=re.M)
+        assert n == 1, "no probability in [feature_eq]"
+        text, n = re.subn(section + r"gain_db = .*", rf"\g<1>gain_db = {gain:g}", text, flags=re.M)
+        assert n == 1, "no gain_db in [feature_eq]"
     if a.ssl_epochs is not None:
         text = set_epochs(text, "ssl", a.ssl_epochs)
     if a.mtl_epochs is not None:

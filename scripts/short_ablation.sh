@@ -8,7 +8,8 @@
 # usage: scripts/short_ablation.sh [VARIANT ...]
 #   VARIANT: none, or options of scripts/ablation_config.py joined by commas, e.g.
 #   floor=5:6:100 (the noise floor, PERCENTILE:MARGIN:RANGE), shift=0.5:2 (PROBABILITY:SEMITONES),
-#   floor=5:6:100,shift=0.5:2, noise=-5:20:3 (the feature-domain noise's SNR range and weight).
+#   floor=5:6:100,shift=0.5:2, noise=-5:20:3 (the feature-domain noise's SNR range and weight),
+#   eq=0.75:8 (the feature-domain equaliser's PROBABILITY:GAIN_DB).
 #   Default: all the variants of models/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,7 @@ for v in "${variants[@]}"; do
         floor) IFS=: read -r p m r <<<"$value"; part="p$p-m$m-r$r" ;;
         shift) IFS=: read -r p s <<<"$value"; part="shift-p$p-s$s" ;;
         noise) IFS=: read -r lo hi w <<<"$value"; part="noise-snr${lo}-${hi}-w$w" ;;
+        eq) IFS=: read -r p g <<<"$value"; part="eq-p$p-g$g" ;;
         *) echo "unknown option $key in $v" >&2; exit 2 ;;
       esac
       name=${name:+$name-}$part

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the shipped model and its comparison model, evaluates them, and prints the tables kept
-# in the README. About 30 minutes on two cores; `--ablations` adds the six recipes of
+# in the README. About 45 minutes on two cores; `--ablations` adds the six recipes of
 # models/ablations/ (another 150 minutes); `--skip-train` only re-evaluates existing runs.
 # usage: scripts/train_models.sh [--skip-train] [--ablations]
 set -euo pipefail

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use common::tiny_data;
 use timbrescope::data::dataset::{Dataset, DatasetError, NOTE_SAMPLES, Split, read_examples};
+use timbrescope::data::overlap::bank_overlap;
 use timbrescope::data::synth::synthesize;
 
 /// The keys every entry of NSynth's examples.json carries.
@@ -151,6 +152,63 @@ fn another_seed_draws_other_splits_but_the_same_notes() {
     assert_eq!(first, again);
     assert_eq!(first.keys().collect::<Vec<_>>(), other.keys().collect::<Vec<_>>());
     assert!(first.iter().any(|(k, r)| other[k].split != r.split));
+}
+
+#[test]
+fn train_banks_split_each_named_bank_by_the_same_pitches_and_hold_out_none_beyond() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = tiny_data::banks(dir.path());
+    let banks = [a, b];
+    let out = dir.path().join("both");
+    let options = timbrescope::data::synth::SynthOptions { train_banks: 2, ..tiny_data::options(&banks, &out) };
+    synthesize(&options, &|_, _| {}).unwrap();
+    let dataset = Dataset::open(&out).unwrap();
+    let mut split_of: BTreeMap<(u8, u8), BTreeSet<Split>> = BTreeMap::new();
+    let mut banks_in: BTreeMap<Split, BTreeSet<String>> = BTreeMap::new();
+    for note in &dataset.notes {
+        let split = note.split.unwrap();
+        assert_ne!(split, Split::TestBank, "{}", note.record.note_str);
+        split_of.entry((note.labels.instrument.unwrap(), note.record.pitch)).or_default().insert(split);
+        banks_in.entry(split).or_default().insert(note.record.bank.clone().unwrap());
+    }
+    // One pitch of an instrument lands in one split whichever bank plays it.
+    assert!(split_of.values().all(|s| s.len() == 1));
+    assert_eq!(banks_in[&Split::Train].len(), 2);
+
+    for bad in [0, 3] {
+        let options = timbrescope::data::synth::SynthOptions {
+            train_banks: bad,
+            ..tiny_data::options(&banks, &dir.path().join("bad"))
+        };
+        let err = error_text(synthesize(&options, &|_, _| {}));
+        assert!(err.contains("--train-banks") && err.contains(&bad.to_string()), "{err}");
+        assert!(!dir.path().join("bad").exists());
+    }
+}
+
+#[test]
+fn a_bank_rendered_twice_overlaps_fully_on_the_notes_both_play() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = tiny_data::banks(dir.path());
+    let copy = dir.path().join("tiny_c.sf2");
+    std::fs::copy(&a, &copy).unwrap();
+    let out = dir.path().join("three");
+    let options = timbrescope::data::synth::SynthOptions { train_banks: 1, ..tiny_data::options(&[a, b, copy], &out) };
+    synthesize(&options, &|_, _| {}).unwrap();
+    let dataset = Dataset::open(&out).unwrap();
+    let overlap = bank_overlap(&dataset, 100, 1, 1.0).unwrap();
+    let find = |inst: &str, x: &str, y: &str| {
+        overlap.iter().find(|o| o.instrument == inst && o.banks == (x.to_owned(), y.to_owned())).unwrap()
+    };
+    // The copy plays tone_a's 24 pitches with the same sample; bank B only the 12 from key 60.
+    let same = find("tone_a", "tiny_a", "tiny_c");
+    assert_eq!(same.notes, 24);
+    assert!(same.median > 0.999, "{same:?}");
+    assert_eq!(find("tone_a", "tiny_a", "tiny_b").notes, 12);
+    // Bank A lacks `absent`, so no pair of banks compares it but B's with nothing.
+    assert!(overlap.iter().all(|o| o.instrument != "absent"));
+    let err = error_text(bank_overlap(&dataset, 100, 0, 1.0));
+    assert!(err.contains("pitch step"), "{err}");
 }
 
 fn error_text(result: Result<impl std::fmt::Debug, DatasetError>) -> String {

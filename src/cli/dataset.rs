@@ -41,9 +41,13 @@ pub struct DegradeDatasetArgs {
 
 #[derive(Args)]
 pub struct SynthArgs {
-    /// SF2 bank; repeat for more. The first is split into train/valid/test, the others are held out whole.
+    /// SF2 bank; repeat for more. The first (or the first --train-banks) is split into train/valid/test,
+    /// the others are held out whole.
     #[arg(long = "soundfont", required = true)]
     soundfonts: Vec<PathBuf>,
+    /// How many of the first banks are split by pitch into train/valid/test (the rest are held out).
+    #[arg(long, default_value_t = 1)]
+    train_banks: usize,
     /// Output folder (examples.json and audio/).
     #[arg(long)]
     out: PathBuf,
@@ -102,6 +106,7 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
     };
     let options = SynthOptions {
         soundfonts: args.soundfonts,
+        train_banks: args.train_banks,
         out: args.out.clone(),
         pitch_step: args.pitch_step,
         velocities: args.velocities,

@@ -1,5 +1,6 @@
 //! Data: the instrument taxonomy, notes rendered from SoundFonts with NSynth's protocol, the
-//! NSynth-layout reader, splits, the feature cache and polyphonic mixtures.
+//! NSynth-layout reader, splits, the feature cache, polyphonic mixtures, and a check for banks
+//! that share recordings.
 
 pub mod cache;
 pub mod dataset;
@@ -8,6 +9,7 @@ pub mod demo;
 pub mod mixing;
 pub mod mixture;
 pub mod nsynth;
+pub mod overlap;
 pub mod parallel;
 pub mod soundfont;
 pub mod synth;

@@ -31,8 +31,10 @@ const SPLIT_RUN: usize = 10;
 
 #[derive(Clone, Debug)]
 pub struct SynthOptions {
-    /// The first bank is split into train/valid/test; every further bank is held out whole.
+    /// The first `train_banks` are split into train/valid/test; every further bank is held out whole.
     pub soundfonts: Vec<PathBuf>,
+    /// At least 1 and at most the number of banks.
+    pub train_banks: usize,
     pub out: PathBuf,
     pub pitch_step: u8,
     /// None: the taxonomy's velocities.
@@ -47,6 +49,7 @@ impl SynthOptions {
     pub fn new(soundfonts: Vec<PathBuf>, out: PathBuf) -> Self {
         Self {
             soundfonts,
+            train_banks: 1,
             out,
             pitch_step: 1,
             velocities: None,
@@ -100,6 +103,13 @@ pub fn plan(options: &SynthOptions, banks: &[SoundFontBank]) -> Result<(Vec<Plan
     if options.pitch_step == 0 {
         return Err(DatasetError::Invalid("--pitch-step must be at least 1".into()));
     }
+    if !(1..=banks.len()).contains(&options.train_banks) {
+        return Err(DatasetError::Invalid(format!(
+            "--train-banks must be between 1 and the {} bank(s) given, got {}",
+            banks.len(),
+            options.train_banks
+        )));
+    }
     let velocities = options.velocities.clone().unwrap_or_else(|| taxonomy.velocities.clone());
     if velocities.is_empty() || velocities.iter().any(|v| !(1..=127).contains(v)) {
         return Err(DatasetError::Invalid(format!("--velocities must be in 1..=127, got {velocities:?}")));
@@ -145,7 +155,7 @@ pub fn plan(options: &SynthOptions, banks: &[SoundFontBank]) -> Result<(Vec<Plan
                         instrument16: Some(i as u8),
                         family8: taxonomy.family_index(family).map(|f| f as u8),
                         bank: Some(slugs[b].clone()),
-                        split: Some(if b == 0 { within } else { Split::TestBank }),
+                        split: Some(if b < options.train_banks { within } else { Split::TestBank }),
                         descriptors: None,
                         extra: Default::default(),
                     };
