@@ -205,7 +205,7 @@ fn a_bank_rendered_twice_overlaps_fully_on_the_notes_both_play() {
     assert_eq!(same.notes, 24);
     assert!(same.median > 0.999, "{same:?}");
     assert_eq!(find("tone_a", "tiny_a", "tiny_b").notes, 12);
-    // Bank A lacks `absent`, so no pair of banks compares it but B's with nothing.
+    // Only bank B plays `absent`, so no pair of banks compares it.
     assert!(overlap.iter().all(|o| o.instrument != "absent"));
     let err = error_text(bank_overlap(&dataset, 100, 0, 1.0));
     assert!(err.contains("pitch step"), "{err}");
