@@ -5,9 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use realfft::RealFftPlanner;
-
-use super::dataset::{Dataset, DatasetError};
+use super::dataset::{Dataset, DatasetError, NOTE_RATE_HZ};
+use crate::degrade::convolve::convolve;
 
 /// The largest normalised cross-correlation of `a` and `b` over every lag: 1 for a signal and any
 /// delayed or scaled copy of it, near 0 for unrelated signals. 0 when either is silent.
@@ -17,24 +16,11 @@ pub fn peak_correlation(a: &[f32], b: &[f32]) -> f32 {
     if norm == 0.0 {
         return 0.0;
     }
-    // Zero-padded to the full linear correlation's length, so no lag wraps around.
-    let n = (a.len() + b.len()).next_power_of_two();
-    let mut planner = RealFftPlanner::<f64>::new();
-    let (forward, inverse) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
-    let spectrum = |x: &[f32]| {
-        let mut padded: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-        padded.resize(n, 0.0);
-        let mut out = forward.make_output_vec();
-        forward.process(&mut padded, &mut out).expect("buffer lengths come from the plan");
-        out
-    };
-    let (fa, fb) = (spectrum(a), spectrum(b));
-    let mut product: Vec<_> = fa.iter().zip(&fb).map(|(x, y)| x * y.conj()).collect();
-    let mut lags = inverse.make_output_vec();
-    inverse.process(&mut product, &mut lags).expect("buffer lengths come from the plan");
-    // realfft's inverse is unnormalised: every value carries a factor n.
-    let peak = lags.iter().fold(0.0f64, |m, v| m.max(v.abs())) / n as f64;
-    (peak / norm) as f32
+    // Correlating with `b` is convolving with `b` reversed; the full output holds every lag.
+    let reversed: Vec<f32> = b.iter().rev().copied().collect();
+    let lags = convolve(a, &reversed, a.len() + b.len() - 1);
+    let peak = lags.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    (f64::from(peak) / norm) as f32
 }
 
 /// For one instrument and one pair of banks: the median and largest peak correlation over the
@@ -62,7 +48,7 @@ pub fn bank_overlap(
             "bank overlap needs a pitch step of at least 1 and a positive length, got {pitch_step} and {seconds} s"
         )));
     }
-    let banks = dataset.banks();
+    let len = (seconds * NOTE_RATE_HZ as f32) as usize;
     // (instrument, pitch) -> bank -> note index
     let mut played: BTreeMap<(u8, u8), BTreeMap<&str, usize>> = BTreeMap::new();
     for (i, note) in dataset.notes.iter().enumerate() {
@@ -73,37 +59,36 @@ pub fn bank_overlap(
             played.entry((instrument, note.record.pitch)).or_default().insert(bank, i);
         }
     }
-    let len = (seconds * super::dataset::NOTE_RATE_HZ as f32) as usize;
-    let head = |i: usize| -> Result<Vec<f32>, DatasetError> {
-        let mut x = dataset.load_audio(&dataset.notes[i])?;
-        x.truncate(len);
-        Ok(x)
-    };
-    let mut out = Vec::new();
-    for (instrument, spec) in dataset.taxonomy.instruments.iter().enumerate() {
-        for (j, a) in banks.iter().enumerate() {
-            for b in &banks[j + 1..] {
-                let mut values = Vec::new();
-                for ((_, _), by_bank) in played.range((instrument as u8, 0)..=(instrument as u8, u8::MAX)) {
-                    if let (Some(&x), Some(&y)) = (by_bank.get(a.as_str()), by_bank.get(b.as_str())) {
-                        values.push(peak_correlation(&head(x)?, &head(y)?));
-                    }
-                }
-                if values.is_empty() {
-                    continue;
-                }
-                values.sort_by(f32::total_cmp);
-                out.push(BankOverlap {
-                    instrument: spec.name.clone(),
-                    banks: (a.clone(), b.clone()),
-                    notes: values.len(),
-                    median: values[values.len() / 2],
-                    max: values[values.len() - 1],
-                });
+    // (instrument, bank, bank) -> correlations; each note is read once for all its pairs.
+    let mut pairs: BTreeMap<(u8, &str, &str), Vec<f32>> = BTreeMap::new();
+    for (&(instrument, _), by_bank) in &played {
+        let heads = by_bank
+            .iter()
+            .map(|(&bank, &i)| {
+                let mut x = dataset.load_audio(&dataset.notes[i])?;
+                x.truncate(len);
+                Ok((bank, x))
+            })
+            .collect::<Result<Vec<_>, DatasetError>>()?;
+        for (j, (a, x)) in heads.iter().enumerate() {
+            for (b, y) in &heads[j + 1..] {
+                pairs.entry((instrument, a, b)).or_default().push(peak_correlation(x, y));
             }
         }
     }
-    Ok(out)
+    Ok(pairs
+        .into_iter()
+        .map(|((instrument, a, b), mut values)| {
+            values.sort_by(f32::total_cmp);
+            BankOverlap {
+                instrument: dataset.taxonomy.instruments[usize::from(instrument)].name.clone(),
+                banks: (a.to_owned(), b.to_owned()),
+                notes: values.len(),
+                median: values[values.len() / 2],
+                max: values[values.len() - 1],
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
