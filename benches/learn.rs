@@ -134,7 +134,7 @@ fn augment(c: &mut Criterion) {
     let noisy = bank.add(&augment.raw[0], augment.power[0], 10.0, 0, 0);
     group.bench_function("floor_one_note", |bench| bench.iter(|| black_box(&noisy).without_floor(&floor)));
     // A shift by two semitones of one note's finished inputs, the copy it makes included.
-    let config = PitchShiftConfig { probability: 1.0, semitones: 2 };
+    let config = PitchShiftConfig { probability: 1.0, semitones: 2, votes: 0 };
     let shift = PitchShift::new(config, &augment.standardizer, &input, [0.0; 5], [1.0; 5]);
     let finished = augment.standardizer.finish(&augment.raw[0], &input);
     group.bench_function("pitch_shift_one_note", |bench| {

@@ -17,6 +17,7 @@ use timbrescope::degrade::noise::NoiseColor;
 use timbrescope::learn::augment::NoiseBank;
 use timbrescope::learn::batch::{Examples, Targets};
 use timbrescope::learn::inputs::{InputShape, RawViews, dataset_views, labelled};
+use timbrescope::learn::vote::Voter;
 use timbrescope::learn::{modelfile, score::score};
 
 fn mean_abs(a: &[f32], b: &[f32]) -> f64 {
@@ -41,6 +42,9 @@ fn main() -> anyhow::Result<()> {
     let loaded = modelfile::load(Path::new(model), &device)?;
     let meta = &loaded.meta;
     let input = meta.spec.input;
+    // As the model predicts: with its own pitch-shift votes.
+    let voter = Voter::new(meta, meta.shift_votes).map_err(anyhow::Error::msg)?;
+    println!("shift votes: {}", voter.votes());
     let dataset = Dataset::open(Path::new(data))?;
     let idx = labelled(&dataset, split);
     let chain = ChainSpec::load(Path::new("assets/chains/eval/pink_10db.toml"))?;
@@ -97,7 +101,7 @@ fn main() -> anyhow::Result<()> {
             shift: None,
             targets: targets.clone(),
         };
-        let scores = score(&loaded.model, &examples, meta, &device)?;
+        let scores = score(&loaded.model, &examples, meta, &voter, &device)?;
         println!("{name}: instrument accuracy {:.1}%", 100.0 * scores.metrics()["acc_instrument"]);
     }
     Ok(())

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::Device;
 use timbrescope::data::dataset::Split;
+use timbrescope::learn::augment::{PitchShift, PitchShiftConfig};
 use timbrescope::learn::eval::{EvalOptions, evaluate};
 use timbrescope::learn::run::{RunFolder, RunState};
+use timbrescope::learn::vote::{Voter, argmax};
 use timbrescope::learn::{LearnError, Predictor, Stage, TrainConfig, TrainEvent, TrainOptions, modelfile, train};
 
 /// The default config, shrunk so a run over ~60 notes takes seconds.
@@ -137,7 +139,14 @@ fn a_tiny_run_learns_and_writes_every_file() {
 
     // The best model evaluates on the test splits and predicts a clip.
     let report = evaluate(
-        &EvalOptions { model: run.clone(), dataset: data.clone(), split: Split::Test, chain: None, threads: 2 },
+        &EvalOptions {
+            model: run.clone(),
+            dataset: data.clone(),
+            split: Split::Test,
+            chain: None,
+            shift_votes: None,
+            threads: 2,
+        },
         &|_, _| {},
     )
     .unwrap();
@@ -151,7 +160,14 @@ fn a_tiny_run_learns_and_writes_every_file() {
     // The best model, evaluated on the valid split by the evaluation path (features computed
     // afresh), scores what the training loop measured for it.
     let valid_report = evaluate(
-        &EvalOptions { model: run.clone(), dataset: data.clone(), split: Split::Valid, chain: None, threads: 2 },
+        &EvalOptions {
+            model: run.clone(),
+            dataset: data.clone(),
+            split: Split::Valid,
+            chain: None,
+            shift_votes: None,
+            threads: 2,
+        },
         &|_, _| {},
     )
     .unwrap();
@@ -162,7 +178,14 @@ fn a_tiny_run_learns_and_writes_every_file() {
         valid_report.metrics
     );
     let bank = evaluate(
-        &EvalOptions { model: run.clone(), dataset: data.clone(), split: Split::TestBank, chain: None, threads: 2 },
+        &EvalOptions {
+            model: run.clone(),
+            dataset: data.clone(),
+            split: Split::TestBank,
+            chain: None,
+            shift_votes: None,
+            threads: 2,
+        },
         &|_, _| {},
     )
     .unwrap();
@@ -175,13 +198,14 @@ fn a_tiny_run_learns_and_writes_every_file() {
             dataset: data.clone(),
             split: Split::Test,
             chain: Some((chain, 3)),
+            shift_votes: Some(1),
             threads: 2,
         },
         &|_, _| {},
     )
     .unwrap();
     assert_eq!(noisy.notes, report.notes);
-    assert_eq!(noisy.chain_seed, Some(3));
+    assert_eq!((noisy.chain_seed, noisy.shift_votes, report.shift_votes), (Some(3), 1, 0));
 
     let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();
     let note = dataset.notes.iter().find(|n| n.split == Some(Split::Test)).unwrap();
@@ -321,6 +345,7 @@ fn bad_input_is_refused_before_work_starts() {
             dataset: no_valid.clone(),
             split: Split::Valid,
             chain: None,
+            shift_votes: None,
             threads: 1,
         },
         &|_, _| {},
@@ -328,6 +353,20 @@ fn bad_input_is_refused_before_work_starts() {
     .err()
     .unwrap();
     assert!(err.to_string().contains("valid split"), "{err}");
+    let err = evaluate(
+        &EvalOptions {
+            model: small.join("best.safetensors"),
+            dataset: data.clone(),
+            split: Split::Test,
+            chain: None,
+            shift_votes: Some(13),
+            threads: 1,
+        },
+        &|_, _| {},
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("--shift-votes"), "{err}");
     let err = Predictor::load(&small.join("config.toml")).err().unwrap();
     assert!(err.to_string().contains("config.toml"), "{err}");
 }
@@ -339,6 +378,8 @@ fn the_conformer_backbone_trains_and_round_trips_through_its_file() {
     config.model.backbone = timbrescope::learn::config::Backbone::Conformer;
     (config.model.heads, config.model.conformer_blocks) = (4, 1);
     config.mtl.epochs = 2;
+    // Never shifted in training, but voting over a semitone either way: the file carries it.
+    config.pitch_shift = Some(PitchShiftConfig { probability: 0.0, semitones: 1, votes: 1 });
     let run = dir.path().join("conformer");
     train(&options(&data, &run, config, Stage::Mtl), &AtomicBool::new(false), &mut |_| {}).unwrap();
     let records = RunFolder::new(&run).read_metrics().unwrap();
@@ -354,4 +395,41 @@ fn the_conformer_backbone_trains_and_round_trips_through_its_file() {
     assert_eq!(a, b);
     let loaded = modelfile::load(&model, &Device::Cpu).unwrap();
     assert_eq!(loaded.meta.spec.model.backbone, timbrescope::learn::config::Backbone::Conformer);
+    assert_eq!(loaded.meta.shift_votes, 1);
+}
+
+#[test]
+fn shift_votes_read_every_copy_back_at_the_notes_own_pitch() {
+    // The shipped model and the demo violin A4 (pitch class 9): a copy moved by k semitones
+    // hears pitch class 9 + k, and the vote, which moves each copy's pitch class back, hears A.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let clip = timbrescope::audio::load_clip(&root.join("assets/demo/violin_A4.wav")).unwrap();
+    let mut predictor = Predictor::load(&root.join("models/timbrescope-small.safetensors")).unwrap();
+    let (inputs, shape, _) = predictor.inputs(&clip.samples);
+    let meta = &predictor.model.meta;
+    let model = &predictor.model.model;
+    let shift = PitchShift::new(
+        PitchShiftConfig { probability: 1.0, semitones: 2, votes: 0 },
+        &meta.standardizer,
+        &meta.spec.input,
+        meta.descriptor_mean,
+        meta.descriptor_std,
+    );
+    let plain = Voter::new(meta, 0).unwrap();
+    for k in -2..=2 {
+        let mut moved = inputs.clone();
+        shift.apply(&mut moved, k);
+        let p = plain.probabilities(model, &shape, &[&moved], &Device::Cpu).unwrap();
+        assert_eq!(argmax(&p.pitch_class[0]), (9 + k).rem_euclid(12) as usize, "moved by {k}");
+    }
+    let voted = Voter::new(meta, 2).unwrap().probabilities(model, &shape, &[&inputs], &Device::Cpu).unwrap();
+    assert_eq!(argmax(&voted.pitch_class[0]), 9);
+    // Read back at the wrong pitch, only the unshifted copy would put its weight on A: a fifth.
+    assert!(voted.pitch_class[0][9] > 0.8, "{:?}", voted.pitch_class[0]);
+    assert_eq!(meta.instruments[argmax(&voted.instrument[0])], "violin");
+    // Each head's vote is still a distribution.
+    for row in [&voted.instrument[0], &voted.family[0], &voted.pitch_class[0], &voted.velocity[0]] {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+    assert!(Voter::new(meta, 13).is_err());
 }

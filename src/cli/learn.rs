@@ -66,6 +66,10 @@ pub struct EvalArgs {
     chain: Option<PathBuf>,
     #[arg(long, default_value_t = 0, requires = "chain")]
     seed: u64,
+    /// Average the predictions over the input shifted by up to this many semitones either way
+    /// (0: the input as it is; default: the model's own setting, `[pitch_shift] votes`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=12))]
+    shift_votes: Option<u32>,
     /// Report (JSON).
     #[arg(long)]
     out: PathBuf,
@@ -160,6 +164,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             dataset: args.dataset,
             split,
             chain: args.chain.map(|c| (c, args.seed)),
+            shift_votes: args.shift_votes,
             threads: threads(args.threads)?,
         },
         &|d, t| progress.update(d, t),
@@ -170,10 +175,11 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let m = &report.metrics;
     println!(
-        "{} notes ({}{}): instrument {:.2}%, family {:.2}%, pitch class {:.2}%, velocity {:.2}%{}",
+        "{} notes ({}{}{}): instrument {:.2}%, family {:.2}%, pitch class {:.2}%, velocity {:.2}%{}",
         report.notes,
         report.split,
         report.chain.as_ref().map(|c| format!(", chain {c}")).unwrap_or_default(),
+        if report.shift_votes > 0 { format!(", shift votes ±{}", report.shift_votes) } else { String::new() },
         100.0 * m["acc_instrument"],
         100.0 * m["acc_family"],
         100.0 * m["acc_pitch_class"],

@@ -294,7 +294,9 @@ mod tests {
     fn the_pitch_shift_parses_is_checked_and_may_be_absent() {
         let c = TrainConfig::parse(DEFAULT, "default.toml").unwrap();
         let shift = c.pitch_shift.expect("the default recipe shifts pitch");
-        assert_eq!((shift.probability, shift.semitones), (0.5, 2));
+        assert_eq!((shift.probability, shift.semitones, shift.votes), (0.5, 2, 2));
+        let err = TrainConfig::parse(&DEFAULT.replace("votes = 2", "votes = 3"), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("pitch_shift.votes"), "{err}");
         let err = TrainConfig::parse(&DEFAULT.replace("semitones = 2", "semitones = 13"), "x.toml").unwrap_err();
         assert!(err.to_string().contains("pitch_shift.semitones"), "{err}");
         let err =

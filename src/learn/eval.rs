@@ -13,6 +13,7 @@ use super::inputs::{InputShape, dataset_views, labelled};
 use super::modelfile;
 use super::run::Confusion;
 use super::score::{Scores, score};
+use super::vote::Voter;
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
 use crate::dsp::descriptors::Descriptors;
@@ -23,6 +24,8 @@ pub struct EvalOptions {
     pub split: Split,
     /// A degradation chain file and its seed: each note is degraded with hash(seed, note_str).
     pub chain: Option<(PathBuf, u64)>,
+    /// Pitch-shift votes instead of the model's own (`learn::vote`).
+    pub shift_votes: Option<u32>,
     pub threads: usize,
 }
 
@@ -33,6 +36,9 @@ pub struct EvalReport {
     pub split: String,
     pub chain: Option<String>,
     pub chain_seed: Option<u64>,
+    /// Semitones either way the predictions averaged over (0: the input as it is).
+    #[serde(default)]
+    pub shift_votes: u32,
     pub notes: usize,
     /// `acc_instrument`, `acc_family`, `acc_pitch_class`, `acc_velocity`, `r2_<descriptor>`, `r2_descriptors`.
     pub metrics: BTreeMap<String, f64>,
@@ -50,6 +56,8 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
     let model_path = resolve_model(&opts.model);
     let loaded = modelfile::load(&model_path, &device)?;
     let meta = &loaded.meta;
+    let voter = Voter::new(meta, opts.shift_votes.unwrap_or(meta.shift_votes))
+        .map_err(|problem| LearnError::Config { path: "--shift-votes".into(), problem })?;
     let chain = match &opts.chain {
         None => None,
         Some((path, seed)) => Some((
@@ -108,7 +116,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
             })
             .collect(),
     };
-    let scores: Scores = score(&loaded.model, &examples, meta, &device)?;
+    let scores: Scores = score(&loaded.model, &examples, meta, &voter, &device)?;
     let mut metrics = scores.metrics();
     if has_descriptors {
         for (name, r2) in Descriptors::NAMES.iter().zip(scores.r2) {
@@ -125,6 +133,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
         split: opts.split.as_str().into(),
         chain: opts.chain.as_ref().map(|(p, _)| p.display().to_string()),
         chain_seed: opts.chain.as_ref().map(|(_, s)| *s),
+        shift_votes: voter.votes(),
         notes: examples.len(),
         metrics,
         per_class_recall,

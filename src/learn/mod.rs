@@ -19,6 +19,7 @@ pub mod run;
 pub mod schedule;
 pub mod score;
 pub mod train;
+pub mod vote;
 
 use std::path::PathBuf;
 

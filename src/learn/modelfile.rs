@@ -31,6 +31,10 @@ pub struct ModelMeta {
     pub stage: String,
     pub epoch: usize,
     pub step: usize,
+    /// Predictions average over the input shifted by up to this many semitones either way
+    /// (`learn::vote`); files from before it have none.
+    #[serde(default)]
+    pub shift_votes: u32,
     /// Free-form provenance: data set, config description, scores.
     #[serde(default)]
     pub notes: serde_json::Map<String, serde_json::Value>,

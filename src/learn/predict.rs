@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use candle_core::{D, Device};
+use candle_core::Device;
 use serde::Serialize;
 
 use super::LearnError;
-use super::batch::to_tensors;
-use super::inputs::{InputShape, NOTE_SAMPLES, raw_views};
+use super::inputs::{InputShape, NOTE_SAMPLES, NoteInputs, raw_views};
 use super::modelfile::{self, LoadedModel};
+use super::vote::Voter;
 use crate::dsp::descriptors::Descriptors;
 use crate::features::Analyzer;
 
@@ -41,6 +41,8 @@ impl Prediction {
 pub struct Predictor {
     pub model: LoadedModel,
     analyzer: Analyzer,
+    /// The model's own pitch-shift votes.
+    voter: Voter,
 }
 
 /// The first sample within 40 dB of the peak, less 10 ms.
@@ -52,39 +54,45 @@ pub fn onset(samples: &[f32]) -> usize {
 
 impl Predictor {
     pub fn load(path: &Path) -> Result<Self, LearnError> {
-        Ok(Self { model: modelfile::load(path, &Device::Cpu)?, analyzer: Analyzer::default() })
+        let model = modelfile::load(path, &Device::Cpu)?;
+        let voter = Voter::new(&model.meta, model.meta.shift_votes)
+            .map_err(|problem| LearnError::Model { path: path.to_owned(), problem })?;
+        Ok(Self { model, analyzer: Analyzer::default(), voter })
     }
 
-    /// Predicts from 16 kHz mono samples; `top` labels per head.
-    pub fn predict(&mut self, samples: &[f32], top: usize) -> Result<Prediction, LearnError> {
+    /// The finished inputs of the 4 s from the clip's onset, their shape and where they start.
+    pub fn inputs(&mut self, samples: &[f32]) -> (NoteInputs, InputShape, usize) {
         let start = onset(samples);
         let window = &samples[start..samples.len().min(start + NOTE_SAMPLES)];
         let raw = raw_views(&mut self.analyzer, window);
         let meta = &self.model.meta;
-        let inputs = meta.standardizer.apply(&raw, &meta.spec.input);
         let shape = InputShape::of(&meta.spec.input, raw.stft_bins, raw.cqt_bins);
-        let x = to_tensors(&shape, &[(inputs.stft.as_slice(), inputs.cqt.as_slice())], &Device::Cpu)?;
-        let model = &self.model.model;
-        let out = super::on_workers(|| model.forward(&x.stft, &x.cqt, false))?;
+        (meta.standardizer.apply(&raw, &meta.spec.input), shape, start)
+    }
+
+    /// Predicts from 16 kHz mono samples; `top` labels per head.
+    pub fn predict(&mut self, samples: &[f32], top: usize) -> Result<Prediction, LearnError> {
+        let (inputs, shape, start) = self.inputs(samples);
+        let meta = &self.model.meta;
+        let p = self.voter.probabilities(&self.model.model, &shape, &[&inputs], &Device::Cpu)?;
         let pitch_classes: Vec<String> =
             ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"].iter().map(|s| s.to_string()).collect();
         let velocities: Vec<String> = meta.velocities.iter().map(|v| format!("velocity {v}")).collect();
         let heads = [
-            ("instrument", &out.instrument, &meta.instruments),
-            ("family", &out.family, &meta.families),
-            ("pitch_class", &out.pitch_class, &pitch_classes),
-            ("velocity", &out.velocity, &velocities),
+            ("instrument", &p.instrument, &meta.instruments),
+            ("family", &p.family, &meta.families),
+            ("pitch_class", &p.pitch_class, &pitch_classes),
+            ("velocity", &p.velocity, &velocities),
         ]
         .into_iter()
-        .map(|(head, logits, labels)| {
-            let p: Vec<f32> = candle_nn::ops::softmax(logits, D::Minus1)?.squeeze(0)?.to_vec1()?;
-            let mut ranked: Vec<(String, f32)> = labels.iter().cloned().zip(p).collect();
+        .map(|(head, rows, labels)| {
+            let mut ranked: Vec<(String, f32)> = labels.iter().cloned().zip(rows[0].iter().copied()).collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
             ranked.truncate(top);
-            Ok(HeadPrediction { head: head.into(), top: ranked })
+            HeadPrediction { head: head.into(), top: ranked }
         })
-        .collect::<Result<Vec<_>, LearnError>>()?;
-        let d: Vec<f32> = out.descriptors.squeeze(0)?.to_vec1()?;
+        .collect();
+        let d = &p.descriptors[0];
         let descriptors = Descriptors::NAMES
             .iter()
             .enumerate()

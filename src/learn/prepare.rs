@@ -183,6 +183,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         stage: String::new(),
         epoch: 0,
         step: 0,
+        shift_votes: config.pitch_shift.as_ref().map_or(0, |c| c.votes),
         notes: serde_json::Map::from_iter([
             ("dataset".to_string(), serde_json::json!(opts.dataset.display().to_string())),
             ("config".to_string(), serde_json::json!(config.description)),

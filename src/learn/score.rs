@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use candle_core::{D, Device, Tensor};
+use candle_core::{Device, Tensor};
 
 use super::LearnError;
-use super::batch::{Examples, Targets, to_tensors};
+use super::batch::{Examples, Targets};
+use super::inputs::NoteInputs;
 use super::loss::soft_cross_entropy;
 use super::model::Model;
 use super::modelfile::ModelMeta;
 use super::run::ConfusedNote;
+use super::vote::{Voter, argmax};
 
 /// Evaluation batches: as large as memory comfortably allows, no gradients kept.
 const EVAL_BATCH: usize = 256;
@@ -70,8 +72,15 @@ impl Scores {
     }
 }
 
-/// Runs the model over examples (clean inputs) in evaluation mode.
-pub fn score(model: &Model, examples: &Examples, meta: &ModelMeta, device: &Device) -> Result<Scores, LearnError> {
+/// Runs the model over examples (clean inputs) in evaluation mode, each prediction the vote of
+/// `voter`'s shifted copies.
+pub fn score(
+    model: &Model,
+    examples: &Examples,
+    meta: &ModelMeta,
+    voter: &Voter,
+    device: &Device,
+) -> Result<Scores, LearnError> {
     let mut s = Scores {
         notes: 0,
         correct: [0; 4],
@@ -82,34 +91,31 @@ pub fn score(model: &Model, examples: &Examples, meta: &ModelMeta, device: &Devi
     };
     let mut loss_sum = 0.0;
     for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
-        let rows: Vec<(&[f32], &[f32])> =
-            chunk.iter().map(|&i| (examples.clean[i].stft.as_slice(), examples.clean[i].cqt.as_slice())).collect();
-        let x = to_tensors(&examples.shape, &rows, device)?;
-        let out = super::on_workers(|| model.forward(&x.stft, &x.cqt, false))?;
+        let inputs: Vec<&NoteInputs> = chunk.iter().map(|&i| &examples.clean[i]).collect();
+        let p = voter.probabilities(model, &examples.shape, &inputs, device)?;
         let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();
-        let inst: Vec<u32> = targets.iter().map(|t| u32::from(t.instrument)).collect();
-        loss_sum += f64::from(
-            candle_nn::loss::cross_entropy(&out.instrument, &Tensor::new(inst, device)?)?.to_scalar::<f32>()?,
-        ) * chunk.len() as f64;
-        let heads = [&out.instrument, &out.family, &out.pitch_class, &out.velocity];
-        for (k, logits) in heads.iter().enumerate() {
-            let predicted: Vec<u32> = logits.argmax(D::Minus1)?.to_vec1()?;
-            for (j, (p, t)) in predicted.iter().zip(&targets).enumerate() {
+        for (j, t) in targets.iter().enumerate() {
+            // The smallest positive f32 keeps a vanishing probability's loss finite.
+            loss_sum -= f64::from(p.instrument[j][usize::from(t.instrument)].max(f32::MIN_POSITIVE).ln());
+        }
+        let heads = [&p.instrument, &p.family, &p.pitch_class, &p.velocity];
+        for (k, rows) in heads.iter().enumerate() {
+            for (j, (row, t)) in rows.iter().zip(&targets).enumerate() {
+                let predicted = argmax(row);
                 let truth = [t.instrument, t.family, t.pitch_class, t.velocity][k];
-                if *p == u32::from(truth) {
+                if predicted == usize::from(truth) {
                     s.correct[k] += 1;
                 }
                 if k == 0 {
                     s.confused.push(ConfusedNote {
                         note: examples.notes[chunk[j]].clone(),
                         truth: usize::from(truth),
-                        predicted: *p as usize,
+                        predicted,
                     });
                 }
             }
         }
-        let desc: Vec<Vec<f32>> = out.descriptors.to_vec2()?;
-        for (d, t) in desc.iter().zip(&targets) {
+        for (d, t) in p.descriptors.iter().zip(&targets) {
             let unit = |v: &[f32]| -> [f32; 5] {
                 std::array::from_fn(|k| v[k] * meta.descriptor_std[k] + meta.descriptor_mean[k])
             };

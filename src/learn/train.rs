@@ -24,6 +24,7 @@ use super::prepare::{Prepared, prepare};
 use super::run::{BEST_MODEL, CONFIG_TOML, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON};
 use super::schedule::{OneCycle, Temperature};
 use super::score::{SoftTargets, mtl_loss, score};
+use super::vote::Voter;
 
 /// A loss above this (or not finite) stops the run: far beyond any honest start (ln 16 = 2.8).
 pub const EXPLODED_LOSS: f64 = 1e4;
@@ -480,7 +481,7 @@ impl<'a> Trainer<'a> {
         on_event: &mut dyn FnMut(TrainEvent),
     ) -> Result<MetricRecord, LearnError> {
         let valid = &self.data.valid;
-        let scores = score(&self.model, valid, &self.data.meta, &self.opts.device)?;
+        let scores = score(&self.model, valid, &self.data.meta, &Voter::none(), &self.opts.device)?;
         let mut values = scores.metrics();
         values.insert("loss".into(), scores.instrument_loss);
         let confusion = Confusion::new(epoch, self.data.meta.instruments.clone(), scores.confused);

@@ -19,12 +19,16 @@ use crate::learn::inputs::{NoteInputs, Standardizer};
 const SCALING_DESCRIPTORS: [usize; 3] = [0, 1, 3];
 
 /// `[pitch_shift]` in the config: how often a drawn training example is shifted, and by at most
-/// how many semitones either way (each nonzero shift equally likely).
+/// how many semitones either way (each nonzero shift equally likely); `votes`, at most
+/// `semitones`, makes the trained model's predictions average over its input shifted by up to
+/// that many semitones either way (`learn::vote`; 0, the default, does not).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PitchShiftConfig {
     pub probability: f64,
     pub semitones: u32,
+    #[serde(default)]
+    pub votes: u32,
 }
 
 impl PitchShiftConfig {
@@ -34,6 +38,12 @@ impl PitchShiftConfig {
         }
         if !(1..=12).contains(&self.semitones) {
             return Err(format!("pitch_shift.semitones must lie in 1-12, got {}", self.semitones));
+        }
+        if self.votes > self.semitones {
+            return Err(format!(
+                "pitch_shift.votes ({}) must not exceed pitch_shift.semitones ({}): the model never saw larger shifts",
+                self.votes, self.semitones
+            ));
         }
         Ok(())
     }
@@ -181,7 +191,7 @@ mod tests {
         let ((stft_mean, stft_std), (cqt_mean, cqt_std)) =
             (spread(low.stft_bins, -60.0, 15.0), spread(low.cqt_bins, -70.0, 20.0));
         let standardizer = Standardizer { stft_mean, stft_std, cqt_mean, cqt_std };
-        let config = PitchShiftConfig { probability: 1.0, semitones: 2 };
+        let config = PitchShiftConfig { probability: 1.0, semitones: 2, votes: 0 };
         let shift = PitchShift::new(config, &standardizer, &input, [0.0; 5], [1.0; 5]);
         let (mut up, target) = (standardizer.finish(&low, &input), standardizer.finish(&high, &input));
         let before = up.clone();
@@ -209,7 +219,7 @@ mod tests {
     #[test]
     fn targets_move_with_the_shift_and_settings_are_named() {
         let shift = PitchShift::new(
-            PitchShiftConfig { probability: 0.5, semitones: 3 },
+            PitchShiftConfig { probability: 0.5, semitones: 3, votes: 0 },
             &Standardizer {
                 stft_mean: vec![0.0; 8],
                 stft_std: vec![1.0; 8],
@@ -235,9 +245,11 @@ mod tests {
         let moved = draws.iter().filter(|&&k| k != 0).count();
         assert!((900..1100).contains(&moved), "{moved} of 2000 shifted");
         assert!(draws.iter().all(|k| k.abs() <= 3) && draws.contains(&-3) && draws.contains(&3));
-        let bad = PitchShiftConfig { probability: 0.5, semitones: 0 };
+        let bad = PitchShiftConfig { probability: 0.5, semitones: 0, votes: 0 };
         assert!(bad.check().unwrap_err().contains("pitch_shift.semitones"));
-        let bad = PitchShiftConfig { probability: 2.0, semitones: 1 };
+        let bad = PitchShiftConfig { probability: 2.0, semitones: 1, votes: 0 };
         assert!(bad.check().unwrap_err().contains("pitch_shift.probability"));
+        let bad = PitchShiftConfig { probability: 0.5, semitones: 2, votes: 3 };
+        assert!(bad.check().unwrap_err().contains("pitch_shift.votes"));
     }
 }
