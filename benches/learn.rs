@@ -16,12 +16,13 @@ use timbrescope::learn::augment::{FeatureAugment, NoiseBank, PitchShift, PitchSh
 use timbrescope::learn::batch::BatchInputs;
 use timbrescope::learn::config::TrainConfig;
 use timbrescope::learn::fused::dense;
-use timbrescope::learn::inputs::{InputShape, NOTE_SAMPLES, Standardizer, raw_views};
+use timbrescope::learn::inputs::{InputShape, NOTE_SAMPLES, NoteInputs, Standardizer, raw_views};
 use timbrescope::learn::loss::nt_xent;
 use timbrescope::learn::model::{Classes, ModelSpec, build};
 use timbrescope::learn::on_workers;
 use timbrescope::learn::optim::AdamW;
 use timbrescope::learn::score::{SoftTargets, mtl_loss};
+use timbrescope::learn::vote::Voter;
 
 /// The cached views' bins (STFT 1024-point, CQT 761 bins at 96 per octave).
 const RAW_STFT_BINS: usize = 513;
@@ -93,6 +94,20 @@ fn learn(c: &mut Criterion) {
         let one_s = x.stft.narrow(0, 0, 1).unwrap();
         let one_c = x.cqt.narrow(0, 0, 1).unwrap();
         bench.iter(|| on_workers(|| model.forward(black_box(&one_s), &one_c, false).unwrap()))
+    });
+    // A prediction as the shipped model makes it (`[pitch_shift] votes = 2`): the note and four
+    // shifted copies, each through the network.
+    let statistics = Standardizer {
+        stft_mean: vec![-60.0; RAW_STFT_BINS],
+        stft_std: vec![15.0; RAW_STFT_BINS],
+        cqt_mean: vec![-70.0; RAW_CQT_BINS],
+        cqt_std: vec![20.0; RAW_CQT_BINS],
+    };
+    let voter = Voter::from_statistics(&statistics, &config.input, 2).unwrap();
+    let row = |t: &Tensor| t.narrow(0, 0, 1).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let note = NoteInputs { stft: row(&x.stft), cqt: row(&x.cqt) };
+    group.bench_function("predict_one_voted", |bench| {
+        bench.iter(|| voter.probabilities(&model, &shape, &[black_box(&note)], &Device::Cpu).unwrap())
     });
     group.finish();
 }

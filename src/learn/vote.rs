@@ -9,11 +9,12 @@ use candle_core::{D, Device, Result, Tensor};
 
 use super::augment::{PitchShift, PitchShiftConfig};
 use super::batch::to_tensors;
-use super::inputs::{InputShape, NoteInputs};
+use super::config::InputConfig;
+use super::inputs::{InputShape, NoteInputs, Standardizer};
 use super::model::Model;
 use super::modelfile::ModelMeta;
 
-/// Shifts beyond an octave would move every note out of the range it was trained on.
+/// The pitch shift's own limit (`pitch_shift.semitones`): an octave either way.
 pub const MAX_VOTES: u32 = 12;
 
 /// A batch's class probabilities per head (one row per note) and its standardised descriptors.
@@ -31,19 +32,25 @@ pub struct Voter {
 }
 
 impl Voter {
-    /// Voting over `votes` semitones either way with the model's statistics; 0 runs the input as it is.
+    /// Voting over `votes` semitones either way with the model's input statistics; 0 runs the
+    /// input as it is.
     pub fn new(meta: &ModelMeta, votes: u32) -> std::result::Result<Self, String> {
+        Self::from_statistics(&meta.standardizer, &meta.spec.input, votes)
+    }
+
+    /// The same from the per-bin statistics the inputs were standardised with.
+    pub fn from_statistics(
+        standardizer: &Standardizer,
+        input: &InputConfig,
+        votes: u32,
+    ) -> std::result::Result<Self, String> {
         if votes > MAX_VOTES {
             return Err(format!("shift votes must lie in 0-{MAX_VOTES} semitones, got {votes}"));
         }
+        // The copies' targets are never moved, so the descriptors' statistics do not matter.
         let shift = (votes > 0).then(|| {
-            PitchShift::new(
-                PitchShiftConfig { probability: 1.0, semitones: votes, votes: 0 },
-                &meta.standardizer,
-                &meta.spec.input,
-                meta.descriptor_mean,
-                meta.descriptor_std,
-            )
+            let config = PitchShiftConfig { probability: 1.0, semitones: votes, votes: 0 };
+            PitchShift::new(config, standardizer, input, [0.0; 5], [1.0; 5])
         });
         Ok(Self { votes: votes as i32, shift })
     }
@@ -58,7 +65,9 @@ impl Voter {
         self.votes as u32
     }
 
-    /// Every head's output for a batch of finished inputs, in evaluation mode.
+    /// Every head's output for a batch of finished inputs, in evaluation mode. The note and its
+    /// copies go through the network as one batch: for one note, one pass of five rows took
+    /// about half as long as five passes of one (`learn/predict_one_voted` in `benches/learn.rs`).
     pub fn probabilities(
         &self,
         model: &Model,
@@ -66,44 +75,46 @@ impl Voter {
         inputs: &[&NoteInputs],
         device: &Device,
     ) -> Result<HeadProbabilities> {
-        let run = |rows: &[&NoteInputs]| -> Result<[Tensor; 5]> {
-            let rows: Vec<(&[f32], &[f32])> = rows.iter().map(|x| (x.stft.as_slice(), x.cqt.as_slice())).collect();
-            let x = to_tensors(shape, &rows, device)?;
-            let out = super::on_workers(|| model.forward(&x.stft, &x.cqt, false))?;
-            let p = |logits: &Tensor| candle_nn::ops::softmax(logits, D::Minus1);
-            Ok([p(&out.instrument)?, p(&out.family)?, p(&out.pitch_class)?, p(&out.velocity)?, out.descriptors])
-        };
-        let [instrument, family, pitch_class, velocity, descriptors] = run(inputs)?;
-        let mut p = HeadProbabilities {
-            instrument: instrument.to_vec2()?,
-            family: family.to_vec2()?,
-            pitch_class: pitch_class.to_vec2()?,
-            velocity: velocity.to_vec2()?,
-            descriptors: descriptors.to_vec2()?,
-        };
-        let Some(shift) = &self.shift else {
-            return Ok(p);
-        };
-        for k in (-self.votes..=self.votes).filter(|&k| k != 0) {
-            let moved: Vec<NoteInputs> = inputs
-                .iter()
-                .map(|x| {
+        let shifts: Vec<i32> = (-self.votes..=self.votes).filter(|&k| k != 0).collect();
+        let mut moved: Vec<NoteInputs> = Vec::with_capacity(inputs.len() * shifts.len());
+        if let Some(shift) = &self.shift {
+            for &k in &shifts {
+                moved.extend(inputs.iter().map(|x| {
                     let mut x = (*x).clone();
                     shift.apply(&mut x, k);
                     x
-                })
-                .collect();
-            let [inst, fam, pc, vel, _] = run(&moved.iter().collect::<Vec<_>>())?;
-            add(&mut p.instrument, &inst.to_vec2()?, 0);
-            add(&mut p.family, &fam.to_vec2()?, 0);
-            add(&mut p.pitch_class, &pc.to_vec2()?, k);
-            add(&mut p.velocity, &vel.to_vec2()?, 0);
+                }));
+            }
         }
-        let n = (2 * self.votes + 1) as f32;
-        for rows in [&mut p.instrument, &mut p.family, &mut p.pitch_class, &mut p.velocity] {
-            rows.iter_mut().flatten().for_each(|v| *v /= n);
+        let rows: Vec<(&[f32], &[f32])> =
+            inputs.iter().copied().chain(&moved).map(|x| (x.stft.as_slice(), x.cqt.as_slice())).collect();
+        let x = to_tensors(shape, &rows, device)?;
+        let out = super::on_workers(|| model.forward(&x.stft, &x.cqt, false))?;
+        let p = |logits: &Tensor| -> Result<Vec<Vec<f32>>> { candle_nn::ops::softmax(logits, D::Minus1)?.to_vec2() };
+        let [instrument, family, pitch_class, velocity] =
+            [p(&out.instrument)?, p(&out.family)?, p(&out.pitch_class)?, p(&out.velocity)?];
+        let n = inputs.len();
+        let mut descriptors: Vec<Vec<f32>> = out.descriptors.to_vec2()?;
+        descriptors.truncate(n);
+        let mut v = HeadProbabilities {
+            instrument: instrument[..n].to_vec(),
+            family: family[..n].to_vec(),
+            pitch_class: pitch_class[..n].to_vec(),
+            velocity: velocity[..n].to_vec(),
+            descriptors,
+        };
+        for (c, &k) in shifts.iter().enumerate() {
+            let copy = (c + 1) * n..(c + 2) * n;
+            add(&mut v.instrument, &instrument[copy.clone()], 0);
+            add(&mut v.family, &family[copy.clone()], 0);
+            add(&mut v.pitch_class, &pitch_class[copy.clone()], k);
+            add(&mut v.velocity, &velocity[copy], 0);
         }
-        Ok(p)
+        let passes = (shifts.len() + 1) as f32;
+        for rows in [&mut v.instrument, &mut v.family, &mut v.pitch_class, &mut v.velocity] {
+            rows.iter_mut().flatten().for_each(|p| *p /= passes);
+        }
+        Ok(v)
     }
 }
 

