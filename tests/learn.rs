@@ -433,3 +433,28 @@ fn shift_votes_read_every_copy_back_at_the_notes_own_pitch() {
     }
     assert!(Voter::new(meta, 13).is_err());
 }
+
+#[test]
+fn predict_from_the_command_line_votes_as_the_shipped_model_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("models/timbrescope-small.safetensors");
+    let run = |clip: &Path, model: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_timbrescope"))
+            .arg("predict")
+            .arg(clip)
+            .arg("--model")
+            .arg(model)
+            .output()
+            .unwrap()
+    };
+    let out = run(&root.join("assets/demo/violin_A4.wav"), &model);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["shift_votes"], 2);
+    assert_eq!(json["heads"]["instrument"][0]["label"], "violin");
+    assert_eq!(json["heads"]["pitch_class"][0]["label"], "A");
+    let missing = root.join("models/no-such-model.safetensors");
+    let out = run(&root.join("assets/demo/violin_A4.wav"), &missing);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-model.safetensors"));
+}

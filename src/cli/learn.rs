@@ -208,6 +208,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
     let out = serde_json::json!({
         "clip": args.clip.display().to_string(),
         "model": args.model.display().to_string(),
+        "shift_votes": predictor.model.meta.shift_votes,
         "window_start_secs": prediction.window_start_secs,
         "heads": heads,
         "descriptors": descriptors,

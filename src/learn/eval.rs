@@ -56,8 +56,11 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
     let model_path = resolve_model(&opts.model);
     let loaded = modelfile::load(&model_path, &device)?;
     let meta = &loaded.meta;
-    let voter = Voter::new(meta, opts.shift_votes.unwrap_or(meta.shift_votes))
-        .map_err(|problem| LearnError::Config { path: "--shift-votes".into(), problem })?;
+    let voter =
+        Voter::new(meta, opts.shift_votes.unwrap_or(meta.shift_votes)).map_err(|problem| match opts.shift_votes {
+            Some(_) => LearnError::Config { path: "--shift-votes".into(), problem },
+            None => LearnError::Model { path: model_path.clone(), problem },
+        })?;
     let chain = match &opts.chain {
         None => None,
         Some((path, seed)) => Some((
