@@ -26,8 +26,8 @@ pub struct HeadProbabilities {
     pub descriptors: Vec<Vec<f32>>,
 }
 
+/// The shift's own range is the number of votes; none runs the input as it is.
 pub struct Voter {
-    votes: i32,
     shift: Option<PitchShift>,
 }
 
@@ -52,17 +52,17 @@ impl Voter {
             let config = PitchShiftConfig { probability: 1.0, semitones: votes, votes: 0 };
             PitchShift::new(config, standardizer, input, [0.0; 5], [1.0; 5])
         });
-        Ok(Self { votes: votes as i32, shift })
+        Ok(Self { shift })
     }
 
     /// The input as it is: what training's validation uses, since five passes per epoch would
     /// cost minutes over a run.
     pub fn none() -> Self {
-        Self { votes: 0, shift: None }
+        Self { shift: None }
     }
 
     pub fn votes(&self) -> u32 {
-        self.votes as u32
+        self.shift.as_ref().map_or(0, |s| s.config.semitones)
     }
 
     /// Every head's output for a batch of finished inputs, in evaluation mode. The note and its
@@ -75,7 +75,8 @@ impl Voter {
         inputs: &[&NoteInputs],
         device: &Device,
     ) -> Result<HeadProbabilities> {
-        let shifts: Vec<i32> = (-self.votes..=self.votes).filter(|&k| k != 0).collect();
+        let votes = self.votes() as i32;
+        let shifts: Vec<i32> = (-votes..=votes).filter(|&k| k != 0).collect();
         let mut moved: Vec<NoteInputs> = Vec::with_capacity(inputs.len() * shifts.len());
         if let Some(shift) = &self.shift {
             for &k in &shifts {
