@@ -39,7 +39,7 @@ fn one_hot(rng: &mut impl rand::Rng, rows: usize, classes: usize, dev: &Device) 
 fn learn(c: &mut Criterion) {
     let config = TrainConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.toml")).unwrap();
     let shape = InputShape::of(&config.input, RAW_STFT_BINS, RAW_CQT_BINS);
-    let classes = Classes { instrument: 16, family: 8, pitch_class: 12, velocity: 5, descriptors: 5 };
+    let classes = Classes { instrument: 16, family: 8, pitch_class: 12, velocity: 5, descriptors: 5, library: 0 };
     let spec = ModelSpec {
         input: config.input,
         model: config.model.clone(),

@@ -82,6 +82,7 @@ fn main() -> anyhow::Result<()> {
                 pitch_class: l.pitch_class,
                 velocity: l.velocity_bin,
                 descriptors: [0.0; 5],
+                library: timbrescope::learn::batch::NO_LIBRARY,
             }
         })
         .collect();

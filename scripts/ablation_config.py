@@ -54,6 +54,8 @@ def main() -> None:
     p.add_argument("--pool", help="TIME:STFT:CQT")
     p.add_argument("--noise", help="SNR_LO:SNR_HI:WEIGHT of [feature_noise]")
     p.add_argument("--eq", help="PROBABILITY:GAIN_DB of [feature_eq]")
+    p.add_argument("--positives", choices=["same_note", "other_library"], help="[ssl] positives")
+    p.add_argument("--adversary", help="WEIGHT:REVERSAL of [mtl.library_adversary]")
     p.add_argument("--ssl-epochs", type=int)
     p.add_argument("--mtl-epochs", type=int)
     a = p.parse_args()
@@ -88,6 +90,12 @@ def main() -> None:
     if a.shift:
         prob, semitones = a.shift.split(":")
         text += f"\n[pitch_shift]\nprobability = {float(prob)}\nsemitones = {int(semitones)}\n"
+    if a.positives:
+        text, n = re.subn(r"^(degraded_pairs = .*\n)", rf'\g<1>positives = "{a.positives}"\n', text, count=1, flags=re.M)
+        assert n == 1, "no degraded_pairs in [ssl]"
+    if a.adversary:
+        weight, reversal = (float(v) for v in a.adversary.split(":"))
+        text += f"\n[mtl.library_adversary]\nweight = {weight}\nreversal = {reversal}\n"
     print(text, end="")
 
 

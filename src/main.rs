@@ -57,6 +57,8 @@ enum Verb {
     Train(cli::learn::TrainArgs),
     /// Evaluate a model on a split (optionally degraded): every task's metric and the confusion matrix.
     Eval(cli::learn::EvalArgs),
+    /// Gather leave-one-library-out folds (each FOLDS/<library>/test_bank.json) into one report.
+    Lolo(cli::learn::LoloArgs),
     /// A model's top predictions for a clip, per head, as JSON.
     Predict(cli::learn::PredictArgs),
     /// Record from an input device into a WAV file.
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
         Some(Verb::Rir(a)) => cli::degrade::rir(a),
         Some(Verb::Train(a)) => cli::learn::run_train(a),
         Some(Verb::Eval(a)) => cli::learn::run_eval(a),
+        Some(Verb::Lolo(a)) => cli::learn::run_lolo(a),
         Some(Verb::Predict(a)) => cli::learn::run_predict(a),
         Some(Verb::Record(a)) => cli::record::run(a),
         Some(Verb::Play(a)) => cli::play::run(a),

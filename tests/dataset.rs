@@ -332,3 +332,90 @@ fn nsynth_folders_are_read_with_their_official_labels_mapped() {
     let err = Dataset::open(&root).unwrap_err().to_string();
     assert!(err.contains("../../x"), "{err}");
 }
+
+/// A TiMidity configuration of tiny GUS patches: program 0 only (tone_a), drums ignored.
+fn tiny_gus_library(dir: &Path) -> std::path::PathBuf {
+    use timbrescope::data::gus::patch::{MODE_ENVELOPE, MODE_LOOPING, PatchSample, write};
+    let pats = dir.join("pats");
+    std::fs::create_dir_all(&pats).unwrap();
+    let sample = PatchSample {
+        data: (0..4000).map(|n| 0.5 * (std::f32::consts::TAU * n as f32 / 50.0).sin()).collect(),
+        sample_rate_hz: 22_000,
+        low_freq_mhz: 0,
+        high_freq_mhz: 20_000_000,
+        root_freq_mhz: 440_000,
+        loop_start: 1000.0,
+        loop_end: 3000.0,
+        envelope_rates: [0xc0 | 47, 63, 63, 0xc0 | 30, 63, 63],
+        envelope_offsets: [254, 254, 254, 0, 0, 0],
+        modes: MODE_LOOPING | MODE_ENVELOPE,
+    };
+    std::fs::write(pats.join("tone.pat"), write(&[sample])).unwrap();
+    let cfg = dir.join("tiny_gus.cfg");
+    std::fs::write(&cfg, "# tiny\ndir pats\n\nbank 0\n 0\ttone amp=100 pan=center\ndrumset 0\n 40 tone\n").unwrap();
+    cfg
+}
+
+#[test]
+fn partial_libraries_and_exclusion_lists_leave_programs_out_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = tiny_data::banks(dir.path());
+    let gus = tiny_gus_library(dir.path());
+    let out = dir.path().join("pool");
+    let options = timbrescope::data::synth::SynthOptions {
+        train_banks: 2,
+        exclude: BTreeMap::from([("tiny_b".to_string(), vec![40])]),
+        ..tiny_data::options(&[a.clone(), gus.clone(), b.clone()], &out)
+    };
+    let report = synthesize(&options, &|_, _| {}).unwrap();
+    let dataset = Dataset::open(&out).unwrap();
+    let mut kept: BTreeMap<(String, u8), usize> = BTreeMap::new();
+    for note in &dataset.notes {
+        *kept.entry((note.record.bank.clone().unwrap(), note.labels.instrument.unwrap())).or_default() += 1;
+    }
+    // The GUS library has only tone_a (its program 40 is a drum): 24 pitches at 2 velocities,
+    // split by pitch with tiny_a; tiny_b's excluded tone_b and its silent low tone_a are gone.
+    assert_eq!(kept.get(&("tiny_gus".into(), 0)), Some(&48), "{kept:?}");
+    assert_eq!(kept.get(&("tiny_gus".into(), 1)), None);
+    assert_eq!(kept.get(&("tiny_b".into(), 1)), None, "an excluded program was rendered");
+    assert_eq!(kept.get(&("tiny_b".into(), 2)), Some(&6));
+    let reasons: Vec<String> = report.left_out.iter().map(|l| format!("{}: {}", l.what, l.reason)).collect();
+    assert!(reasons.iter().any(|r| r.contains("tiny_gus.cfg") && r.contains("no GM program 40")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("tiny_b.sf2") && r.contains("excluded")), "{reasons:?}");
+    for note in dataset.notes.iter().filter(|n| n.record.bank.as_deref() == Some("tiny_gus")) {
+        assert_ne!(note.split, Some(Split::TestBank));
+        // Rendered notes are heard at their pitch.
+        let x = dataset.load_audio(note).unwrap();
+        let expected = 440.0 * 2f64.powf((f64::from(note.record.pitch) - 69.0) / 12.0);
+        let heard = common::dominant_frequency(&x[16_000..32_000], 16_000.0);
+        assert!((heard / expected).log2().abs() * 1200.0 < 10.0, "{}: {heard} Hz", note.record.note_str);
+        break;
+    }
+
+    // An exclusion naming no bank is refused before anything is written.
+    let bad = dir.path().join("bad");
+    let options = timbrescope::data::synth::SynthOptions {
+        exclude: BTreeMap::from([("tiny_z".to_string(), vec![40])]),
+        ..tiny_data::options(&[a, gus, b], &bad)
+    };
+    let err = error_text(synthesize(&options, &|_, _| {}));
+    assert!(err.contains("--exclude") && err.contains("tiny_z") && err.contains("tiny_gus"), "{err}");
+    assert!(!bad.exists());
+}
+
+#[test]
+fn a_bad_timidity_configuration_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("broken.cfg");
+    std::fs::write(&cfg, "bank 0\n0 piano.pat\n300 organ.pat\n").unwrap();
+    let err = timbrescope::data::library::Library::load(&cfg).unwrap_err().to_string();
+    assert!(err.contains("broken.cfg") && err.contains("line 3") && err.contains("300"), "{err}");
+    // A patch that is not one is named when a note is rendered from it.
+    std::fs::write(dir.path().join("piano.pat"), b"not a patch").unwrap();
+    std::fs::write(&cfg, "bank 0\n0 piano.pat\n").unwrap();
+    let library = timbrescope::data::library::Library::load(&cfg).unwrap();
+    let mut renderer = library.renderer(16_000).unwrap();
+    let err =
+        renderer.render_note(0, 60, 100, &timbrescope::data::soundfont::NoteSpec::NSYNTH).unwrap_err().to_string();
+    assert!(err.contains("piano.pat") && err.contains("not a GUS patch"), "{err}");
+}

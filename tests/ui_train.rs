@@ -102,3 +102,80 @@ fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
     let prediction = harness.state().prediction().clean.clone().unwrap();
     assert_eq!(prediction.head("instrument").unwrap().top.len(), 3, "three instruments, all listed");
 }
+
+#[test]
+fn the_leave_one_library_out_heatmap_lists_a_cells_notes_and_loads_one() {
+    use timbrescope::learn::lolo::{LoloFold, LoloReport};
+    use timbrescope::learn::run::ConfusedNote;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = common::tiny_data::build(dir.path());
+    let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();
+    // One fold per tiny bank, every note of tone_b heard as tone_a in bank B's fold.
+    let fold = |bank: &str, wrong: bool| {
+        let confused: Vec<ConfusedNote> = dataset
+            .notes
+            .iter()
+            .filter(|n| n.record.bank.as_deref() == Some(bank))
+            .map(|n| {
+                let truth = usize::from(n.labels.instrument.unwrap());
+                let predicted = if wrong && truth == 1 { 0 } else { truth };
+                ConfusedNote { note: n.record.note_str.clone(), truth, predicted }
+            })
+            .collect();
+        let recall = (0..3)
+            .map(|i| {
+                let of: Vec<&ConfusedNote> = confused.iter().filter(|n| n.truth == i).collect();
+                (!of.is_empty()).then(|| of.iter().filter(|n| n.predicted == i).count() as f64 / of.len() as f64)
+            })
+            .collect();
+        LoloFold {
+            held_out: bank.into(),
+            dataset: data.display().to_string(),
+            notes: confused.len(),
+            accuracy: 0.5,
+            balanced_accuracy: 0.5,
+            recall,
+            confused,
+        }
+    };
+    let report = LoloReport {
+        instruments: vec!["tone_a".into(), "tone_b".into(), "absent".into()],
+        folds: vec![fold("tiny_a", false), fold("tiny_b", true)],
+    };
+    let path = dir.path().join("lolo.json");
+    std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
+
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 1000.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None));
+    harness.state_mut().set_mode(Mode::Training);
+    harness.state_mut().train_panel_mut().open_lolo(path);
+    harness.run_steps(3);
+    // Two held-out libraries by three instruments.
+    assert_eq!(harness.state().train_panel().lolo_state.cell_rects.len(), 6);
+    let cell = harness.state().train_panel().lolo_state.cell_rects[3 + 1];
+    harness.hover_at(cell.center());
+    harness.run_steps(1);
+    for pressed in [true, false] {
+        let button = egui::PointerButton::Primary;
+        harness.event(egui::Event::PointerButton {
+            pos: cell.center(),
+            button,
+            pressed,
+            modifiers: Default::default(),
+        });
+        harness.run_steps(1);
+    }
+    assert_eq!(harness.state().train_panel().lolo_state.cell, Some((1, 1)));
+    let note = report.folds[1].confused.iter().find(|n| n.truth == 1).unwrap().note.clone();
+    harness.get_by_label(format!("✘ {note}: tone_a").as_str()).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().mode(), Mode::Clip);
+    wait(&mut harness, "the note's analysis", 30, |app| app.analysis().is_some_and(|a| a.clip.name.contains(&note)));
+
+    // A file that is not a report is named, and the panel keeps working.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[1, 2]").unwrap();
+    harness.state_mut().train_panel_mut().open_lolo(bad);
+    let message = harness.state().train_panel().message.clone().unwrap();
+    assert!(message.1 && message.0.contains("bad.json") && message.0.contains("not a LOLO report"), "{message:?}");
+}

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use timbrescope::data::degraded::{DegradeDatasetOptions, degrade_dataset};
-use timbrescope::data::synth::{DEFAULT_SILENCE_PEAK, SynthOptions, synthesize};
+use timbrescope::data::synth::{DEFAULT_SILENCE_PEAK, SynthOptions, parse_exclusion, synthesize};
 use timbrescope::data::taxonomy::Taxonomy;
 use timbrescope::degrade::ChainSpec;
 
@@ -41,10 +41,15 @@ pub struct DegradeDatasetArgs {
 
 #[derive(Args)]
 pub struct SynthArgs {
-    /// SF2 bank; repeat for more. The first (or the first --train-banks) is split into train/valid/test,
-    /// the others are held out whole.
+    /// Sample library: an SF2 bank, or a TiMidity .cfg naming GUS patches (e.g. freepats); repeat
+    /// for more. The first (or the first --train-banks) is split into train/valid/test, the others
+    /// are held out whole.
     #[arg(long = "soundfont", required = true)]
     soundfonts: Vec<PathBuf>,
+    /// GM programs never rendered from one library, by its name (the file stem, lower case):
+    /// BANK:PROGRAM[,PROGRAM...]; repeatable. E.g. a320u:16,19,57.
+    #[arg(long = "exclude", value_parser = parse_exclusion)]
+    exclude: Vec<(String, Vec<u8>)>,
     /// How many of the first banks are split by pitch into train/valid/test (the rest are held out).
     #[arg(long, default_value_t = 1)]
     train_banks: usize,
@@ -114,6 +119,7 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
         threads: threads(args.threads)?,
         taxonomy,
         silence_peak: DEFAULT_SILENCE_PEAK,
+        exclude: args.exclude.into_iter().collect(),
     };
     let progress = Progress::new("rendering");
     let report = synthesize(&options, &|done, total| progress.update(done, total))

@@ -49,6 +49,24 @@ pub struct TrainArgs {
 }
 
 #[derive(Args)]
+pub struct LoloArgs {
+    /// A folder with one folder per held-out library, each holding that fold's test_bank.json.
+    folds: PathBuf,
+    /// The report (JSON) the workbench opens as a heatmap; the matrix is printed as Markdown.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run_lolo(args: LoloArgs) -> anyhow::Result<()> {
+    let report = timbrescope::learn::lolo::LoloReport::gather(&args.folds)?;
+    let text = serde_json::to_string_pretty(&report)?;
+    timbrescope::atomic_file::write_atomically(&args.out, |w| std::io::Write::write_all(w, text.as_bytes()))
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    print!("{}", report.markdown());
+    Ok(())
+}
+
+#[derive(Args)]
 pub struct EvalArgs {
     /// A run folder (its best model is evaluated).
     #[arg(long, conflicts_with = "model", required_unless_present = "model")]
@@ -186,6 +204,21 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         100.0 * m["acc_velocity"],
         m.get("r2_descriptors").map(|r| format!(", descriptor R² {r:.3}")).unwrap_or_default(),
     );
+    let balanced = report.per_class_recall.values().flatten().sum::<f64>()
+        / report.per_class_recall.values().flatten().count().max(1) as f64;
+    println!("class-balanced instrument accuracy {:.2}%", 100.0 * balanced);
+    if let Some(p) = &report.library_probe {
+        println!(
+            "library probe ({} libraries, {}-fold): {:.1}% against chance {:.1}% ({:.2}x); balanced {:.1}% against {:.1}%",
+            p.libraries.len(),
+            p.folds,
+            100.0 * p.accuracy,
+            100.0 * p.chance,
+            p.over_chance(),
+            100.0 * p.balanced_accuracy,
+            100.0 * p.balanced_chance,
+        );
+    }
     Ok(())
 }
 

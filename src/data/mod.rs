@@ -1,11 +1,13 @@
-//! Data: the instrument taxonomy, notes rendered from SoundFonts with NSynth's protocol, the
-//! NSynth-layout reader, splits, the feature cache, polyphonic mixtures, and a check for banks
-//! that share recordings.
+//! Data: the instrument taxonomy, notes rendered from sample libraries (SF2 SoundFonts and GUS
+//! patches) with NSynth's protocol, the NSynth-layout reader, splits, the feature cache,
+//! polyphonic mixtures, and a check for banks that share recordings.
 
 pub mod cache;
 pub mod dataset;
 pub mod degraded;
 pub mod demo;
+pub mod gus;
+pub mod library;
 pub mod mixing;
 pub mod mixture;
 pub mod nsynth;

@@ -30,6 +30,8 @@ pub enum BankError {
         #[source]
         source: rustysynth::SoundFontError,
     },
+    #[error("{path}, line {line}: {problem}")]
+    Config { path: PathBuf, line: usize, problem: String },
 }
 
 /// A note could not be rendered.
@@ -43,6 +45,8 @@ pub enum RenderError {
     InvalidSpec { duration_secs: f32, hold_secs: f32 },
     #[error("the synthesizer rejected its settings")]
     Synth(#[from] rustysynth::SynthesizerError),
+    #[error("GUS patch {path}: {problem}")]
+    Patch { path: PathBuf, problem: String },
 }
 
 /// Timing and rate of one rendered note.
@@ -160,10 +164,7 @@ impl NoteRenderer {
         spec: &NoteSpec,
     ) -> Result<Vec<f32>, RenderError> {
         check_midi("program", 0, program)?;
-        check_midi("pitch", 0, pitch)?;
-        // Velocity 0 is a note off in MIDI, so it would render silence.
-        check_midi("velocity", 1, velocity)?;
-        spec.validate()?;
+        check_note(pitch, velocity, spec)?;
         // rustysynth silently falls back to its default preset; a data set must not.
         if self.bank.program_name(program).is_none() {
             return Err(RenderError::MissingProgram { program, path: self.bank.path.clone() });
@@ -200,6 +201,14 @@ fn dry_synth(sound_font: &Arc<SoundFont>, sample_rate_hz: u32) -> Result<Synthes
     let mut settings = SynthesizerSettings::new(i32::try_from(sample_rate_hz).unwrap_or(i32::MAX));
     settings.enable_reverb_and_chorus = false;
     Ok(Synthesizer::new(sound_font, &settings)?)
+}
+
+/// The checks every library's renderer makes on a note before playing it.
+pub fn check_note(pitch: u8, velocity: u8, spec: &NoteSpec) -> Result<(), RenderError> {
+    check_midi("pitch", 0, pitch)?;
+    // Velocity 0 is a note off in MIDI, so it would render silence.
+    check_midi("velocity", 1, velocity)?;
+    spec.validate()
 }
 
 fn check_midi(what: &'static str, min: u8, value: u8) -> Result<(), RenderError> {

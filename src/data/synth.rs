@@ -1,4 +1,6 @@
-//! Renders the taxonomy from SoundFonts into an NSynth-layout data set, on all cores, resumable.
+//! Renders the taxonomy from sample libraries (SF2 or GUS patches) into an NSynth-layout data
+//! set, on all cores, resumable. A program a library lacks, or one its exclusion list names, is
+//! left out with a warning.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,8 +14,9 @@ use super::dataset::{
     AUDIO_DIR, DatasetError, EXAMPLES_JSON, NOTE_RATE_HZ, NoteRecord, Split, TAXONOMY_JSON, audio_path, read_note_wav,
     write_examples,
 };
+use super::library::{Library, LibraryRenderer};
 use super::parallel::map_parallel;
-use super::soundfont::{NoteRenderer, NoteSpec, SoundFontBank, peak_abs};
+use super::soundfont::{NoteSpec, peak_abs};
 use super::taxonomy::{Taxonomy, nsynth_family_id, nsynth_source_id};
 use crate::atomic_file::write_atomically;
 use crate::audio::{Clip, save_wav_pcm16};
@@ -43,6 +46,9 @@ pub struct SynthOptions {
     pub threads: usize,
     pub taxonomy: Taxonomy,
     pub silence_peak: f32,
+    /// Per bank (by its name, [`bank_slug`]): GM programs never rendered from it, e.g. ones that
+    /// hold another library's recordings.
+    pub exclude: BTreeMap<String, Vec<u8>>,
 }
 
 impl SynthOptions {
@@ -57,6 +63,7 @@ impl SynthOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             taxonomy: Taxonomy::default(),
             silence_peak: DEFAULT_SILENCE_PEAK,
+            exclude: BTreeMap::new(),
         }
     }
 }
@@ -97,8 +104,24 @@ pub fn bank_slug(path: &Path) -> String {
     if slug.is_empty() { "bank".into() } else { slug }
 }
 
-/// Every note of every instrument in every bank that has the instrument's program, with splits.
-pub fn plan(options: &SynthOptions, banks: &[SoundFontBank]) -> Result<(Vec<PlannedNote>, Vec<LeftOut>), DatasetError> {
+/// Parses `--exclude NAME:P,P,...` (a bank's name and the GM programs never rendered from it).
+pub fn parse_exclusion(text: &str) -> Result<(String, Vec<u8>), String> {
+    let (name, programs) =
+        text.split_once(':').ok_or_else(|| format!("--exclude {text:?}: expected BANK:PROGRAM[,PROGRAM...]"))?;
+    let programs = programs
+        .split(',')
+        .map(|p| p.trim().parse::<u8>().ok().filter(|p| *p < 128))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| format!("--exclude {text:?}: programs must be GM numbers 0-127"))?;
+    if name.is_empty() || programs.is_empty() {
+        return Err(format!("--exclude {text:?}: expected BANK:PROGRAM[,PROGRAM...]"));
+    }
+    Ok((name.to_string(), programs))
+}
+
+/// Every note of every instrument in every bank that has the instrument's program and does not
+/// exclude it, with splits.
+pub fn plan(options: &SynthOptions, banks: &[Library]) -> Result<(Vec<PlannedNote>, Vec<LeftOut>), DatasetError> {
     let taxonomy = &options.taxonomy;
     if options.pitch_step == 0 {
         return Err(DatasetError::Invalid("--pitch-step must be at least 1".into()));
@@ -120,6 +143,12 @@ pub fn plan(options: &SynthOptions, banks: &[SoundFontBank]) -> Result<(Vec<Plan
             return Err(DatasetError::Invalid(format!("two SoundFonts share the name {slug}; rename one")));
         }
     }
+    if let Some(name) = options.exclude.keys().find(|name| !slugs.contains(name)) {
+        return Err(DatasetError::Invalid(format!(
+            "--exclude names the bank {name}, which is none of {}",
+            slugs.join(", ")
+        )));
+    }
     let pitch_splits = within_bank_splits(taxonomy, options.pitch_step, options.seed);
     let mut planned = Vec::new();
     let mut left_out = Vec::new();
@@ -129,6 +158,13 @@ pub fn plan(options: &SynthOptions, banks: &[SoundFontBank]) -> Result<(Vec<Plan
                 left_out.push(LeftOut {
                     what: format!("{} in {}", inst.name, bank.path().display()),
                     reason: format!("the bank has no GM program {}", inst.program),
+                });
+                continue;
+            }
+            if options.exclude.get(&slugs[b]).is_some_and(|p| p.contains(&inst.program)) {
+                left_out.push(LeftOut {
+                    what: format!("{} in {}", inst.name, bank.path().display()),
+                    reason: format!("GM program {} is excluded for {}", inst.program, slugs[b]),
                 });
                 continue;
             }
@@ -212,7 +248,7 @@ pub fn synthesize(
     if options.threads == 0 {
         return Err(DatasetError::Invalid("--threads must be at least 1".into()));
     }
-    let banks = options.soundfonts.iter().map(SoundFontBank::load).collect::<Result<Vec<_>, _>>()?;
+    let banks = options.soundfonts.iter().map(Library::load).collect::<Result<Vec<_>, _>>()?;
     let (planned, mut left_out) = plan(options, &banks)?;
     let audio_dir = options.out.join(AUDIO_DIR);
     std::fs::create_dir_all(&audio_dir).map_err(|source| DatasetError::Write { path: audio_dir.clone(), source })?;
@@ -221,7 +257,7 @@ pub fn synthesize(
         &planned,
         options.threads,
         progress,
-        || banks.iter().map(|_| None).collect::<Vec<Option<NoteRenderer>>>(),
+        || banks.iter().map(|_| None).collect::<Vec<Option<LibraryRenderer>>>(),
         |renderers, note| process_note(note, &banks, renderers, options),
     )?;
 
@@ -260,8 +296,8 @@ pub fn synthesize(
 
 fn process_note(
     note: &PlannedNote,
-    banks: &[SoundFontBank],
-    renderers: &mut [Option<NoteRenderer>],
+    banks: &[Library],
+    renderers: &mut [Option<LibraryRenderer>],
     options: &SynthOptions,
 ) -> Result<Outcome, DatasetError> {
     let path = audio_path(&options.out, &note.record.note_str);
@@ -312,6 +348,15 @@ fn render_error(path: &Path, error: super::soundfont::RenderError) -> DatasetErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exclusions_parse_and_bad_ones_are_named() {
+        assert_eq!(parse_exclusion("a320u:16,19,57"), Ok(("a320u".into(), vec![16, 19, 57])));
+        assert!(parse_exclusion("a320u").unwrap_err().contains("BANK:PROGRAM"));
+        assert!(parse_exclusion("a320u:16,x").unwrap_err().contains("0-127"));
+        assert!(parse_exclusion("a320u:128").is_err());
+        assert!(parse_exclusion(":16").is_err());
+    }
 
     #[test]
     fn bank_slugs_are_file_name_safe() {

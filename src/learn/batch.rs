@@ -20,7 +20,12 @@ pub struct Targets {
     pub pitch_class: u8,
     pub velocity: u8,
     pub descriptors: [f32; 5],
+    /// Index of the note's sample library in the model's `libraries`; [`NO_LIBRARY`] if unknown.
+    pub library: u8,
 }
+
+/// The library of a note that names none, or one the model was not trained on.
+pub const NO_LIBRARY: u8 = u8::MAX;
 
 /// A split in memory: each note's clean inputs, its inputs in each degraded copy given, and its
 /// targets.
@@ -206,7 +211,14 @@ mod tests {
             shift: None,
             targets: classes
                 .iter()
-                .map(|&c| Targets { instrument: c, family: 0, pitch_class: 0, velocity: 0, descriptors: [0.0; 5] })
+                .map(|&c| Targets {
+                    instrument: c,
+                    family: 0,
+                    pitch_class: 0,
+                    velocity: 0,
+                    descriptors: [0.0; 5],
+                    library: 0,
+                })
                 .collect(),
         }
     }

@@ -94,6 +94,38 @@ pub struct SslConfig {
     /// Probability that one side of a pair (STFT or CQT, either as likely) comes from a degraded
     /// copy of the note (one of those given, if any).
     pub degraded_pairs: f64,
+    /// What the other side of a pair is: the same note, or the same instrument from another
+    /// sample library, so the views cannot be matched by a recording's fingerprint.
+    #[serde(default, skip_serializing_if = "Positives::is_same_note")]
+    pub positives: Positives,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Positives {
+    /// A note's STFT against its own CQT.
+    #[default]
+    SameNote,
+    /// A note's STFT against the CQT of a note of the same instrument from another library (any
+    /// pitch); another pitch of the same library where the instrument has only one.
+    OtherLibrary,
+}
+
+impl Positives {
+    fn is_same_note(&self) -> bool {
+        *self == Positives::SameNote
+    }
+}
+
+/// A library head behind a gradient reversal: the head learns to tell the training notes'
+/// libraries apart while the encoders learn to leave it nothing to tell.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryAdversary {
+    /// Weight of the head's cross-entropy in the total loss.
+    pub weight: f64,
+    /// The reversed gradient's scale at the encoders.
+    pub reversal: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,6 +143,8 @@ pub struct MtlConfig {
     pub mixup_alpha: f64,
     pub spec_augment: SpecAugmentConfig,
     pub loss_weights: LossWeights,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_adversary: Option<LibraryAdversary>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -222,6 +256,14 @@ impl TrainConfig {
         probability("ssl.degraded_pairs", s.degraded_pairs)?;
         let t = &self.mtl;
         probability("mtl.degraded_fraction", t.degraded_fraction)?;
+        if let Some(a) = &t.library_adversary {
+            if !(0.0..=10.0).contains(&a.weight) || !(0.0..=10.0).contains(&a.reversal) {
+                return Err(format!(
+                    "mtl.library_adversary.weight and .reversal must lie in [0, 10], got {} and {}",
+                    a.weight, a.reversal
+                ));
+            }
+        }
         if !(0.0..=10.0).contains(&t.mixup_alpha) {
             return Err(format!("mtl.mixup_alpha must lie in [0, 10], got {}", t.mixup_alpha));
         }

@@ -8,11 +8,12 @@ use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
-use super::batch::{Examples, Targets};
+use super::batch::{Examples, NO_LIBRARY, Targets};
 use super::inputs::{InputShape, dataset_views, labelled};
 use super::modelfile;
+use super::probe::{ProbeReport, library_probe};
 use super::run::Confusion;
-use super::score::{Scores, score};
+use super::score::{Scores, embeddings, score};
 use super::vote::Voter;
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
@@ -44,6 +45,10 @@ pub struct EvalReport {
     pub metrics: BTreeMap<String, f64>,
     pub per_class_recall: BTreeMap<String, Option<f64>>,
     pub confusion: Confusion,
+    /// The library-leak probe on the model's embeddings of these notes (`learn::probe`); None
+    /// when they come from fewer than two libraries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_probe: Option<ProbeReport>,
 }
 
 /// The model file of a run folder (its best), or the file itself.
@@ -115,11 +120,20 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
                     pitch_class: l.pitch_class,
                     velocity: l.velocity_bin,
                     descriptors: std::array::from_fn(|k| (d[k] - meta.descriptor_mean[k]) / meta.descriptor_std[k]),
+                    library: NO_LIBRARY,
                 }
             })
             .collect(),
     };
     let scores: Scores = score(&loaded.model, &examples, meta, &voter, &device)?;
+    let libraries: Vec<String> =
+        idx.iter().map(|&i| dataset.notes[i].record.bank.clone().unwrap_or_default()).collect();
+    let library_probe = if libraries.iter().any(|l| *l != libraries[0]) {
+        progress(0, 1);
+        library_probe(&embeddings(&loaded.model, &examples, &device)?, &libraries, 0)
+    } else {
+        None
+    };
     let mut metrics = scores.metrics();
     if has_descriptors {
         for (name, r2) in Descriptors::NAMES.iter().zip(scores.r2) {
@@ -141,5 +155,6 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
         metrics,
         per_class_recall,
         confusion,
+        library_probe,
     })
 }

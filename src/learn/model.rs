@@ -29,6 +29,10 @@ pub struct Classes {
     pub pitch_class: usize,
     pub velocity: usize,
     pub descriptors: usize,
+    /// Sample libraries the adversarial head tells apart (0: no such head); files from before
+    /// it have none.
+    #[serde(default)]
+    pub library: usize,
 }
 
 /// The five heads' raw outputs (logits; standardised descriptors).
@@ -90,6 +94,8 @@ pub struct Model {
     fuse_norm: LayerNorm,
     trunk: Trunk,
     heads: [Dense; 5],
+    /// The adversarial library head (`mtl.library_adversary`), if the model was built with one.
+    library: Option<Dense>,
     projections: [Projection; 2],
 }
 
@@ -130,6 +136,7 @@ impl Model {
                 head("velocity", c.velocity)?,
                 head("descriptors", c.descriptors)?,
             ],
+            library: if c.library > 0 { Some(head("library", c.library)?) } else { None },
             projections: [
                 Projection::new(vb.pp("proj_stft"), m.width, m.projection)?,
                 Projection::new(vb.pp("proj_cqt"), m.width, m.projection)?,
@@ -171,14 +178,28 @@ impl Model {
 
     pub fn forward(&self, stft: &Tensor, cqt: &Tensor, train: bool) -> Result<Outputs> {
         let e = self.embed(stft, cqt, train)?;
+        self.heads(&e)
+    }
+
+    /// The five heads on an embedding.
+    pub fn heads(&self, e: &Tensor) -> Result<Outputs> {
         let [i, f, p, v, d] = &self.heads;
         Ok(Outputs {
-            instrument: i.forward(&e)?,
-            family: f.forward(&e)?,
-            pitch_class: p.forward(&e)?,
-            velocity: v.forward(&e)?,
-            descriptors: d.forward(&e)?,
+            instrument: i.forward(e)?,
+            family: f.forward(e)?,
+            pitch_class: p.forward(e)?,
+            velocity: v.forward(e)?,
+            descriptors: d.forward(e)?,
         })
+    }
+
+    /// The library head's logits behind a gradient reversal: forward the embedding as it is,
+    /// backward `-reversal` times the gradient, so the head learns the libraries and the
+    /// encoders learn to hide them. None without a library head.
+    pub fn library_logits(&self, e: &Tensor, reversal: f64) -> Result<Option<Tensor>> {
+        let Some(head) = &self.library else { return Ok(None) };
+        let reversed = ((e.detach() * (1.0 + reversal))? - (e * reversal)?)?;
+        head.forward(&reversed).map(Some)
     }
 }
 
@@ -224,4 +245,39 @@ pub fn build(spec: &ModelSpec, seed: u64, device: &Device) -> Result<(VarMap, Mo
 /// Parameter count.
 pub fn parameters(varmap: &VarMap) -> usize {
     varmap.all_vars().iter().map(|v| v.elem_count()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::config::TrainConfig;
+
+    #[test]
+    fn the_library_head_reverses_its_gradient_at_the_embedding() {
+        let mut config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
+        let m = &mut config.model;
+        (m.width, m.fused, m.rnn_hidden, m.projection) = (8, 12, 4, 4);
+        let classes = Classes { instrument: 4, family: 3, pitch_class: 5, velocity: 2, descriptors: 5, library: 3 };
+        let spec = ModelSpec { input: config.input, model: config.model, stft_bins: 6, cqt_bins: 7, classes };
+        let (_, model) = build(&spec, 1, &Device::Cpu).unwrap();
+        let values: Vec<f32> = (0..4 * 16).map(|k| ((k * 37 % 11) as f32 - 5.0) / 5.0).collect();
+        let e = candle_core::Var::from_vec(values, (4, 16), &Device::Cpu).unwrap();
+        let weights = Tensor::new(&[[1.0f32, -2.0, 0.5]], &Device::Cpu).unwrap();
+        let loss = |logits: &Tensor| logits.broadcast_mul(&weights).unwrap().sum_all().unwrap();
+        let head = model.library.as_ref().expect("built with a library head");
+        let plain = head.forward(e.as_tensor()).unwrap();
+        let plain_grad = loss(&plain).backward().unwrap().get(e.as_tensor()).unwrap().clone();
+        let reversed = model.library_logits(e.as_tensor(), 0.7).unwrap().unwrap();
+        let reversed_grad = loss(&reversed).backward().unwrap().get(e.as_tensor()).unwrap().clone();
+        // Forward unchanged (up to the rounding of (1 + r) e - r e), backward times -0.7.
+        let gap = (&plain - &reversed).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(gap < 1e-5, "forward moved by {gap}");
+        let expected = (plain_grad * -0.7).unwrap();
+        let gap = (&expected - &reversed_grad).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(gap < 1e-5, "the gradient is not reversed: off by {gap}");
+        // Without a head there is nothing to reverse.
+        let spec = ModelSpec { classes: Classes { library: 0, ..spec.classes.clone() }, ..spec };
+        let (_, model) = build(&spec, 1, &Device::Cpu).unwrap();
+        assert!(model.library_logits(e.as_tensor(), 1.0).unwrap().is_none());
+    }
 }

@@ -35,6 +35,10 @@ pub struct ModelMeta {
     /// (`learn::vote`); files from before it have none.
     #[serde(default)]
     pub shift_votes: u32,
+    /// The sample libraries of the training notes, in label order (the library head's classes
+    /// and the probe's); files from before it have none.
+    #[serde(default)]
+    pub libraries: Vec<String>,
     /// Free-form provenance: data set, config description, scores.
     #[serde(default)]
     pub notes: serde_json::Map<String, serde_json::Value>,

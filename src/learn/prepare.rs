@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use super::LearnError;
 use super::augment::{FeatureAugment, FeatureEq, NoiseBank, PitchShift, RoomBank};
-use super::batch::{Examples, Targets};
+use super::batch::{Examples, NO_LIBRARY, Targets};
 use super::inputs::{InputShape, PreparedNote, Standardizer, dataset_views, labelled};
 use super::model::{Classes, ModelSpec};
 use super::modelfile::{MODEL_FORMAT, ModelMeta};
@@ -140,6 +140,19 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         mean[k] = m as f32;
         std[k] = v.sqrt().max(1e-6) as f32;
     }
+    // The training notes' libraries, in name order: the library head's classes and the probe's.
+    let libraries: Vec<String> = {
+        let set: std::collections::BTreeSet<&String> =
+            train_idx.iter().filter_map(|&i| dataset.notes[i].record.bank.as_ref()).collect();
+        set.into_iter().cloned().collect()
+    };
+    if libraries.len() >= usize::from(NO_LIBRARY) {
+        return Err(data_error(&opts.dataset, format!("{} libraries in training; at most 254", libraries.len())));
+    }
+    let library_of = |i: usize| {
+        let bank = dataset.notes[i].record.bank.as_ref();
+        bank.and_then(|b| libraries.binary_search(b).ok()).map_or(NO_LIBRARY, |k| k as u8)
+    };
     let targets = |idx: &[usize]| -> Vec<Targets> {
         idx.iter()
             .map(|&i| {
@@ -151,6 +164,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
                     pitch_class: l.pitch_class,
                     velocity: l.velocity_bin,
                     descriptors: std::array::from_fn(|k| (d[k] - mean[k]) / std[k]),
+                    library: library_of(i),
                 }
             })
             .collect()
@@ -169,6 +183,15 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
             pitch_class: 12,
             velocity: tax.velocities.len(),
             descriptors: 5,
+            // An adversary needs two libraries to tell apart, and every training note's library.
+            library: if config.mtl.library_adversary.is_some()
+                && libraries.len() >= 2
+                && train_idx.iter().all(|&i| library_of(i) != NO_LIBRARY)
+            {
+                libraries.len()
+            } else {
+                0
+            },
         },
     };
     let meta = ModelMeta {
@@ -184,6 +207,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         epoch: 0,
         step: 0,
         shift_votes: config.pitch_shift.as_ref().map_or(0, |c| c.votes),
+        libraries: libraries.clone(),
         notes: serde_json::Map::from_iter([
             ("dataset".to_string(), serde_json::json!(opts.dataset.display().to_string())),
             ("config".to_string(), serde_json::json!(config.description)),

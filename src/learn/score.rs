@@ -24,17 +24,22 @@ pub struct SoftTargets {
     pub pitch_class: Tensor,
     pub velocity: Tensor,
     pub descriptors: Tensor,
+    /// The notes' libraries, for the adversarial head (None without one).
+    pub library: Option<Tensor>,
 }
 
 /// The multi-task loss of one batch in training mode: `[total, instrument, family, pitch class,
-/// velocity, descriptors]`, with the heads' outputs.
+/// velocity, descriptors]`, with the heads' outputs, and the library adversary's loss when the
+/// model has its head and the targets their libraries (it is in the total).
 pub fn mtl_loss(
     model: &Model,
     x: &super::batch::BatchInputs,
     targets: &SoftTargets,
     w: &super::config::LossWeights,
-) -> candle_core::Result<(super::model::Outputs, [Tensor; 6])> {
-    let out = model.forward(&x.stft, &x.cqt, true)?;
+    adversary: Option<&super::config::LibraryAdversary>,
+) -> candle_core::Result<(super::model::Outputs, [Tensor; 6], Option<Tensor>)> {
+    let e = model.embed(&x.stft, &x.cqt, true)?;
+    let out = model.heads(&e)?;
     let l_inst = soft_cross_entropy(&out.instrument, &targets.instrument)?;
     let l_fam = soft_cross_entropy(&out.family, &targets.family)?;
     let l_pc = soft_cross_entropy(&out.pitch_class, &targets.pitch_class)?;
@@ -43,7 +48,17 @@ pub fn mtl_loss(
     let total = ((((&l_inst * w.instrument)? + (&l_fam * w.family)?)?
         + ((&l_pc * w.pitch_class)? + (&l_vel * w.velocity)?)?)?
         + (&l_desc * w.descriptors)?)?;
-    Ok((out, [total, l_inst, l_fam, l_pc, l_vel, l_desc]))
+    let (total, l_lib) = match (adversary, &targets.library) {
+        (Some(a), Some(library)) => match model.library_logits(&e, a.reversal)? {
+            Some(logits) => {
+                let l_lib = soft_cross_entropy(&logits, library)?;
+                ((total + (&l_lib * a.weight)?)?, Some(l_lib))
+            }
+            None => (total, None),
+        },
+        _ => (total, None),
+    };
+    Ok((out, [total, l_inst, l_fam, l_pc, l_vel, l_desc], l_lib))
 }
 
 /// Every task's predictions over a set of examples, and their scores.
@@ -70,6 +85,19 @@ impl Scores {
         m.insert("r2_descriptors".into(), self.r2.iter().sum::<f64>() / 5.0);
         m
     }
+}
+
+/// The embedding the heads read, of every example's clean input, in evaluation mode.
+pub fn embeddings(model: &Model, examples: &Examples, device: &Device) -> Result<Vec<Vec<f32>>, LearnError> {
+    let mut out = Vec::with_capacity(examples.len());
+    for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
+        let rows: Vec<(&[f32], &[f32])> =
+            chunk.iter().map(|&i| (examples.clean[i].stft.as_slice(), examples.clean[i].cqt.as_slice())).collect();
+        let x = super::batch::to_tensors(&examples.shape, &rows, device)?;
+        let e = super::on_workers(|| model.embed(&x.stft, &x.cqt, false))?;
+        out.extend(e.to_vec2::<f32>()?);
+    }
+    Ok(out)
 }
 
 /// Runs the model over examples (clean inputs) in evaluation mode, each prediction the vote of
@@ -142,7 +170,7 @@ mod tests {
         let mut config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
         let m = &mut config.model;
         (m.backbone, m.width, m.fused, m.rnn_hidden, m.projection, m.dropout) = (backbone, 16, 24, 8, 8, 0.0);
-        let classes = Classes { instrument: 4, family: 3, pitch_class: 5, velocity: 2, descriptors: 5 };
+        let classes = Classes { instrument: 4, family: 3, pitch_class: 5, velocity: 2, descriptors: 5, library: 3 };
         ModelSpec { input: config.input, model: config.model, stft_bins: 10, cqt_bins: 12, classes }
     }
 
@@ -195,9 +223,13 @@ mod tests {
                 pitch_class: one_hot(b, c.pitch_class),
                 velocity: one_hot(b, c.velocity),
                 descriptors: random(&mut rng, &[b, c.descriptors]),
+                library: Some(one_hot(b, c.library)),
             };
             let config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
-            let (_, losses) = mtl_loss(&model, &x, &targets, &config.mtl.loss_weights).unwrap();
+            let adversary = crate::learn::config::LibraryAdversary { weight: 0.5, reversal: 1.0 };
+            let (_, losses, l_lib) =
+                mtl_loss(&model, &x, &targets, &config.mtl.loss_weights, Some(&adversary)).unwrap();
+            assert!(l_lib.is_some(), "the library head takes part");
             let grads = losses[0].backward().unwrap();
             assert_eq!(without_gradient(&varmap, &grads, "proj_"), Vec::<String>::new(), "{backbone:?}, multi-task");
 

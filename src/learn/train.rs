@@ -15,15 +15,16 @@ use rayon::prelude::*;
 
 use super::LearnError;
 use super::batch::{Targets, mix, mixup_lambda, spec_augment, to_tensors};
-use super::config::TrainConfig;
+use super::config::{Positives, TrainConfig};
 use super::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy};
 use super::model::{Model, build};
 use super::modelfile::{self, ModelMeta};
 use super::optim::AdamW;
 use super::prepare::{Prepared, prepare};
+use super::probe::library_probe;
 use super::run::{BEST_MODEL, CONFIG_TOML, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON};
 use super::schedule::{OneCycle, Temperature};
-use super::score::{SoftTargets, mtl_loss, score};
+use super::score::{SoftTargets, embeddings, mtl_loss, score};
 use super::vote::Voter;
 
 /// A loss above this (or not finite) stops the run: far beyond any honest start (ln 16 = 2.8).
@@ -139,6 +140,9 @@ struct Trainer<'a> {
     wall_offset: f64,
     /// The best model's validation instrument accuracy and loss.
     best: (f64, f64),
+    /// Training notes by instrument, then by library: where a contrastive pair's partner comes
+    /// from when positives are drawn across libraries.
+    partners: Vec<Vec<Vec<usize>>>,
     last_valid: Option<MetricRecord>,
 }
 
@@ -173,6 +177,7 @@ impl<'a> Trainer<'a> {
             pid: Some(std::process::id()),
             host: super::run::host_name(),
         };
+        let partners = partner_index(&data.train.targets);
         Ok(Self {
             opts,
             run,
@@ -185,6 +190,7 @@ impl<'a> Trainer<'a> {
             wall_offset: 0.0,
             best: (-1.0, f64::INFINITY),
             last_valid: None,
+            partners,
         })
     }
 
@@ -355,14 +361,17 @@ impl<'a> Trainer<'a> {
         let train = &self.data.train;
         // A pair is the note's STFT and its CQT; with degraded versions, one side of some pairs
         // is degraded, so the embedding learns to ignore the degradation too.
+        let across = self.opts.config.ssl.positives == Positives::OtherLibrary;
+        let partners = &self.partners;
         let rows: Vec<(Vec<f32>, Vec<f32>)> = example_rngs(chunk, rng)
             .map(|(i, mut rng)| {
-                let version = train.draw(i, p, &mut rng);
-                let clean = &train.clean[i];
+                // The CQT side comes from the partner: the note itself, or its instrument in
+                // another library.
+                let j = if across { draw_partner(partners, &train.targets[i], i, &mut rng) } else { i };
                 if rng.random_bool(0.5) {
-                    (version.stft.clone(), clean.cqt.clone())
+                    (train.draw(i, p, &mut rng).stft.clone(), train.clean[j].cqt.clone())
                 } else {
-                    (clean.stft.clone(), version.cqt.clone())
+                    (train.clean[i].stft.clone(), train.draw(j, p, &mut rng).cqt.clone())
                 }
             })
             .collect();
@@ -457,13 +466,15 @@ impl<'a> Trainer<'a> {
             pitch_class: soft(&|t| t.pitch_class, classes.pitch_class)?,
             velocity: soft(&|t| t.velocity, classes.velocity)?,
             descriptors: Tensor::from_vec(desc, (n, 5), &self.opts.device)?,
+            library: if classes.library > 0 { Some(soft(&|t| t.library, classes.library)?) } else { None },
         };
-        let (out, losses) = mtl_loss(&self.model, &x, &targets, &config.loss_weights)?;
+        let (out, losses, l_lib) =
+            mtl_loss(&self.model, &x, &targets, &config.loss_weights, config.library_adversary.as_ref())?;
         let [loss, l_inst, l_fam, l_pc, l_vel, l_desc] = &losses;
         optimizer.apply(&loss.backward()?)?;
         let labels = |get: &dyn Fn(&Targets) -> u8| ta.iter().map(get).collect::<Vec<u8>>();
         let scalar = |x: &Tensor| x.to_scalar::<f32>().map(f64::from);
-        Ok(BTreeMap::from([
+        let mut values = BTreeMap::from([
             ("loss".into(), scalar(loss)?),
             ("loss_instrument".into(), scalar(l_inst)?),
             ("loss_family".into(), scalar(l_fam)?),
@@ -471,7 +482,11 @@ impl<'a> Trainer<'a> {
             ("loss_velocity".into(), scalar(l_vel)?),
             ("loss_descriptors".into(), scalar(l_desc)?),
             ("acc_instrument".into(), accuracy(&out.instrument, &labels(&|t| t.instrument))?),
-        ]))
+        ]);
+        if let Some(l) = &l_lib {
+            values.insert("loss_library".into(), scalar(l)?);
+        }
+        Ok(values)
     }
 
     fn mtl_valid(
@@ -484,10 +499,56 @@ impl<'a> Trainer<'a> {
         let scores = score(&self.model, valid, &self.data.meta, &Voter::none(), &self.opts.device)?;
         let mut values = scores.metrics();
         values.insert("loss".into(), scores.instrument_loss);
+        // The library-leak probe on the validation notes of every training library.
+        let libraries = &self.data.meta.libraries;
+        if libraries.len() >= 2 {
+            let names: Vec<String> = valid
+                .targets
+                .iter()
+                .map(|t| libraries.get(usize::from(t.library)).cloned().unwrap_or_default())
+                .collect();
+            let embedded = embeddings(&self.model, valid, &self.opts.device)?;
+            if let Some(probe) = library_probe(&embedded, &names, self.opts.config.seed ^ epoch as u64) {
+                values.insert("probe_library".into(), probe.accuracy);
+                values.insert("probe_chance".into(), probe.chance);
+            }
+        }
         let confusion = Confusion::new(epoch, self.data.meta.instruments.clone(), scores.confused);
         self.run.write_json(&self.run.confusion_path(epoch), &confusion)?;
         on_event(TrainEvent::Confusion(confusion));
         Ok(MetricRecord { stage: "mtl".into(), split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
+    }
+}
+
+/// Note indices by instrument, then by library (notes without one count as one library).
+fn partner_index(targets: &[Targets]) -> Vec<Vec<Vec<usize>>> {
+    let mut index: Vec<Vec<Vec<usize>>> = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let (inst, lib) = (usize::from(t.instrument), usize::from(t.library.min(254)));
+        if index.len() <= inst {
+            index.resize(inst + 1, Vec::new());
+        }
+        if index[inst].len() <= lib {
+            index[inst].resize(lib + 1, Vec::new());
+        }
+        index[inst][lib].push(i);
+    }
+    index
+}
+
+/// A note of the same instrument from another library, any pitch; another note of the same
+/// library when the instrument has no other; the note itself when it is alone.
+fn draw_partner(index: &[Vec<Vec<usize>>], t: &Targets, own: usize, rng: &mut ChaCha8Rng) -> usize {
+    let by_library = &index[usize::from(t.instrument)];
+    let own_library = usize::from(t.library.min(254));
+    let others: Vec<&Vec<usize>> =
+        by_library.iter().enumerate().filter(|(l, v)| *l != own_library && !v.is_empty()).map(|(_, v)| v).collect();
+    let pool = if others.is_empty() { &by_library[own_library] } else { others[rng.random_range(0..others.len())] };
+    let j = pool[rng.random_range(0..pool.len())];
+    if j == own && pool.len() > 1 {
+        pool[(pool.iter().position(|&k| k == own).unwrap_or(0) + 1) % pool.len()]
+    } else {
+        j
     }
 }
 

@@ -6,6 +6,7 @@ pub mod confusion;
 pub mod degrade_panel;
 mod gpu_views;
 pub mod grid;
+pub mod lolo;
 pub mod mixture_view;
 pub mod predict_panel;
 mod record_panel;

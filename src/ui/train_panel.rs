@@ -11,6 +11,7 @@ use eframe::egui::{self, Color32};
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 
 use crate::jobs::train::{TrainJob, TrainJobEvent};
+use crate::learn::lolo::LoloReport;
 use crate::learn::run::{MetricRecord, RunWatch};
 use crate::learn::{Stage, TrainConfig, TrainEvent, TrainOptions};
 
@@ -73,6 +74,7 @@ enum Pick {
     Degraded,
     Config,
     Run,
+    Lolo,
 }
 
 pub struct TrainPanel {
@@ -87,6 +89,9 @@ pub struct TrainPanel {
     /// The run whose confusion matrix is shown.
     pub confusion_run: usize,
     pub confusion: super::confusion::ConfusionState,
+    /// A leave-one-library-out report (`timbrescope lolo`) and its heatmap's state.
+    pub lolo: Option<(PathBuf, LoloReport)>,
+    pub lolo_state: super::lolo::LoloState,
 }
 
 impl TrainPanel {
@@ -103,6 +108,8 @@ impl TrainPanel {
             picks: channel(),
             confusion_run: 0,
             confusion: Default::default(),
+            lolo: None,
+            lolo_state: Default::default(),
         }
     }
 
@@ -185,6 +192,7 @@ impl TrainPanel {
                 Pick::Degraded => self.settings.degraded = text,
                 Pick::Config => self.settings.config = text,
                 Pick::Run => self.watch(path),
+                Pick::Lolo => self.open_lolo(path),
             }
         }
         let mut refresh_now = false;
@@ -233,6 +241,20 @@ impl TrainPanel {
         action
     }
 
+    /// Opens a leave-one-library-out report; a bad file is named in the panel's message.
+    pub fn open_lolo(&mut self, path: PathBuf) {
+        let read = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<LoloReport>(&text).map_err(|e| e.to_string()));
+        match read {
+            Ok(report) => {
+                self.lolo = Some((path, report));
+                self.lolo_state = Default::default();
+            }
+            Err(e) => self.message = Some((format!("{} is not a LOLO report: {e}", path.display()), true)),
+        }
+    }
+
     fn pick(&self, pick: Pick, ctx: &egui::Context) {
         let tx = self.picks.0.clone();
         let ctx = ctx.clone();
@@ -240,6 +262,7 @@ impl TrainPanel {
             let dialog = rfd::FileDialog::new();
             let path = match pick {
                 Pick::Config => dialog.add_filter("Config", &["toml"]).pick_file(),
+                Pick::Lolo => dialog.add_filter("LOLO report", &["json"]).pick_file(),
                 _ => dialog.pick_folder(),
             };
             if let Some(path) = path {
@@ -255,6 +278,13 @@ impl TrainPanel {
             self.controls_ui(ui, notify);
             ui.separator();
             action = self.confusion_ui(ui);
+            if let Some((path, report)) = &self.lolo {
+                ui.separator();
+                ui.label(format!("Leave one library out: {}", path.display()));
+                if let Some((dataset, note)) = super::lolo::lolo_ui(ui, report, &mut self.lolo_state) {
+                    action = Some(TrainAction::LoadNote { dataset, note });
+                }
+            }
         });
         egui::ScrollArea::vertical().id_salt("curves").show(ui, |ui| self.curves_ui(ui));
         action
@@ -304,6 +334,13 @@ impl TrainPanel {
             if ui.button("Open run…").on_hover_text("Watch a run folder, e.g. one training on a GPU server").clicked()
             {
                 self.pick(Pick::Run, ui.ctx());
+            }
+            if ui
+                .button("Open LOLO…")
+                .on_hover_text("A leave-one-library-out report (`timbrescope lolo`): recall by held-out library")
+                .clicked()
+            {
+                self.pick(Pick::Lolo, ui.ctx());
             }
         });
         if let Some(p) = &self.progress {
@@ -384,7 +421,9 @@ impl TrainPanel {
             self.watches.iter().flat_map(|w| w.records.iter().flat_map(|r| r.values.keys().cloned())).collect();
         let plots: [(&str, &[&str]); 4] = [
             ("loss", &["loss"]),
-            ("accuracy", &["acc_instrument", "retrieval_acc"]),
+            // The library-leak probe beside the instrument: near its chance line, the model has
+            // not learnt the recordings apart.
+            ("accuracy", &["acc_instrument", "retrieval_acc", "probe_library", "probe_chance"]),
             ("learning rate", &["lr"]),
             ("temperature", &["temperature"]),
         ];

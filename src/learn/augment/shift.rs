@@ -230,8 +230,14 @@ mod tests {
             [1000.0, 500.0, 0.1, 2000.0, 5.0],
             [400.0, 200.0, 0.05, 800.0, 3.0],
         );
-        let t =
-            Targets { instrument: 3, family: 1, pitch_class: 11, velocity: 2, descriptors: [0.5, -1.0, 0.3, 0.0, 1.0] };
+        let t = Targets {
+            instrument: 3,
+            family: 1,
+            pitch_class: 11,
+            velocity: 2,
+            descriptors: [0.5, -1.0, 0.3, 0.0, 1.0],
+            library: 0,
+        };
         let up = shift.targets(&t, 12);
         assert_eq!((up.instrument, up.family, up.pitch_class, up.velocity), (3, 1, 11, 2));
         // An octave doubles the centroid: 1200 Hz -> 2400 Hz, (2400 - 1000) / 400 = 3.5.

@@ -1,0 +1,70 @@
+//! A sample library of either format the renderer reads: an SF2 SoundFont (rustysynth) or a set
+//! of GUS patches named by a TiMidity configuration (`.cfg`), chosen by the file's extension.
+
+use std::path::Path;
+
+use super::gus::GusBank;
+use super::soundfont::{BankError, NoteRenderer, NoteSpec, RenderError, SoundFontBank};
+
+#[derive(Clone, Debug)]
+pub enum Library {
+    Sf2(SoundFontBank),
+    Gus(GusBank),
+}
+
+impl Library {
+    /// A `.cfg` file is read as a TiMidity configuration of GUS patches; anything else as SF2.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, BankError> {
+        let path = path.as_ref();
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("cfg")) {
+            Ok(Self::Gus(GusBank::load(path)?))
+        } else {
+            Ok(Self::Sf2(SoundFontBank::load(path)?))
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Sf2(b) => b.path(),
+            Self::Gus(b) => b.path(),
+        }
+    }
+
+    /// The name of the library's melodic (bank 0) program, if it has one.
+    pub fn program_name(&self, program: u8) -> Option<String> {
+        match self {
+            Self::Sf2(b) => b.program_name(program).map(str::to_owned),
+            Self::Gus(b) => b.program_name(program),
+        }
+    }
+
+    /// A renderer for one worker thread.
+    pub fn renderer(&self, sample_rate_hz: u32) -> Result<LibraryRenderer, RenderError> {
+        match self {
+            Self::Sf2(b) => Ok(LibraryRenderer::Sf2(b.renderer(sample_rate_hz)?)),
+            Self::Gus(b) => Ok(LibraryRenderer::Gus(b.clone())),
+        }
+    }
+}
+
+/// Renders notes of one library; hold one per worker thread.
+pub enum LibraryRenderer {
+    Sf2(NoteRenderer),
+    Gus(GusBank),
+}
+
+impl LibraryRenderer {
+    /// A mono note at the library's own level, not normalised (see [`NoteRenderer::render_note`]).
+    pub fn render_note(
+        &mut self,
+        program: u8,
+        pitch: u8,
+        velocity: u8,
+        spec: &NoteSpec,
+    ) -> Result<Vec<f32>, RenderError> {
+        match self {
+            Self::Sf2(r) => r.render_note(program, pitch, velocity, spec),
+            Self::Gus(b) => b.render_note(program, pitch, velocity, spec),
+        }
+    }
+}
