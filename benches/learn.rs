@@ -68,6 +68,7 @@ fn learn(c: &mut Criterion) {
         pitch_class: one_hot(&mut rng, b, classes.pitch_class, &dev),
         velocity: one_hot(&mut rng, b, classes.velocity, &dev),
         descriptors,
+        library: None,
     };
     let mut optimizer = AdamW::new(&named, config.mtl.weight_decay).unwrap();
     optimizer.lr = 1e-4;
@@ -76,7 +77,8 @@ fn learn(c: &mut Criterion) {
     group.bench_function("mtl_step_batch64", |bench| {
         bench.iter(|| {
             on_workers(|| {
-                let (_, losses) = mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights).unwrap();
+                let (_, losses, _) =
+                    mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights, None).unwrap();
                 optimizer.apply(&losses[0].backward().unwrap()).unwrap();
             })
         })

@@ -41,7 +41,7 @@ impl Library {
     /// A renderer for one worker thread.
     pub fn renderer(&self, sample_rate_hz: u32) -> Result<LibraryRenderer, RenderError> {
         match self {
-            Self::Sf2(b) => Ok(LibraryRenderer::Sf2(b.renderer(sample_rate_hz)?)),
+            Self::Sf2(b) => Ok(LibraryRenderer::Sf2(Box::new(b.renderer(sample_rate_hz)?))),
             Self::Gus(b) => Ok(LibraryRenderer::Gus(b.clone())),
         }
     }
@@ -49,7 +49,8 @@ impl Library {
 
 /// Renders notes of one library; hold one per worker thread.
 pub enum LibraryRenderer {
-    Sf2(NoteRenderer),
+    // Boxed: the synthesizer is large beside a shared GUS bank handle.
+    Sf2(Box<NoteRenderer>),
     Gus(GusBank),
 }
 

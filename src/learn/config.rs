@@ -256,13 +256,13 @@ impl TrainConfig {
         probability("ssl.degraded_pairs", s.degraded_pairs)?;
         let t = &self.mtl;
         probability("mtl.degraded_fraction", t.degraded_fraction)?;
-        if let Some(a) = &t.library_adversary {
-            if !(0.0..=10.0).contains(&a.weight) || !(0.0..=10.0).contains(&a.reversal) {
-                return Err(format!(
-                    "mtl.library_adversary.weight and .reversal must lie in [0, 10], got {} and {}",
-                    a.weight, a.reversal
-                ));
-            }
+        if let Some(a) = &t.library_adversary
+            && !((0.0..=10.0).contains(&a.weight) && (0.0..=10.0).contains(&a.reversal))
+        {
+            return Err(format!(
+                "mtl.library_adversary.weight and .reversal must lie in [0, 10], got {} and {}",
+                a.weight, a.reversal
+            ));
         }
         if !(0.0..=10.0).contains(&t.mixup_alpha) {
             return Err(format!("mtl.mixup_alpha must lie in [0, 10], got {}", t.mixup_alpha));

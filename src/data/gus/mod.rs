@@ -28,8 +28,11 @@ pub struct ProgramEntry {
 pub struct GusBank {
     path: PathBuf,
     programs: Arc<BTreeMap<u8, ProgramEntry>>,
-    patches: Arc<BTreeMap<u8, OnceLock<Result<Arc<Patch>, String>>>>,
+    patches: Arc<BTreeMap<u8, PatchCell>>,
 }
+
+/// A program's patch, parsed on first use, or why it could not be.
+type PatchCell = OnceLock<Result<Arc<Patch>, String>>;
 
 impl GusBank {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, BankError> {

@@ -64,9 +64,10 @@ pub fn effective_modes(sample: &PatchSample, options: &PatchOptions) -> u8 {
         None => {
             if modes & (MODE_LOOPING | MODE_PINGPONG) == 0 {
                 modes &= !(MODE_SUSTAIN | MODE_ENVELOPE);
-            } else if sample.envelope_rates == [0x3f; 6] || sample.envelope_offsets[5] >= 100 {
-                modes &= !MODE_ENVELOPE;
-            } else if modes & MODE_SUSTAIN == 0 {
+            } else if sample.envelope_rates == [0x3f; 6]
+                || sample.envelope_offsets[5] >= 100
+                || modes & MODE_SUSTAIN == 0
+            {
                 modes &= !MODE_ENVELOPE;
             }
         }
