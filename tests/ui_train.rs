@@ -167,7 +167,7 @@ fn the_leave_one_library_out_heatmap_lists_a_cells_notes_and_loads_one() {
     }
     assert_eq!(harness.state().train_panel().lolo_state.cell, Some((1, 1)));
     let note = report.folds[1].confused.iter().find(|n| n.truth == 1).unwrap().note.clone();
-    harness.get_by_label(format!("✘ {note}: tone_a").as_str()).click();
+    harness.get_by_label(format!("x {note}: tone_a").as_str()).click();
     harness.run_steps(2);
     assert_eq!(harness.state().mode(), Mode::Clip);
     wait(&mut harness, "the note's analysis", 30, |app| app.analysis().is_some_and(|a| a.clip.name.contains(&note)));

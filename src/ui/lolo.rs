@@ -124,7 +124,8 @@ pub fn lolo_ui(ui: &mut egui::Ui, report: &LoloReport, state: &mut LoloState) ->
     egui::ScrollArea::vertical().id_salt("lolo_notes").max_height(160.0).show(ui, |ui| {
         for note in report.cell_notes(f, i) {
             let heard = report.instruments.get(note.predicted).map_or("?", String::as_str);
-            let mark = if note.predicted == i { "✔" } else { "✘" };
+            // Plain marks: the default fonts have no check or cross glyphs.
+            let mark = if note.predicted == i { "ok" } else { "x" };
             if ui.selectable_label(false, format!("{mark} {}: {heard}", note.note)).clicked() {
                 clicked = Some((PathBuf::from(&fold.dataset), note.note.clone()));
             }
