@@ -31,6 +31,9 @@ struct Args {
     /// Model file (.safetensors) for the prediction panel, instead of the shipped one.
     #[arg(long)]
     model: Option<std::path::PathBuf>,
+    /// Leave-one-library-out report (from `timbrescope lolo`) to open in the training tab.
+    #[arg(long)]
+    lolo: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             chain: args.chain,
             runs: args.runs,
             model: args.model,
+            lolo: args.lolo,
         }),
         Some(Verb::Render(a)) => cli::render::run(a),
         Some(Verb::Features(a)) => cli::features::run(a),

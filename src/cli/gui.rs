@@ -17,6 +17,8 @@ pub struct Start {
     pub runs: Vec<PathBuf>,
     /// A model file for the prediction panel.
     pub model: Option<PathBuf>,
+    /// A leave-one-library-out report for the training tab (opened on it).
+    pub lolo: Option<PathBuf>,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -49,6 +51,10 @@ pub fn run(start: Start) -> anyhow::Result<()> {
                 for run in start.runs {
                     app.train_panel_mut().watch(run);
                 }
+                app.set_mode(Mode::Training);
+            }
+            if let Some(path) = start.lolo {
+                app.train_panel_mut().open_lolo(path);
                 app.set_mode(Mode::Training);
             }
             if let Some(path) = start.mixture {
