@@ -77,8 +77,7 @@ fn learn(c: &mut Criterion) {
     group.bench_function("mtl_step_batch64", |bench| {
         bench.iter(|| {
             on_workers(|| {
-                let (_, losses, _) =
-                    mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights, None).unwrap();
+                let (_, losses, _) = mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights, None).unwrap();
                 optimizer.apply(&losses[0].backward().unwrap()).unwrap();
             })
         })

@@ -382,8 +382,7 @@ fn partial_libraries_and_exclusion_lists_leave_programs_out_with_a_warning() {
     let reasons: Vec<String> = report.left_out.iter().map(|l| format!("{}: {}", l.what, l.reason)).collect();
     assert!(reasons.iter().any(|r| r.contains("tiny_gus.cfg") && r.contains("no GM program 40")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("tiny_b.sf2") && r.contains("excluded")), "{reasons:?}");
-    let gus_notes: Vec<_> =
-        dataset.notes.iter().filter(|n| n.record.bank.as_deref() == Some("tiny_gus")).collect();
+    let gus_notes: Vec<_> = dataset.notes.iter().filter(|n| n.record.bank.as_deref() == Some("tiny_gus")).collect();
     assert!(gus_notes.iter().all(|n| n.split != Some(Split::TestBank)), "a training library is split by pitch");
     // Rendered notes are heard at their pitch: the lowest and the highest.
     for note in [gus_notes[0], gus_notes[gus_notes.len() - 1]] {

@@ -458,3 +458,52 @@ fn predict_from_the_command_line_votes_as_the_shipped_model_says() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-model.safetensors"));
 }
+
+#[test]
+fn two_libraries_train_with_the_adversary_and_cross_library_pairs_and_are_probed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = common::tiny_data::banks(dir.path());
+    let data = dir.path().join("pool");
+    let options_synth =
+        timbrescope::data::synth::SynthOptions { train_banks: 2, ..common::tiny_data::options(&[a, b], &data) };
+    timbrescope::data::synth::synthesize(&options_synth, &|_, _| {}).unwrap();
+    let mut config = tiny_config();
+    config.ssl.positives = timbrescope::learn::config::Positives::OtherLibrary;
+    config.mtl.library_adversary = Some(timbrescope::learn::config::LibraryAdversary { weight: 0.5, reversal: 1.0 });
+    let run = dir.path().join("run");
+    train(&options(&data, &run, config, Stage::Both), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let records = RunFolder::new(&run).read_metrics().unwrap();
+    let mtl_steps: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "train").collect();
+    assert!(mtl_steps.iter().all(|r| r.values.contains_key("loss_library")), "the adversary's loss is logged");
+    let valid: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "valid").collect();
+    for r in &valid {
+        let (probe, chance) = (r.values["probe_library"], r.values["probe_chance"]);
+        assert!((0.0..=1.0).contains(&probe) && (0.5..1.0).contains(&chance), "{probe} against {chance}");
+    }
+    let loaded = modelfile::load(&run.join("best.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(loaded.meta.libraries, ["tiny_a", "tiny_b"]);
+    assert_eq!(loaded.meta.spec.classes.library, 2);
+
+    // eval probes the libraries of the notes it scores; one library gives nothing to probe.
+    let eval = |split: Split| {
+        evaluate(
+            &EvalOptions {
+                model: run.clone(),
+                dataset: data.clone(),
+                split,
+                chain: None,
+                shift_votes: None,
+                threads: 2,
+            },
+            &|_, _| {},
+        )
+        .unwrap()
+    };
+    let report = eval(Split::Train);
+    let probe = report.library_probe.clone().expect("two libraries in the train split");
+    assert_eq!(probe.libraries, ["tiny_a", "tiny_b"]);
+    assert_eq!(probe.notes_per_library.iter().sum::<usize>(), report.notes);
+    assert!(probe.chance >= 0.5 && probe.accuracy <= 1.0);
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(json["library_probe"]["accuracy"].is_number());
+}

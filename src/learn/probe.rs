@@ -38,8 +38,8 @@ impl ProbeReport {
     }
 }
 
-/// Cross-validated probe accuracy; None when fewer than two libraries have at least
-/// [`FOLDS`] notes each.
+/// Cross-validated probe accuracy; None when fewer than two libraries have two notes or more
+/// (a note's probe must have seen its library).
 pub fn library_probe(embeddings: &[Vec<f32>], libraries: &[String], seed: u64) -> Option<ProbeReport> {
     let mut names: Vec<String> = libraries.to_vec();
     names.sort();
@@ -48,7 +48,7 @@ pub fn library_probe(embeddings: &[Vec<f32>], libraries: &[String], seed: u64) -
     let k = names.len();
     let mut counts = vec![0usize; k];
     labels.iter().for_each(|&c| counts[c] += 1);
-    if k < 2 || counts.iter().filter(|&&c| c >= FOLDS).count() < 2 || embeddings.is_empty() {
+    if k < 2 || counts.iter().filter(|&&c| c >= 2).count() < 2 || embeddings.is_empty() {
         return None;
     }
     // Stratified folds: each library's notes shuffled and dealt round the folds.
