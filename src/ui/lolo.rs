@@ -35,19 +35,24 @@ pub fn lolo_ui(ui: &mut egui::Ui, report: &LoloReport, state: &mut LoloState) ->
     }
     let label_width = 120.0;
     let score_width = 84.0;
-    let header = 90.0;
     let cell = ((ui.available_width() - label_width - score_width) / cols as f32).clamp(10.0, 26.0);
+    let font = egui::FontId::proportional((cell * 0.5).clamp(8.0, 11.0));
+    let text_color = ui.visuals().text_color();
+    let galleys: Vec<_> = report
+        .instruments
+        .iter()
+        .map(|name| ui.painter().layout_no_wrap(name.clone(), font.clone(), text_color))
+        .collect();
+    // Room for the longest column label, which runs upwards.
+    let header = galleys.iter().map(|g| g.size().x).fold(0.0, f32::max) + 8.0;
     let size = vec2(label_width + cols as f32 * cell + score_width, header + rows as f32 * cell + 4.0);
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
     let painter = ui.painter_at(rect);
-    let font = egui::FontId::proportional((cell * 0.5).clamp(8.0, 11.0));
-    let text_color = ui.visuals().text_color();
     let grid_left = rect.left() + label_width;
     let grid_top = rect.top() + header;
-    for (i, name) in report.instruments.iter().enumerate() {
+    for (i, galley) in galleys.into_iter().enumerate() {
         // Column labels run upwards so sixteen names fit over narrow cells.
         let anchor = egui::pos2(grid_left + (i as f32 + 0.5) * cell - 5.0, grid_top - 4.0);
-        let galley = painter.layout_no_wrap(name.clone(), font.clone(), text_color);
         painter.add(egui::epaint::TextShape::new(anchor, galley, text_color).with_angle(-std::f32::consts::FRAC_PI_2));
     }
     state.cell_rects.clear();

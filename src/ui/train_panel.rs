@@ -278,15 +278,21 @@ impl TrainPanel {
             self.controls_ui(ui, notify);
             ui.separator();
             action = self.confusion_ui(ui);
-            if let Some((path, report)) = &self.lolo {
-                ui.separator();
-                ui.label(format!("Leave one library out: {}", path.display()));
-                if let Some((dataset, note)) = super::lolo::lolo_ui(ui, report, &mut self.lolo_state) {
-                    action = Some(TrainAction::LoadNote { dataset, note });
-                }
-            }
         });
-        egui::ScrollArea::vertical().id_salt("curves").show(ui, |ui| self.curves_ui(ui));
+        egui::ScrollArea::vertical().id_salt("curves").show(ui, |ui| {
+            // The report needs the width of the plots: a column per instrument.
+            if let Some((path, report)) = &self.lolo {
+                egui::CollapsingHeader::new(format!("Leave one library out: {}", path.display()))
+                    .id_salt("lolo")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        if let Some((dataset, note)) = super::lolo::lolo_ui(ui, report, &mut self.lolo_state) {
+                            action = Some(TrainAction::LoadNote { dataset, note });
+                        }
+                    });
+            }
+            self.curves_ui(ui);
+        });
         action
     }
 
@@ -421,8 +427,8 @@ impl TrainPanel {
             self.watches.iter().flat_map(|w| w.records.iter().flat_map(|r| r.values.keys().cloned())).collect();
         let plots: [(&str, &[&str]); 4] = [
             ("loss", &["loss"]),
-            // The library-leak probe beside the instrument: near its chance line, the model has
-            // not learnt the recordings apart.
+            // The library-leak probe beside the instrument (dotted): near its chance line, the
+            // model has not learnt the recordings apart.
             ("accuracy", &["acc_instrument", "retrieval_acc", "probe_library", "probe_chance"]),
             ("learning rate", &["lr"]),
             ("temperature", &["temperature"]),
@@ -468,9 +474,14 @@ impl TrainPanel {
                         // One legend entry per run, series and split: both stages share it.
                         let name = format!("{} {key} ({split})", watch.name());
                         let mut line = Line::new(name, PlotPoints::from(points)).color(run_color(r));
-                        if split == "valid" {
-                            line = line.style(LineStyle::dashed_loose()).width(2.0);
-                        }
+                        // The probe and its chance line are dotted, so they read apart from the
+                        // accuracy of the same run.
+                        line = match *key {
+                            "probe_library" => line.style(LineStyle::dotted_dense()).width(2.0),
+                            "probe_chance" => line.style(LineStyle::dotted_loose()).width(1.0),
+                            _ if split == "valid" => line.style(LineStyle::dashed_loose()).width(2.0),
+                            _ => line,
+                        };
                         plot.line(line);
                     }
                 }
