@@ -129,7 +129,6 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
     let libraries: Vec<String> =
         idx.iter().map(|&i| dataset.notes[i].record.bank.clone().unwrap_or_default()).collect();
     let library_probe = if libraries.iter().any(|l| *l != libraries[0]) {
-        progress(0, 1);
         library_probe(&embeddings(&loaded.model, &examples, &device)?, &libraries, 0)
     } else {
         None
