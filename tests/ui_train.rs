@@ -31,6 +31,17 @@ fn wait(harness: &mut Harness<'_, Workbench>, what: &str, secs: u64, done: impl 
     harness.run_steps(3);
 }
 
+/// A primary click at a point: hover first, so the widget under it sees the press and release.
+fn click_at(harness: &mut Harness<'_, Workbench>, pos: egui::Pos2) {
+    harness.hover_at(pos);
+    harness.run_steps(1);
+    for pressed in [true, false] {
+        let button = egui::PointerButton::Primary;
+        harness.event(egui::Event::PointerButton { pos, button, pressed, modifiers: Default::default() });
+        harness.run_steps(1);
+    }
+}
+
 #[test]
 fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,18 +88,7 @@ fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
     let first = confusion.notes.first().expect("the valid split has notes").clone();
     let (n, cell_index) = (confusion.labels.len(), (first.truth, first.predicted));
     let cell = harness.state().train_panel().confusion.cell_rects[first.truth * n + first.predicted];
-    harness.hover_at(cell.center());
-    harness.run_steps(1);
-    for pressed in [true, false] {
-        let button = egui::PointerButton::Primary;
-        harness.event(egui::Event::PointerButton {
-            pos: cell.center(),
-            button,
-            pressed,
-            modifiers: Default::default(),
-        });
-        harness.run_steps(1);
-    }
+    click_at(&mut harness, cell.center());
     assert_eq!(harness.state().train_panel().confusion.cell, Some(cell_index));
     let note = first.note;
     harness.get_by_label(note.as_str()).click();
@@ -153,18 +153,7 @@ fn the_leave_one_library_out_heatmap_lists_a_cells_notes_and_loads_one() {
     // Two held-out libraries by three instruments.
     assert_eq!(harness.state().train_panel().lolo_state.cell_rects.len(), 6);
     let cell = harness.state().train_panel().lolo_state.cell_rects[3 + 1];
-    harness.hover_at(cell.center());
-    harness.run_steps(1);
-    for pressed in [true, false] {
-        let button = egui::PointerButton::Primary;
-        harness.event(egui::Event::PointerButton {
-            pos: cell.center(),
-            button,
-            pressed,
-            modifiers: Default::default(),
-        });
-        harness.run_steps(1);
-    }
+    click_at(&mut harness, cell.center());
     assert_eq!(harness.state().train_panel().lolo_state.cell, Some((1, 1)));
     let note = report.folds[1].confused.iter().find(|n| n.truth == 1).unwrap().note.clone();
     harness.get_by_label(format!("x {note}: tone_a").as_str()).click();
