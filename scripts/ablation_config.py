@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints a variant of models/default.toml for the ablation scripts: the default recipe without
-its noise floor and pitch shift (the base the short-schedule tables compare against), with the
-options given added back or changed.
+its noise floor, pitch shift and cross-library positives (the base the short-schedule tables
+compare against), with the options given added back or changed.
 
 usage: scripts/ablation_config.py [--floor P:M:R] [--shift PROB:SEMITONES] [--pool T:S:C]
                                   [--noise SNR_LO:SNR_HI:WEIGHT] [--eq PROB:GAIN_DB] [--ssl-epochs N]
@@ -59,7 +59,8 @@ def main() -> None:
     p.add_argument("--ssl-epochs", type=int)
     p.add_argument("--mtl-epochs", type=int)
     a = p.parse_args()
-    text = without_optional(DEFAULT.read_text())
+    # The short-schedule tables compare against same-note positives: --positives adds them back.
+    text = re.sub(r"^(#.*\n)*positives = .*\n", "", without_optional(DEFAULT.read_text()), count=1, flags=re.M)
     variant = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(a).items() if v is not None)
     description = f"The default recipe from ablation_config.py {variant}".strip()
     text = re.sub(r"^description = .*", f'description = "{description}"', text, count=1, flags=re.M)

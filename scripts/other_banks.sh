@@ -2,8 +2,8 @@
 # The default recipe on the short schedule (2 contrastive and 20 multi-task epochs, as
 # scripts/short_ablation.sh, without voting) trained on more than one bank, TimGM6mb held out:
 # renders the data set, its feature cache and its two degraded copies, trains, and evaluates
-# into models/reports/other-banks/NAME-short/. With FULL=1, models/default.toml itself (its
-# full schedule, voting) into models/reports/other-banks/NAME/. Each bank is a path or one of
+# into models/reports/other-banks/NAME-short/. With FULL=1, the one-library recipe
+# (models/ablations/one-library.toml: its full schedule, voting) into models/reports/other-banks/NAME/. Each bank is a path or one of
 # the names of scripts/banks.sh. Check first that a bank does not repeat the held-out one:
 # `cargo run --example bank_overlap -- DATASET`.
 # usage: scripts/other_banks.sh NAME BANK...
@@ -30,7 +30,7 @@ DATA=data/nsynth-$name
 "$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-codec" --chain assets/chains/train_codec.toml --seed 4
 mkdir -p runs/other-banks
 if [ "${FULL:-0}" = 1 ]; then
-  config=models/default.toml
+  config=models/ablations/one-library.toml
 else
   name=$name-short
   config=runs/other-banks/$name.toml

@@ -17,7 +17,7 @@ BIN=${BIN:-target/debug/timbrescope}
 DATA=data/nsynth-sf2
 [ -x "$BIN" ] || cargo build
 for copy in train-domain train-codec; do
-  [ -d "$DATA-$copy" ] || { echo "run scripts/train_models.sh first: $DATA-$copy is missing" >&2; exit 1; }
+  [ -d "$DATA-$copy" ] || { echo "run scripts/train_models.sh --one-library first: $DATA-$copy is missing" >&2; exit 1; }
 done
 variants=("$@")
 [ ${#variants[@]} -gt 0 ] ||

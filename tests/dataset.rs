@@ -335,21 +335,15 @@ fn nsynth_folders_are_read_with_their_official_labels_mapped() {
 
 /// A TiMidity configuration of tiny GUS patches: program 0 only (tone_a), drums ignored.
 fn tiny_gus_library(dir: &Path) -> std::path::PathBuf {
-    use timbrescope::data::gus::patch::{MODE_ENVELOPE, MODE_LOOPING, PatchSample, write};
+    use timbrescope::data::gus::patch::{MODE_ENVELOPE, MODE_LOOPING, write};
     let pats = dir.join("pats");
     std::fs::create_dir_all(&pats).unwrap();
-    let sample = PatchSample {
-        data: (0..4000).map(|n| 0.5 * (std::f32::consts::TAU * n as f32 / 50.0).sin()).collect(),
-        sample_rate_hz: 22_000,
-        low_freq_mhz: 0,
-        high_freq_mhz: 20_000_000,
-        root_freq_mhz: 440_000,
-        loop_start: 1000.0,
-        loop_end: 3000.0,
-        envelope_rates: [0xc0 | 47, 63, 63, 0xc0 | 30, 63, 63],
-        envelope_offsets: [254, 254, 254, 0, 0, 0],
-        modes: MODE_LOOPING | MODE_ENVELOPE,
-    };
+    let sample = common::gus::sine_sample(
+        0.5,
+        MODE_LOOPING | MODE_ENVELOPE,
+        [0xc0 | 47, 63, 63, 0xc0 | 30, 63, 63],
+        [254, 254, 254, 0, 0, 0],
+    );
     std::fs::write(pats.join("tone.pat"), write(&[sample])).unwrap();
     let cfg = dir.join("tiny_gus.cfg");
     std::fs::write(&cfg, "# tiny\ndir pats\n\nbank 0\n 0\ttone amp=100 pan=center\ndrumset 0\n 40 tone\n").unwrap();

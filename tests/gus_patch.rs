@@ -1,25 +1,14 @@
 //! The GUS patch reader and voice against a tiny patch built here: the pitch heard, the loop and
 //! the envelope, each against its analytic answer; and a TiMidity configuration read as a library.
 
+mod common;
+
 use timbrescope::data::gus::patch::{MODE_ENVELOPE, MODE_LOOPING, MODE_SUSTAIN, PatchSample, parse, write};
 use timbrescope::data::gus::voice::{PatchOptions, envelope_rate_per_sec, render};
 use timbrescope::data::soundfont::NoteSpec;
 
-/// A 440 Hz sine at 22 kHz has a period of exactly 50 samples, so a loop of whole periods is
-/// seamless; the data lasts 0.18 s.
 fn sine_sample(modes: u8, rates: [u8; 6], offsets: [u8; 6]) -> PatchSample {
-    PatchSample {
-        data: (0..4000).map(|n| 0.8 * (2.0 * std::f32::consts::PI * n as f32 / 50.0).sin()).collect(),
-        sample_rate_hz: 22_000,
-        low_freq_mhz: 0,
-        high_freq_mhz: 20_000_000,
-        root_freq_mhz: 440_000,
-        loop_start: 1000.0,
-        loop_end: 3000.0,
-        envelope_rates: rates,
-        envelope_offsets: offsets,
-        modes,
-    }
+    common::gus::sine_sample(0.8, modes, rates, offsets)
 }
 
 /// Range 3 (the slowest scale): rate byte 0xC0 | r moves r * 44100 / 4096 offset steps a second.

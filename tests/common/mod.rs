@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod gus;
 pub mod sf2;
 pub mod tiny_data;
 
