@@ -58,7 +58,12 @@ fn colourfulness(image: &image::RgbaImage, rect: egui::Rect) -> f64 {
 #[test]
 fn moving_the_rt60_slider_changes_the_delta_views() {
     let mut harness = harness();
-    wait(&mut harness, "the demo clip's analysis", |app| !app.is_busy() && app.analysis().is_some());
+    // The prediction panel above the chain grows when its first answer arrives, moving the
+    // checkbox: wait for it so the click lands where the checkbox is.
+    wait(&mut harness, "the demo clip's analysis and prediction", |app| {
+        let p = app.prediction();
+        !app.is_busy() && app.analysis().is_some() && (p.clean.is_some() || p.error.is_some())
+    });
     assert!(harness.state().delta_rects().is_none(), "no Δ views while the chain is off");
 
     // A short mono room alone, switched on the way a user would: the checkbox.
