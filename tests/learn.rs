@@ -416,13 +416,19 @@ fn shift_votes_read_every_copy_back_at_the_notes_own_pitch() {
         meta.descriptor_std,
     );
     let plain = Voter::new(meta, 0).unwrap();
+    let mut embedded = Vec::new();
     for k in -2..=2 {
         let mut moved = inputs.clone();
         shift.apply(&mut moved, k);
         let p = plain.probabilities(model, &shape, &[&moved], &Device::Cpu).unwrap();
         assert_eq!(argmax(&p.pitch_class[0]), (9 + k).rem_euclid(12) as usize, "moved by {k}");
+        embedded.push(p.embedding[0].clone());
     }
     let voted = Voter::new(meta, 2).unwrap().probabilities(model, &shape, &[&inputs], &Device::Cpu).unwrap();
+    // The vote's embedding is the unshifted input's, taken from the same batch as its copies.
+    let distance = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(distance(&voted.embedding[0], &embedded[2]) < 1e-4);
+    assert!(distance(&voted.embedding[0], &embedded[4]) > 1e-2, "a shifted copy's embedding differs");
     assert_eq!(argmax(&voted.pitch_class[0]), 9);
     // Read back at the wrong pitch, only the unshifted copy would put its weight on A: a fifth.
     assert!(voted.pitch_class[0][9] > 0.8, "{:?}", voted.pitch_class[0]);

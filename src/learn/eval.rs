@@ -13,7 +13,7 @@ use super::inputs::{InputShape, dataset_views, labelled};
 use super::modelfile;
 use super::probe::{ProbeReport, library_probe};
 use super::run::Confusion;
-use super::score::{Scores, embeddings, score};
+use super::score::{Scores, score};
 use super::vote::Voter;
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
@@ -129,7 +129,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
     let libraries: Vec<String> =
         idx.iter().map(|&i| dataset.notes[i].record.bank.clone().unwrap_or_default()).collect();
     let library_probe = if libraries.iter().any(|l| *l != libraries[0]) {
-        library_probe(&embeddings(&loaded.model, &examples, &device)?, &libraries, 0)
+        library_probe(&scores.embeddings, &libraries, 0)
     } else {
         None
     };

@@ -70,6 +70,8 @@ pub struct Scores {
     pub confused: Vec<ConfusedNote>,
     /// Predicted descriptors in their own units, and the truth.
     pub descriptors: Vec<([f32; 5], [f32; 5])>,
+    /// Each example's embedding (of its unshifted input), in order.
+    pub embeddings: Vec<Vec<f32>>,
 }
 
 impl Scores {
@@ -85,19 +87,6 @@ impl Scores {
         m.insert("r2_descriptors".into(), self.r2.iter().sum::<f64>() / 5.0);
         m
     }
-}
-
-/// The embedding the heads read, of every example's clean input, in evaluation mode.
-pub fn embeddings(model: &Model, examples: &Examples, device: &Device) -> Result<Vec<Vec<f32>>, LearnError> {
-    let mut out = Vec::with_capacity(examples.len());
-    for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
-        let rows: Vec<(&[f32], &[f32])> =
-            chunk.iter().map(|&i| (examples.clean[i].stft.as_slice(), examples.clean[i].cqt.as_slice())).collect();
-        let x = super::batch::to_tensors(&examples.shape, &rows, device)?;
-        let e = super::on_workers(|| model.embed(&x.stft, &x.cqt, false))?;
-        out.extend(e.to_vec2::<f32>()?);
-    }
-    Ok(out)
 }
 
 /// Runs the model over examples (clean inputs) in evaluation mode, each prediction the vote of
@@ -116,11 +105,13 @@ pub fn score(
         instrument_loss: 0.0,
         confused: Vec::new(),
         descriptors: Vec::new(),
+        embeddings: Vec::with_capacity(examples.len()),
     };
     let mut loss_sum = 0.0;
     for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
         let inputs: Vec<&NoteInputs> = chunk.iter().map(|&i| &examples.clean[i]).collect();
-        let p = voter.probabilities(model, &examples.shape, &inputs, device)?;
+        let mut p = voter.probabilities(model, &examples.shape, &inputs, device)?;
+        s.embeddings.append(&mut p.embedding);
         let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();
         for (j, t) in targets.iter().enumerate() {
             // The smallest positive f32 keeps a vanishing probability's loss finite.

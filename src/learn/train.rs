@@ -24,7 +24,7 @@ use super::prepare::{Prepared, prepare};
 use super::probe::library_probe;
 use super::run::{BEST_MODEL, CONFIG_TOML, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON};
 use super::schedule::{OneCycle, Temperature};
-use super::score::{SoftTargets, embeddings, mtl_loss, score};
+use super::score::{SoftTargets, mtl_loss, score};
 use super::vote::Voter;
 
 /// A loss above this (or not finite) stops the run: far beyond any honest start (ln 16 = 2.8).
@@ -507,8 +507,7 @@ impl<'a> Trainer<'a> {
                 .iter()
                 .map(|t| libraries.get(usize::from(t.library)).cloned().unwrap_or_default())
                 .collect();
-            let embedded = embeddings(&self.model, valid, &self.opts.device)?;
-            if let Some(probe) = library_probe(&embedded, &names, self.opts.config.seed ^ epoch as u64) {
+            if let Some(probe) = library_probe(&scores.embeddings, &names, self.opts.config.seed ^ epoch as u64) {
                 values.insert("probe_library".into(), probe.accuracy);
                 values.insert("probe_chance".into(), probe.chance);
             }

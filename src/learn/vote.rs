@@ -24,6 +24,9 @@ pub struct HeadProbabilities {
     pub pitch_class: Vec<Vec<f32>>,
     pub velocity: Vec<Vec<f32>>,
     pub descriptors: Vec<Vec<f32>>,
+    /// The fused embedding the heads read, of the input as it is (not of its shifted copies):
+    /// what the library probe reads, without a second pass.
+    pub embedding: Vec<Vec<f32>>,
 }
 
 /// The shift's own range is the number of votes; none runs the input as it is.
@@ -90,7 +93,11 @@ impl Voter {
         let rows: Vec<(&[f32], &[f32])> =
             inputs.iter().copied().chain(&moved).map(|x| (x.stft.as_slice(), x.cqt.as_slice())).collect();
         let x = to_tensors(shape, &rows, device)?;
-        let out = super::on_workers(|| model.forward(&x.stft, &x.cqt, false))?;
+        let (e, out) = super::on_workers(|| {
+            let e = model.embed(&x.stft, &x.cqt, false)?;
+            let out = model.heads(&e)?;
+            Ok::<_, candle_core::Error>((e, out))
+        })?;
         let p = |logits: &Tensor| -> Result<Vec<Vec<f32>>> { candle_nn::ops::softmax(logits, D::Minus1)?.to_vec2() };
         let [instrument, family, pitch_class, velocity] =
             [p(&out.instrument)?, p(&out.family)?, p(&out.pitch_class)?, p(&out.velocity)?];
@@ -103,6 +110,7 @@ impl Voter {
             pitch_class: pitch_class[..n].to_vec(),
             velocity: velocity[..n].to_vec(),
             descriptors,
+            embedding: e.narrow(0, 0, n)?.to_vec2()?,
         };
         for (c, &k) in shifts.iter().enumerate() {
             let copy = (c + 1) * n..(c + 2) * n;
