@@ -1,26 +1,22 @@
-//! Reading a training epoch of features from the on-disk cache against computing it from the
-//! audio (read WAV, STFT and CQT in dB, standardise), one thread. Needs FluidR3_GM
-//! (`fluid-soundfont-gm`, installed by scripts/setup.sh).
+//! Reading a training epoch's notes from the feature store against analysing them from the audio
+//! (read WAV, STFT and CQT in dB, pooled over time), one thread; and the same with the default
+//! config's floor, standardisation and bin pooling after either, which training does per draw.
+//! Needs FluidR3_GM (`fluid-soundfont-gm`, installed by scripts/setup.sh).
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use timbrescope::data::cache::{FeatureCache, FeatureConfig, build};
 use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::data::synth::{SynthOptions, synthesize};
-use timbrescope::dsp::{Scale, View};
 use timbrescope::features::Analyzer;
+use timbrescope::learn::TrainConfig;
+use timbrescope::learn::batch::NoteSource;
+use timbrescope::learn::inputs::{Standardizer, raw_views};
+use timbrescope::learn::store::{BuildOptions, Store, StoreSettings, build};
 
 const FLUID_SF2: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-
-fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
-    for frame in values.chunks_exact_mut(mean.len()) {
-        for ((x, m), s) in frame.iter_mut().zip(mean).zip(std) {
-            *x = (*x - m) / s;
-        }
-    }
-}
 
 fn epoch(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
@@ -33,37 +29,34 @@ fn epoch(c: &mut Criterion) {
     };
     synthesize(&options, &|_, _| {}).expect("render the bench data set");
     let dataset = Dataset::open(&root).unwrap();
-    build(&dataset, &FeatureConfig::default(), 2, &|_, _| {}).unwrap();
-    let cache = FeatureCache::open(&dataset, &FeatureConfig::default()).unwrap();
+    let config = TrainConfig::shipped_default();
+    let input = config.input;
+    let settings = StoreSettings::for_input(&input);
+    build(&dataset, &settings, &BuildOptions { threads: 2, ..Default::default() }, &|_, _| {}).unwrap();
+    let store = Store::open(&dataset, &settings).unwrap();
     let train = dataset.split_indices(Split::Train);
-    eprintln!("epoch: {} training clips", train.len());
+    let (s, c_) = store.raw_moments(Some(Split::Train));
+    let standardizer = Standardizer::from_moments(s, c_);
+    eprintln!("epoch: {} training notes", train.len());
 
     let mut group = c.benchmark_group("epoch");
     group.sample_size(10);
-    let mut buffer = Vec::new();
-    group.bench_function("from_cache", |b| {
-        b.iter(|| {
-            for &i in &train {
-                for view in [View::Stft, View::Cqt] {
-                    cache.standardized_into(view, i, &mut buffer);
-                    black_box(&buffer);
-                }
-            }
-        })
-    });
     let mut analyzer = Analyzer::default();
-    group.bench_function("computed", |b| {
-        b.iter(|| {
-            for &i in &train {
-                let samples = dataset.load_audio(&dataset.notes[i]).unwrap();
-                for view in [View::Stft, View::Cqt] {
-                    let mut spec = analyzer.compute(view, &samples, Scale::Db);
-                    let stats = cache.stats(view);
-                    standardise(&mut spec.values, &stats.mean, &stats.std);
-                    black_box(&spec.values);
-                }
-            }
-        })
+    let mut analyse = |i: usize| {
+        let samples = dataset.load_audio(&dataset.notes[i]).unwrap();
+        raw_views(&mut analyzer, &samples).pool_time(input.time_pool)
+    };
+    group.bench_function("from_store", |b| {
+        b.iter(|| train.iter().for_each(|&i| drop(black_box(store.read(i).unwrap()))))
+    });
+    group.bench_function("analysed", |b| b.iter(|| train.iter().for_each(|&i| drop(black_box(analyse(i))))));
+    // As training reads a clean note: the floor taken on the stored steps.
+    let source = NoteSource::Store { store: Arc::new(store), rows: train.clone() };
+    group.bench_function("from_store_finished", |b| {
+        b.iter(|| (0..train.len()).for_each(|k| drop(black_box(source.inputs(k, &standardizer, &input).unwrap()))))
+    });
+    group.bench_function("analysed_finished", |b| {
+        b.iter(|| train.iter().for_each(|&i| drop(black_box(standardizer.finish(&analyse(i), &input)))))
     });
     group.finish();
 }

@@ -22,6 +22,7 @@ use timbrescope::learn::model::{Classes, ModelSpec, build};
 use timbrescope::learn::on_workers;
 use timbrescope::learn::optim::AdamW;
 use timbrescope::learn::score::{SoftTargets, mtl_loss};
+use timbrescope::learn::store::StoredNote;
 use timbrescope::learn::vote::Voter;
 
 /// The cached views' bins (STFT 1024-point, CQT 761 bins at 96 per octave).
@@ -134,25 +135,23 @@ fn augment(c: &mut Criterion) {
     let augment = FeatureAugment {
         noise: Some((noise.clone(), NoiseBank::new(noise.color, &input, 1))),
         rooms: Some((reverb.clone(), RoomBank::new(&reverb, &input, 1).unwrap())),
-        raw: vec![raw],
-        power: vec![note_power(&wave)],
-        standardizer,
-        input,
     };
+    let note = StoredNote { power: note_power(&wave), raw };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut group = c.benchmark_group("augment");
-    group.bench_function("noise_one_note", |bench| bench.iter(|| augment.draw(0, black_box(0), &mut rng)));
-    group.bench_function("room_one_note", |bench| bench.iter(|| augment.draw(1, black_box(0), &mut rng)));
+    let mut version = |v: usize| standardizer.finish(&augment.draw(v, black_box(&note), &mut rng), &input);
+    group.bench_function("noise_one_note", |bench| bench.iter(|| version(0)));
+    group.bench_function("room_one_note", |bench| bench.iter(|| version(1)));
     // The floor of the noise-floor recipe, taken out of one note with noise at 10 dB SNR.
     let ablation = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ablations/noise-floor.toml");
     let floor = TrainConfig::load(&ablation).unwrap().input.noise_floor.expect("the ablation takes the floor out");
     let (_, bank) = augment.noise.as_ref().expect("noise configured above");
-    let noisy = bank.add(&augment.raw[0], augment.power[0], 10.0, 0, 0);
+    let noisy = bank.add(&note.raw, note.power, 10.0, 0, 0);
     group.bench_function("floor_one_note", |bench| bench.iter(|| black_box(&noisy).without_floor(&floor)));
     // A shift by two semitones of one note's finished inputs, the copy it makes included.
     let config = PitchShiftConfig { probability: 1.0, semitones: 2, votes: 0 };
-    let shift = PitchShift::new(config, &augment.standardizer, &input, [0.0; 5], [1.0; 5]);
-    let finished = augment.standardizer.finish(&augment.raw[0], &input);
+    let shift = PitchShift::new(config, &standardizer, &input, [0.0; 5], [1.0; 5]);
+    let finished = standardizer.finish(&note.raw, &input);
     group.bench_function("pitch_shift_one_note", |bench| {
         bench.iter(|| {
             let mut x = finished.clone();

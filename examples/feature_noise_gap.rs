@@ -15,8 +15,9 @@ use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::degrade::ChainSpec;
 use timbrescope::degrade::noise::NoiseColor;
 use timbrescope::learn::augment::NoiseBank;
-use timbrescope::learn::batch::{Examples, Targets};
+use timbrescope::learn::batch::{Examples, NoteSource, Targets};
 use timbrescope::learn::inputs::{InputShape, RawViews, dataset_views, labelled};
+use timbrescope::learn::store::StoredNote;
 use timbrescope::learn::vote::Voter;
 use timbrescope::learn::{modelfile, score::score};
 
@@ -54,14 +55,14 @@ fn main() -> anyhow::Result<()> {
     let (clean, real, other) = (views(None)?, views(Some((&chain, 5)))?, views(Some((&chain, 6)))?);
     let bank = NoiseBank::new(NoiseColor::Pink, &input, 99);
     let feature: Vec<RawViews> =
-        clean.iter().enumerate().map(|(k, n)| bank.add(&n.pooled, n.power, 10.0, k, 7 * k)).collect();
+        clean.iter().enumerate().map(|(k, n)| bank.add(&n.raw, n.power, 10.0, k, 7 * k)).collect();
     let n = idx.len() as f64;
     for (view, pick) in
         [("STFT", (|v: &RawViews| v.stft.clone()) as fn(&RawViews) -> Vec<f32>), ("CQT", |v| v.cqt.clone())]
     {
         let (mut err, mut spread, mut bias) = (0.0, 0.0, 0.0);
         for k in 0..idx.len() {
-            let (f, r, o) = (pick(&feature[k]), pick(&real[k].pooled), pick(&other[k].pooled));
+            let (f, r, o) = (pick(&feature[k]), pick(&real[k].raw), pick(&other[k].raw));
             err += mean_abs(&f, &r) / n;
             spread += mean_abs(&o, &r) / n;
             bias += mean(&f, &r) / n;
@@ -70,7 +71,7 @@ fn main() -> anyhow::Result<()> {
             "{view}: feature vs waveform noise {err:.2} dB per bin, two waveform draws {spread:.2}, mean difference {bias:+.2}"
         );
     }
-    let raw = &clean[0].pooled;
+    let raw = &clean[0].raw;
     let shape = InputShape::of(&input, raw.stft_bins, raw.cqt_bins);
     let targets: Vec<Targets> = idx
         .iter()
@@ -87,16 +88,18 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let inputs: [(&str, Vec<&RawViews>); 3] = [
-        ("clean", clean.iter().map(|p| &p.pooled).collect()),
-        ("waveform noise", real.iter().map(|p| &p.pooled).collect()),
+        ("clean", clean.iter().map(|p| &p.raw).collect()),
+        ("waveform noise", real.iter().map(|p| &p.raw).collect()),
         ("feature noise", feature.iter().collect()),
     ];
     for (name, views) in inputs {
         let examples = Examples {
             shape,
             notes: idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect(),
-            clean: views.iter().map(|v| meta.standardizer.finish(v, &input)).collect(),
+            clean: NoteSource::Memory(views.iter().map(|v| StoredNote { power: 0.0, raw: (*v).clone() }).collect()),
             degraded: Vec::new(),
+            standardizer: meta.standardizer.clone(),
+            input,
             augment: None,
             eq: None,
             shift: None,

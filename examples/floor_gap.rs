@@ -12,7 +12,9 @@ use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::degrade::ChainSpec;
 use timbrescope::learn::config::InputConfig;
 use timbrescope::learn::floor::NoiseFloor;
-use timbrescope::learn::inputs::{NoteInputs, PreparedNote, Standardizer, dataset_views, floored_moments, labelled};
+use timbrescope::learn::inputs::{NoteInputs, Standardizer, dataset_views, floored_moments, labelled};
+use timbrescope::learn::moments::Moments;
+use timbrescope::learn::store::StoredNote;
 
 fn flat(n: &NoteInputs) -> Vec<f32> {
     n.stft.iter().chain(&n.cqt).copied().collect()
@@ -52,22 +54,25 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|");
     for floor in settings {
         let input = InputConfig { noise_floor: floor, ..input };
-        // The statistics as training computes them for this setting.
-        let standardizer = match floor {
-            None => Standardizer::fit(&train),
-            Some(floor) => {
-                let refit: Vec<PreparedNote> = train
-                    .iter()
-                    .map(|n| {
-                        let (stft_moments, cqt_moments) = floored_moments(&n.pooled, &floor);
-                        PreparedNote { pooled: n.pooled.clone(), power: n.power, stft_moments, cqt_moments }
-                    })
-                    .collect();
-                Standardizer::fit(&refit)
+        // The statistics as training computes them with a floor; without one, of the time-pooled
+        // frames (training sums every raw frame, which its store keeps).
+        let (mut s, mut c) = (Moments::new(train[0].raw.stft_bins), Moments::new(train[0].raw.cqt_bins));
+        for n in &train {
+            match floor {
+                Some(floor) => {
+                    let (ns, nc) = floored_moments(&n.raw, &floor);
+                    s.merge(&ns);
+                    c.merge(&nc);
+                }
+                None => {
+                    s.add(&n.raw.stft);
+                    c.add(&n.raw.cqt);
+                }
             }
-        };
-        let finish = |notes: &[PreparedNote]| -> Vec<Vec<f32>> {
-            notes.iter().map(|n| flat(&standardizer.finish(&n.pooled, &input))).collect()
+        }
+        let standardizer = Standardizer::from_moments(&s, &c);
+        let finish = |notes: &[StoredNote]| -> Vec<Vec<f32>> {
+            notes.iter().map(|n| flat(&standardizer.finish(&n.raw, &input))).collect()
         };
         let (pool, c, n) = (finish(&train), finish(&clean), finish(&noisy));
         let gap =

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default recipe on the short schedule (2 contrastive and 20 multi-task epochs, as
 # scripts/short_ablation.sh, without voting) trained on more than one bank, TimGM6mb held out:
-# renders the data set, its feature cache and its two degraded copies, trains, and evaluates
+# renders the data set, its feature store and its two degraded copies, trains, and evaluates
 # into models/reports/other-banks/NAME-short/. With FULL=1, the one-library recipe
 # (models/ablations/one-library.toml: its full schedule, voting) into models/reports/other-banks/NAME/. Each bank is a path or one of
 # the names of scripts/banks.sh. Check first that a bank does not repeat the held-out one:
@@ -25,7 +25,7 @@ for b in "$@"; do
 done
 DATA=data/nsynth-$name
 "$BIN" dataset synth "${args[@]}" --soundfont "$(bank timgm6mb)" --train-banks $# --out "$DATA"
-"$BIN" cache build --dataset "$DATA"
+"$BIN" store build --dataset "$DATA"
 "$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-domain" --chain assets/chains/train_domain.toml --seed 1
 "$BIN" dataset degrade --dataset "$DATA" --out "$DATA-train-codec" --chain assets/chains/train_codec.toml --seed 4
 mkdir -p runs/other-banks

@@ -45,9 +45,9 @@ enum Verb {
     /// Build data sets: `dataset synth` renders the taxonomy from SoundFonts in NSynth's layout.
     #[command(subcommand)]
     Dataset(cli::dataset::DatasetVerb),
-    /// The on-disk feature cache for training: `cache build`.
+    /// The feature store training and evaluation read: `store build`.
     #[command(subcommand)]
-    Cache(cli::cache::CacheVerb),
+    Store(cli::store::StoreVerb),
     /// The five timbre descriptors of a note (centroid, spread, flatness, ZCR, harmonic-to-background ratio) as JSON.
     Describe(cli::describe::DescribeArgs),
     /// Degrade a clip: room, noise, EQ, codec (stage flags or a chain file), seeded.
@@ -94,7 +94,7 @@ fn main() -> ExitCode {
         Some(Verb::Render(a)) => cli::render::run(a),
         Some(Verb::Features(a)) => cli::features::run(a),
         Some(Verb::Dataset(v)) => cli::dataset::run(v),
-        Some(Verb::Cache(v)) => cli::cache::run(v),
+        Some(Verb::Store(v)) => cli::store::run(v),
         Some(Verb::Describe(a)) => cli::describe::run(a),
         Some(Verb::Mix(a)) => cli::mix::run(a),
         Some(Verb::Degrade(a)) => cli::degrade::run(a),

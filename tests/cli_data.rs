@@ -1,4 +1,4 @@
-//! `dataset synth`, `cache build`, `mix` and `describe` end to end through the binary.
+//! `dataset synth`, `store build`, `mix` and `describe` end to end through the binary.
 
 mod common;
 
@@ -44,10 +44,10 @@ fn the_data_verbs_chain_from_soundfont_to_mixtures() {
     let again = synth(dir.path(), &[&a, &b], &root);
     assert!(text(&again).contains("0 rendered, 16 kept from an earlier run"), "{}", text(&again));
 
-    let cache = bin().args(["cache", "build", "--dataset"]).arg(&root).args(["--threads", "2"]).output().unwrap();
-    assert!(cache.status.success() && text(&cache).contains("16 clips: built"), "{}", text(&cache));
-    let cache = bin().args(["cache", "build", "--dataset"]).arg(&root).output().unwrap();
-    assert!(text(&cache).contains("already up to date"), "{}", text(&cache));
+    let store = bin().args(["store", "build", "--dataset"]).arg(&root).args(["--threads", "2"]).output().unwrap();
+    assert!(store.status.success() && text(&store).contains("16 notes: built 1 shard in"), "{}", text(&store));
+    let store = bin().args(["store", "build", "--dataset"]).arg(&root).output().unwrap();
+    assert!(text(&store).contains("already up to date"), "{}", text(&store));
 
     let mixes = dir.path().join("mixes");
     let mix = bin()
@@ -96,7 +96,7 @@ fn bad_arguments_are_named() {
         .unwrap();
     assert!(!zero_step.status.success() && text(&zero_step).contains("--pitch-step"), "{}", text(&zero_step));
 
-    let no_data = bin().args(["cache", "build", "--dataset"]).arg(dir.path()).output().unwrap();
+    let no_data = bin().args(["store", "build", "--dataset"]).arg(dir.path()).output().unwrap();
     assert!(!no_data.status.success() && text(&no_data).contains("examples.json"), "{}", text(&no_data));
 
     let bad_pitch = bin().args(["describe", "/nonexistent.wav", "--pitch", "300"]).output().unwrap();

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::Device;
-use timbrescope::data::dataset::Split;
+use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::learn::augment::{PitchShift, PitchShiftConfig};
 use timbrescope::learn::eval::{EvalOptions, evaluate};
 use timbrescope::learn::run::{RunFolder, RunState};
+use timbrescope::learn::store::{BuildOptions, StoreSettings, build};
 use timbrescope::learn::vote::{Voter, argmax};
 use timbrescope::learn::{LearnError, Predictor, Stage, TrainConfig, TrainEvent, TrainOptions, modelfile, train};
 
@@ -220,6 +221,58 @@ fn a_tiny_run_learns_and_writes_every_file() {
 }
 
 #[test]
+fn training_and_evaluation_stream_from_the_store_once_the_audio_is_gone() {
+    let (dir, data) = tiny_data();
+    let mut config = tiny_config();
+    config.ssl.epochs = 1;
+    config.mtl.epochs = 2;
+    let dataset = Dataset::open(&data).unwrap();
+    let settings = StoreSettings::for_input(&config.input);
+    build(&dataset, &settings, &BuildOptions { threads: 2, ..Default::default() }, &|_, _| {}).unwrap();
+    std::fs::remove_dir_all(data.join("audio")).unwrap();
+    let run = dir.path().join("run");
+    let mut preparing = Vec::new();
+    train(&options(&data, &run, config, Stage::Both), &AtomicBool::new(false), &mut |e| {
+        if let TrainEvent::Preparing { what, .. } = e {
+            preparing.push(what);
+        }
+    })
+    .unwrap();
+    // Nothing was analysed: the store was complete, and only the floored statistics were read.
+    assert!(preparing.iter().all(|w| !w.contains("analys")), "{preparing:?}");
+    let records = RunFolder::new(&run).read_metrics().unwrap();
+    assert_eq!(records.iter().filter(|r| r.stage == "mtl" && r.split == "valid").count(), 2);
+    let report = evaluate(
+        &EvalOptions {
+            model: run,
+            dataset: data.clone(),
+            split: Split::Valid,
+            chain: None,
+            shift_votes: Some(0),
+            threads: 2,
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    assert_eq!(report.notes, dataset.split_indices(Split::Valid).len());
+    // Through a chain the waveform is needed, and its absence is named.
+    let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/chains/eval/pink_10db.toml");
+    let err = evaluate(
+        &EvalOptions {
+            model: dir.path().join("run"),
+            dataset: data,
+            split: Split::Valid,
+            chain: Some((chain, 1)),
+            shift_votes: Some(0),
+            threads: 2,
+        },
+        &|_, _| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains(".wav"), "{err}");
+}
+
+#[test]
 fn a_killed_run_resumes_to_the_same_weights() {
     let (dir, data) = tiny_data();
     let mut config = tiny_config();
@@ -303,7 +356,7 @@ fn bad_input_is_refused_before_work_starts() {
     opts.degraded = vec![data.clone(), partial.clone()];
     let err = train(&opts, &cancel, &mut |_| {}).err().unwrap();
     assert!(err.to_string().contains(&dropped) && err.to_string().contains("partial"), "{err}");
-    // Both copies complete (here the clean notes twice): each is analysed and the run trains.
+    // Both copies complete (here the clean notes twice): each has its store and the run trains.
     let mut config = tiny_config();
     config.mtl.epochs = 1;
     let mut opts = options(&data, &dir.path().join("r1c"), config, Stage::Mtl);
@@ -315,7 +368,7 @@ fn bad_input_is_refused_before_work_starts() {
         }
     })
     .unwrap();
-    assert!(copies.iter().any(|w| w.contains("(2 of 2)")), "{copies:?}");
+    assert!(copies.iter().any(|w| w.contains("copy 2 of 2")), "{copies:?}");
 
     // An exploding loss stops the run with a message and a failed status.
     let mut config = tiny_config();

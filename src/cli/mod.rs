@@ -1,6 +1,5 @@
 //! One file per verb; each parses its arguments and calls into the library.
 
-pub mod cache;
 pub mod dataset;
 pub mod degrade;
 pub mod describe;
@@ -12,3 +11,4 @@ pub mod play;
 pub mod progress;
 pub mod record;
 pub mod render;
+pub mod store;

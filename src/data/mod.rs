@@ -1,8 +1,7 @@
 //! Data: the instrument taxonomy, notes rendered from sample libraries (SF2 SoundFonts and GUS
-//! patches) with NSynth's protocol, the NSynth-layout reader, splits, the feature cache,
+//! patches) with NSynth's protocol, the NSynth-layout reader, splits,
 //! polyphonic mixtures, and a check for banks that share recordings.
 
-pub mod cache;
 pub mod dataset;
 pub mod degraded;
 pub mod demo;

@@ -1,4 +1,4 @@
-//! Training examples in memory and the batches drawn from them: class-balanced sampling, clean
+//! Training examples and the batches drawn from them: class-balanced sampling, clean
 //! or degraded versions, SpecAugment masks and Mixup.
 
 use candle_core::{Device, Result, Tensor};
@@ -7,10 +7,12 @@ use rand::seq::SliceRandom as _;
 use rand_distr::{Beta, Distribution as _};
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::augment::{FeatureAugment, FeatureEq, PitchShift};
-use super::config::SpecAugmentConfig;
-use super::inputs::{InputShape, NoteInputs};
+use super::config::{InputConfig, SpecAugmentConfig};
+use super::inputs::{InputShape, NoteInputs, Standardizer};
+use super::store::{Store, StoreError, StoredNote};
 
 /// The targets of one note (descriptors standardised).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,14 +29,63 @@ pub struct Targets {
 /// The library of a note that names none, or one the model was not trained on.
 pub const NO_LIBRARY: u8 = u8::MAX;
 
-/// A split in memory: each note's clean inputs, its inputs in each degraded copy given, and its
-/// targets.
+/// Where a split's notes are read from: a store (training and evaluation) or notes analysed in
+/// memory (evaluation through a chain, applied to the waveform as it is read).
+pub enum NoteSource {
+    Memory(Vec<StoredNote>),
+    /// The store's notes at these data-set indices.
+    Store {
+        store: Arc<Store>,
+        rows: Vec<usize>,
+    },
+}
+
+impl NoteSource {
+    pub fn len(&self) -> usize {
+        match self {
+            NoteSource::Memory(notes) => notes.len(),
+            NoteSource::Store { rows, .. } => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Example `i`'s inputs as they are: its floor out (from the stored steps when it comes from
+    /// a store), standardised, its bins pooled.
+    pub fn inputs(
+        &self,
+        i: usize,
+        standardizer: &Standardizer,
+        input: &InputConfig,
+    ) -> std::result::Result<NoteInputs, StoreError> {
+        if let (NoteSource::Store { store, rows }, Some(floor)) = (self, &input.noise_floor) {
+            return Ok(standardizer.pool_bins(&store.read_floored(rows[i], floor)?, input));
+        }
+        Ok(standardizer.finish(&self.get(i)?.raw, input))
+    }
+
+    /// Example `i`'s note.
+    pub fn get(&self, i: usize) -> std::result::Result<Cow<'_, StoredNote>, StoreError> {
+        match self {
+            NoteSource::Memory(notes) => Ok(Cow::Borrowed(&notes[i])),
+            NoteSource::Store { store, rows } => store.read(rows[i]).map(Cow::Owned),
+        }
+    }
+}
+
+/// A split as training reads it: each note's source, clean and in each degraded copy given, the
+/// standardiser that finishes them, and their targets. Inputs are made per draw, so memory does
+/// not grow with the number of notes.
 pub struct Examples {
     pub shape: InputShape,
     pub notes: Vec<String>,
-    pub clean: Vec<NoteInputs>,
+    pub clean: NoteSource,
     /// One entry per degraded copy of the data set, each holding every note.
-    pub degraded: Vec<Vec<NoteInputs>>,
+    pub degraded: Vec<NoteSource>,
+    pub standardizer: Standardizer,
+    pub input: InputConfig,
     /// Degradations applied in the feature domain, more degraded versions beside the copies.
     pub augment: Option<FeatureAugment>,
     /// A random equaliser applied to drawn examples, clean or degraded.
@@ -73,6 +124,11 @@ impl Examples {
         self.notes.is_empty()
     }
 
+    /// Note `i` as it is, standardised and pooled.
+    pub fn clean(&self, i: usize) -> std::result::Result<NoteInputs, StoreError> {
+        self.clean.inputs(i, &self.standardizer, &self.input)
+    }
+
     /// One epoch's order of note indices: a shuffle, or classes drawn uniformly then a note of
     /// the drawn class (with replacement), as many as there are notes.
     pub fn epoch_order(&self, class_balanced: bool, rng: &mut impl Rng) -> Vec<usize> {
@@ -101,38 +157,40 @@ impl Examples {
     /// Note `i`: with probability `p` one of its degraded versions (each copy with weight 1, each
     /// kind of feature-domain degradation with its configured weight), otherwise the clean note;
     /// then, when configured, perhaps coloured by the equaliser.
-    pub fn draw(&self, i: usize, p: f64, rng: &mut impl Rng) -> Cow<'_, NoteInputs> {
-        let x = self.version(i, p, rng);
-        match &self.eq {
-            Some(eq) if rng.random_bool(eq.config.probability) => {
-                let mut owned = x.into_owned();
-                eq.apply(&mut owned, rng);
-                Cow::Owned(owned)
-            }
-            _ => x,
+    pub fn draw(&self, i: usize, p: f64, rng: &mut impl Rng) -> std::result::Result<NoteInputs, StoreError> {
+        let mut x = self.version(i, p, rng)?;
+        if let Some(eq) = &self.eq
+            && rng.random_bool(eq.config.probability)
+        {
+            eq.apply(&mut x, rng);
         }
+        Ok(x)
     }
 
     /// [`Self::draw`], then perhaps shifted in pitch, with the targets of what was drawn.
-    pub fn draw_shifted(&self, i: usize, p: f64, rng: &mut impl Rng) -> (Cow<'_, NoteInputs>, Targets) {
-        let x = self.draw(i, p, rng);
-        let Some(shift) = &self.shift else { return (x, self.targets[i]) };
+    pub fn draw_shifted(
+        &self,
+        i: usize,
+        p: f64,
+        rng: &mut impl Rng,
+    ) -> std::result::Result<(NoteInputs, Targets), StoreError> {
+        let mut x = self.draw(i, p, rng)?;
+        let Some(shift) = &self.shift else { return Ok((x, self.targets[i])) };
         match shift.semitones(rng) {
-            0 => (x, self.targets[i]),
+            0 => Ok((x, self.targets[i])),
             k => {
-                let mut owned = x.into_owned();
-                shift.apply(&mut owned, k);
-                (Cow::Owned(owned), shift.targets(&self.targets[i], k))
+                shift.apply(&mut x, k);
+                Ok((x, shift.targets(&self.targets[i], k)))
             }
         }
     }
 
-    fn version(&self, i: usize, p: f64, rng: &mut impl Rng) -> Cow<'_, NoteInputs> {
+    fn version(&self, i: usize, p: f64, rng: &mut impl Rng) -> std::result::Result<NoteInputs, StoreError> {
         let mut weights = vec![1.0; self.degraded.len()];
         weights.extend(self.augment.as_ref().map_or_else(Vec::new, FeatureAugment::weights));
         let total: f64 = weights.iter().sum();
         if total <= 0.0 || !rng.random_bool(p) {
-            return Cow::Borrowed(&self.clean[i]);
+            return self.clean(i);
         }
         let mut r = rng.random_range(0.0..total);
         let v = weights.iter().position(|&w| {
@@ -142,8 +200,11 @@ impl Examples {
         // Rounding can leave r at zero past the last weight: that draw is the last version.
         let v = v.unwrap_or(weights.len() - 1);
         match (self.degraded.get(v), &self.augment) {
-            (Some(copy), _) => Cow::Borrowed(&copy[i]),
-            (None, Some(augment)) => Cow::Owned(augment.draw(v - self.degraded.len(), i, rng)),
+            (Some(copy), _) => copy.inputs(i, &self.standardizer, &self.input),
+            (None, Some(augment)) => {
+                let note = self.clean.get(i)?;
+                Ok(self.standardizer.finish(&augment.draw(v - self.degraded.len(), &note, rng), &self.input))
+            }
             (None, None) => unreachable!("the weights count the copies and the augmentations"),
         }
     }
@@ -201,11 +262,25 @@ mod tests {
 
     fn examples(classes: &[u8]) -> Examples {
         let shape = InputShape { frames: 4, stft_bins: 2, cqt_bins: 3 };
+        let raw = crate::learn::inputs::RawViews {
+            stft: vec![1.0; 8],
+            cqt: vec![1.0; 12],
+            stft_bins: 2,
+            cqt_bins: 3,
+            frames: 4,
+        };
         Examples {
             shape,
             notes: classes.iter().enumerate().map(|(i, _)| format!("n{i}")).collect(),
-            clean: classes.iter().map(|_| NoteInputs { stft: vec![1.0; 8], cqt: vec![1.0; 12] }).collect(),
+            clean: NoteSource::Memory(classes.iter().map(|_| StoredNote { power: 1.0, raw: raw.clone() }).collect()),
             degraded: Vec::new(),
+            standardizer: Standardizer {
+                stft_mean: vec![0.0; 2],
+                stft_std: vec![1.0; 2],
+                cqt_mean: vec![0.0; 3],
+                cqt_std: vec![1.0; 3],
+            },
+            input: InputConfig::pooled(1, 1, 1),
             augment: None,
             eq: None,
             shift: None,
@@ -245,7 +320,8 @@ mod tests {
         let ex = examples(&[0]);
         let config = SpecAugmentConfig { time_masks: 1, time_width: 4, freq_masks: 0, freq_fraction: 0.0 };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let (mut s, mut c) = (ex.clean[0].stft.clone(), ex.clean[0].cqt.clone());
+        let first = ex.clean(0).unwrap();
+        let (mut s, mut c) = (first.stft, first.cqt);
         spec_augment(&mut s, &mut c, &ex.shape, &config, &mut rng);
         // Whatever frames are masked are masked in both views, whole.
         for f in 0..4 {

@@ -172,6 +172,12 @@ pub struct LossWeights {
 pub const CACHE_FRAMES: usize = 251;
 
 impl TrainConfig {
+    /// The shipped `models/default.toml`, built into the binary.
+    pub fn shipped_default() -> Self {
+        Self::parse(include_str!("../../models/default.toml"), "models/default.toml")
+            .expect("the shipped config parses")
+    }
+
     pub fn load(path: &Path) -> Result<Self, LearnError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| LearnError::Config { path: path.display().to_string(), problem: e.to_string() })?;

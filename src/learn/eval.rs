@@ -3,17 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
-use super::batch::{Examples, NO_LIBRARY, Targets};
+use super::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
 use super::inputs::{InputShape, dataset_views, labelled};
 use super::modelfile;
 use super::probe::{ProbeReport, library_probe};
 use super::run::Confusion;
 use super::score::{Scores, score};
+use super::store::{BuildOptions, Store, StoreSettings, build};
 use super::vote::Voter;
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
@@ -89,23 +91,31 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
             problem: format!("its {} split has no notes with instrument labels", opts.split.as_str()),
         });
     }
-    let prepared = dataset_views(
-        &dataset,
-        &idx,
-        chain.as_ref().map(|(c, s)| (c, *s)),
-        &meta.spec.input,
-        opts.threads.max(1),
-        progress,
-    )
-    .map_err(|problem| LearnError::Dataset { path: opts.dataset.clone(), problem })?;
-    let raw = &prepared[0].pooled;
-    let shape = InputShape::of(&meta.spec.input, raw.stft_bins, raw.cqt_bins);
+    // Without a chain the notes are read from the data set's store, built where missing; through
+    // one, they are degraded and analysed as they are read.
+    let input = meta.spec.input;
+    let settings = StoreSettings::for_input(&input);
+    let source = match &chain {
+        None => {
+            let options = BuildOptions { threads: opts.threads.max(1), ..Default::default() };
+            build(&dataset, &settings, &options, progress)?;
+            NoteSource::Store { store: Arc::new(Store::open(&dataset, &settings)?), rows: idx.clone() }
+        }
+        Some((c, s)) => NoteSource::Memory(
+            dataset_views(&dataset, &idx, Some((c, *s)), &input, opts.threads.max(1), progress)
+                .map_err(|problem| LearnError::Dataset { path: opts.dataset.clone(), problem })?,
+        ),
+    };
+    let g = settings.geometry();
+    let shape = InputShape::of(&input, g.stft_bins, g.cqt_bins);
     let has_descriptors = idx.iter().all(|&i| dataset.notes[i].labels.descriptors.is_some());
     let examples = Examples {
         shape,
         notes: idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect(),
-        clean: prepared.iter().map(|p| meta.standardizer.finish(&p.pooled, &meta.spec.input)).collect(),
+        clean: source,
         degraded: Vec::new(),
+        standardizer: meta.standardizer.clone(),
+        input,
         augment: None,
         eq: None,
         shift: None,

@@ -42,15 +42,9 @@ impl NoiseFloor {
             return;
         }
         let rank = (frames - 1) * self.percentile as usize / 100;
-        let mut column = vec![0f32; frames];
-        let floors: Vec<f32> = (0..bins)
-            .map(|b| {
-                for (f, c) in column.iter_mut().enumerate() {
-                    *c = values[f * bins + b];
-                }
-                let (_, &mut floor, _) = column.select_nth_unstable_by(rank, f32::total_cmp);
-                floor + self.margin_db as f32
-            })
+        let floors: Vec<f32> = kth_smallest_per_bin(values, frames, bins, rank, f32::INFINITY)
+            .into_iter()
+            .map(|v| v + self.margin_db as f32)
             .collect();
         let log_sub = &*LOG_SUB;
         for frame in values.chunks_exact_mut(bins) {
@@ -62,6 +56,94 @@ impl NoiseFloor {
         let lowest = loudest - self.range_db as f32;
         values.iter_mut().for_each(|x| *x = x.max(lowest));
     }
+
+    /// [`Self::apply`] for a view stored as byte steps below its loudest value `top`
+    /// (`top - code * step_db` dB, [`crate::learn::store`]): the floor sits a whole number of
+    /// steps above a stored value, so every gap is one too and its correction one exact table
+    /// entry. None when the margin is not a whole number of steps.
+    pub fn apply_to_steps(&self, codes: &[u8], top: f32, step_db: f32, frames: usize, bins: usize) -> Option<Vec<f32>> {
+        let margin_steps = self.margin_db as f32 / step_db;
+        if margin_steps.fract() != 0.0 || frames == 0 || bins == 0 {
+            return None;
+        }
+        let margin_steps = margin_steps as i32;
+        let rank = (frames - 1) * self.percentile as usize / 100;
+        // The quietest values have the largest codes: rank the codes counted down from 255.
+        let down: Vec<u8> = codes.iter().map(|&q| 255 - q).collect();
+        let floor_codes: Vec<i32> =
+            kth_smallest_per_bin(&down, frames, bins, rank, u8::MAX).into_iter().map(|d| 255 - i32::from(d)).collect();
+        // The correction for a gap of d steps, d clamped to 0 ..= LOG_SUB_MAX_DB / step_db: minus
+        // infinity at 0 (the value is at or under the floor: the -100 dB floor after the max
+        // below), nothing at the top, as `LogSub::subtract` does, without a branch.
+        let max_steps = (LOG_SUB_MAX_DB / step_db).ceil() as i32;
+        let table: Vec<f32> = (0..=max_steps)
+            .map(|d| match d {
+                0 => f32::NEG_INFINITY,
+                d if d == max_steps => 0.0,
+                d => exact_correction(d as f32 * step_db),
+            })
+            .collect();
+        let levels: [f32; 256] = std::array::from_fn(|q| top - q as f32 * step_db);
+        let mut out = vec![0f32; codes.len()];
+        for (frame, row) in codes.chunks_exact(bins).zip(out.chunks_exact_mut(bins)) {
+            for ((&q, &fq), y) in frame.iter().zip(&floor_codes).zip(row) {
+                let d = (fq - i32::from(q) - margin_steps).clamp(0, max_steps);
+                *y = (levels[usize::from(q)] + table[d as usize]).max(FLOOR_DB);
+            }
+        }
+        let loudest = out.iter().copied().fold(FLOOR_DB, f32::max);
+        let lowest = loudest - self.range_db as f32;
+        out.iter_mut().for_each(|x| *x = x.max(lowest));
+        Some(out)
+    }
+}
+
+/// Each bin's value of rank `rank` (0: the smallest) over the frames of a frame-major view.
+/// For the low ranks of a floor percentile, each bin keeps its `rank + 1` smallest values so far
+/// in one pass over the frames, faster than gathering each bin's column to select from; higher
+/// ranks select from the column.
+fn kth_smallest_per_bin<T: Copy + PartialOrd>(
+    values: &[T],
+    frames: usize,
+    bins: usize,
+    rank: usize,
+    above: T,
+) -> Vec<T> {
+    let k = rank + 1;
+    if k > 8 {
+        let mut column = vec![above; frames];
+        return (0..bins)
+            .map(|b| {
+                for (f, c) in column.iter_mut().enumerate() {
+                    *c = values[f * bins + b];
+                }
+                // Values are never NaN: dB of clamped magnitudes, or byte steps.
+                *column.select_nth_unstable_by(rank, |a, b| a.partial_cmp(b).expect("not NaN")).1
+            })
+            .collect();
+    }
+    // Bin b's k smallest values so far, ascending, in smallest[b * k..(b + 1) * k]; the largest
+    // of them also in `threshold[b]`, which most values only need comparing with.
+    let mut smallest = vec![above; k * bins];
+    let mut threshold = vec![above; bins];
+    // From the last frame back: a note decays into silence, so its quietest frames come first
+    // and later ones rarely displace them.
+    for frame in values.chunks_exact(bins).take(frames).rev() {
+        for ((b, &x), t) in frame.iter().enumerate().zip(threshold.iter_mut()) {
+            if x >= *t {
+                continue;
+            }
+            let kept = &mut smallest[b * k..(b + 1) * k];
+            let mut j = rank;
+            while j > 0 && kept[j - 1] > x {
+                kept[j] = kept[j - 1];
+                j -= 1;
+            }
+            kept[j] = x;
+            *t = kept[rank];
+        }
+    }
+    threshold
 }
 
 /// `10 log10(1 - 10^(-d/10))` for gaps `d` of 1 to 40 dB between a value and the floor under
@@ -113,6 +195,40 @@ mod tests {
 
     fn db(p: f64) -> f32 {
         (10.0 * p.log10()) as f32
+    }
+
+    #[test]
+    fn stepped_views_lose_their_floor_as_the_float_path_takes_it() {
+        // A view of byte steps below a top of 12 dB: decaying partials over a floor of codes.
+        let (frames, bins, step) = (62, 9, 0.5f32);
+        let codes: Vec<u8> =
+            (0..frames * bins).map(|i| ((i % bins) * 9 + (i / bins) * 3 + (i * 7919) % 11).min(255) as u8).collect();
+        let top = 12.0;
+        let floor = NoiseFloor { percentile: 5, margin_db: 6, range_db: 80 };
+        let mut float: Vec<f32> = codes.iter().map(|&q| top - f32::from(q) * step).collect();
+        floor.apply(&mut float, frames, bins);
+        let stepped = floor.apply_to_steps(&codes, top, step, frames, bins).unwrap();
+        let worst = float.iter().zip(&stepped).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        // The float path interpolates its table (within 0.003 dB); the stepped one is exact.
+        assert!(worst < 0.004, "{worst} dB apart");
+        let odd = NoiseFloor { margin_db: 5, ..floor };
+        assert!(odd.apply_to_steps(&codes, top, 2.0, frames, bins).is_none(), "5 dB is not whole 2-dB steps");
+    }
+
+    #[test]
+    fn low_ranks_match_a_full_sort() {
+        // 62 frames x 7 bins of scrambled values with repeats: every rank of both paths is the
+        // sorted column's.
+        let (frames, bins) = (62, 7);
+        let values: Vec<f32> = (0..frames * bins).map(|i| ((i * 7919) % 113) as f32 * 0.5 - 20.0).collect();
+        for rank in [0, 3, 7, 12, 30] {
+            let got = kth_smallest_per_bin(&values, frames, bins, rank, f32::INFINITY);
+            for b in 0..bins {
+                let mut column: Vec<f32> = (0..frames).map(|f| values[f * bins + b]).collect();
+                column.sort_by(f32::total_cmp);
+                assert_eq!(got[b], column[rank], "rank {rank}, bin {b}");
+            }
+        }
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! What the network reads: a note's STFT and CQT in dB, standardised per bin with the training
 //! split's statistics, then averaged over blocks of frames and bins (`[input]` in the config).
 //! An optional floor (`[input.noise_floor]`, [`super::floor`]) comes out before standardising.
-//! Training, evaluation and prediction all go through [`raw_views`] and [`Standardizer`].
+//! Training, evaluation and prediction all go through [`raw_views`] and [`Standardizer`]; training
+//! and evaluation read the time-pooled views from the feature store ([`super::store`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::config::{CACHE_FRAMES, InputConfig};
 use super::floor::NoiseFloor;
-use crate::data::cache::Moments;
+use super::moments::Moments;
+use super::store::StoredNote;
 use crate::data::dataset::{Dataset, Split};
 use crate::degrade::ChainSpec;
 use crate::dsp::{Scale, View};
@@ -27,7 +29,7 @@ pub struct Standardizer {
 }
 
 /// The raw dB views of one note, frame-major.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RawViews {
     pub stft: Vec<f32>,
     pub cqt: Vec<f32>,
@@ -83,13 +85,15 @@ pub fn standardize_pool(
     let (out_frames, out_bins) = (frames / time_pool, bins / bin_pool);
     let mut out = vec![0f32; out_frames * out_bins];
     let scale = 1.0 / (time_pool * bin_pool) as f32;
+    // A product per value rather than a quotient: this runs for every drawn example.
+    let inverse: Vec<f32> = std.iter().map(|s| 1.0 / s).collect();
     for of in 0..out_frames {
         let row = &mut out[of * out_bins..(of + 1) * out_bins];
         for f in of * time_pool..(of + 1) * time_pool {
             let frame = &raw[f * bins..(f + 1) * bins];
             for (ob, acc) in row.iter_mut().enumerate() {
                 for b in ob * bin_pool..(ob + 1) * bin_pool {
-                    *acc += (frame[b] - mean[b]) / std[b];
+                    *acc += (frame[b] - mean[b]) * inverse[b];
                 }
             }
         }
@@ -123,51 +127,23 @@ impl RawViews {
     }
 }
 
-/// A note analysed for learning: its views pooled over time, and the moments its standardiser
-/// is fitted from ([`prepare`]).
-pub struct PreparedNote {
-    pub pooled: RawViews,
-    /// Mean power of the analysed 4 s, which an SNR is measured against.
-    pub power: f64,
-    pub stft_moments: Moments,
-    pub cqt_moments: Moments,
-}
-
 fn moments(values: &[f32], bins: usize) -> Moments {
     let mut m = Moments::new(bins);
     m.add(values);
     m
 }
 
-/// Without a floor, the moments are those of every frame; with one, those of the pooled views
-/// with the floor taken out, which is what is standardised then.
-pub fn prepare(raw: &RawViews, power: f64, input: &InputConfig) -> PreparedNote {
-    let pooled = raw.pool_time(input.time_pool);
-    let (stft_moments, cqt_moments) = match input.noise_floor {
-        None => (moments(&raw.stft, raw.stft_bins), moments(&raw.cqt, raw.cqt_bins)),
-        Some(floor) => floored_moments(&pooled, &floor),
-    };
-    PreparedNote { power, pooled, stft_moments, cqt_moments }
-}
-
-/// The STFT and CQT moments of time-pooled views with their floor taken out.
+/// The STFT and CQT moments of time-pooled views with their floor taken out: what a standardiser
+/// is fitted from when the floor is configured (without it, the moments of every raw frame).
 pub fn floored_moments(pooled: &RawViews, floor: &NoiseFloor) -> (Moments, Moments) {
     let front = pooled.without_floor(floor);
     (moments(&front.stft, front.stft_bins), moments(&front.cqt, front.cqt_bins))
 }
 
 impl Standardizer {
-    /// Statistics over every frame of the given notes.
-    pub fn fit(notes: &[PreparedNote]) -> Self {
-        let Some(first) = notes.first() else {
-            return Self { stft_mean: Vec::new(), stft_std: Vec::new(), cqt_mean: Vec::new(), cqt_std: Vec::new() };
-        };
-        let (mut s, mut c) = (first.stft_moments.clone(), first.cqt_moments.clone());
-        for n in &notes[1..] {
-            s.merge(&n.stft_moments);
-            c.merge(&n.cqt_moments);
-        }
-        let (s, c) = (s.finish(), c.finish());
+    /// The standardiser of the notes whose per-bin sums these are.
+    pub fn from_moments(stft: &Moments, cqt: &Moments) -> Self {
+        let (s, c) = (stft.finish(), cqt.finish());
         Self { stft_mean: s.mean, stft_std: s.std, cqt_mean: c.mean, cqt_std: c.std }
     }
 
@@ -175,7 +151,12 @@ impl Standardizer {
     /// their bins.
     pub fn finish(&self, pooled: &RawViews, input: &InputConfig) -> NoteInputs {
         let front = input.noise_floor.map(|floor| pooled.without_floor(&floor));
-        let p = front.as_ref().unwrap_or(pooled);
+        self.pool_bins(front.as_ref().unwrap_or(pooled), input)
+    }
+
+    /// Standardises time-pooled views whose floor is already out (when configured) and pools
+    /// their bins.
+    pub fn pool_bins(&self, p: &RawViews, input: &InputConfig) -> NoteInputs {
         NoteInputs {
             stft: standardize_pool(&p.stft, p.frames, p.stft_bins, &self.stft_mean, &self.stft_std, 1, input.stft_pool),
             cqt: standardize_pool(&p.cqt, p.frames, p.cqt_bins, &self.cqt_mean, &self.cqt_std, 1, input.cqt_pool),
@@ -188,8 +169,9 @@ impl Standardizer {
     }
 }
 
-/// Prepared views of the given notes of a data set, optionally through a degradation chain (each
-/// note with its own seed, as `dataset degrade` draws them), on `threads` threads.
+/// The given notes of a data set analysed as a store holds them, optionally through a
+/// degradation chain (each note with its own seed, as `dataset degrade` draws them), on
+/// `threads` threads.
 pub fn dataset_views(
     dataset: &Dataset,
     indices: &[usize],
@@ -197,7 +179,7 @@ pub fn dataset_views(
     input: &InputConfig,
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Vec<PreparedNote>, String> {
+) -> Result<Vec<StoredNote>, String> {
     crate::data::parallel::map_parallel(indices, threads, progress, Analyzer::default, |analyzer, &i| {
         let note = &dataset.notes[i];
         let mut samples = dataset.load_audio(note).map_err(|e| e.to_string())?;
@@ -208,7 +190,8 @@ pub fn dataset_views(
                 .map_err(|e| format!("{}: {e}", note.record.note_str))?;
             samples = degraded.mid();
         }
-        Ok(prepare(&raw_views(analyzer, &samples), super::augment::note_power(&samples), input))
+        let raw = raw_views(analyzer, &samples).pool_time(input.time_pool);
+        Ok(StoredNote { power: super::augment::note_power(&samples), raw })
     })
 }
 

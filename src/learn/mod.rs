@@ -13,6 +13,7 @@ pub mod lolo;
 pub mod loss;
 pub mod model;
 pub mod modelfile;
+pub mod moments;
 pub mod optim;
 pub mod predict;
 mod prepare;
@@ -20,6 +21,7 @@ pub mod probe;
 pub mod run;
 pub mod schedule;
 pub mod score;
+pub mod store;
 pub mod train;
 pub mod vote;
 
@@ -92,6 +94,8 @@ pub enum LearnError {
     Device(String),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
 }
 
 /// `cpu` or `cuda:N`.

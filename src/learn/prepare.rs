@@ -1,16 +1,23 @@
-//! Before the first step: the train and valid splits loaded, checked, analysed and
-//! standardised (and the degraded copy with them), with the targets and the model's metadata.
+//! Before the first step: the train and valid splits loaded and checked, their feature stores
+//! (and the degraded copies') built where missing, the standardiser fitted, with the targets and
+//! the model's metadata.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
 
 use super::LearnError;
 use super::augment::{FeatureAugment, FeatureEq, NoiseBank, PitchShift, RoomBank};
-use super::batch::{Examples, NO_LIBRARY, Targets};
-use super::inputs::{InputShape, PreparedNote, Standardizer, dataset_views, labelled};
+use super::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
+use super::config::InputConfig;
+use super::inputs::{InputShape, Standardizer, labelled};
 use super::model::{Classes, ModelSpec};
 use super::modelfile::{MODEL_FORMAT, ModelMeta};
+use super::moments::Moments;
+use super::store::{BuildOptions, Store, StoreError, StoreSettings, build};
 use super::train::{TrainEvent, TrainOptions};
 use crate::data::dataset::{Dataset, Split};
 
@@ -68,43 +75,17 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
     }
     let threads = opts.threads.max(1);
     let input = config.input;
-    let views = |ds: &Dataset, idx: &[usize], what: &str, on_event: &mut dyn FnMut(TrainEvent)| {
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let (tx, rx) = std::sync::mpsc::channel::<usize>();
-        let tx = std::sync::Mutex::new(tx);
-        let result = std::thread::scope(|s| {
-            let handle = s.spawn(|| {
-                dataset_views(ds, idx, None, &input, threads, &|d, _| {
-                    done.store(d, Ordering::Relaxed);
-                    let _ = tx.lock().map(|t| t.send(d));
-                })
-            });
-            let total = idx.len();
-            let mut last = 0;
-            while !handle.is_finished() {
-                if let Ok(d) = rx.recv_timeout(std::time::Duration::from_millis(100))
-                    && (d == total || d > last + total / 50)
-                {
-                    last = d;
-                    on_event(TrainEvent::Preparing { what: what.into(), done: d, total });
-                }
-            }
-            handle.join().expect("the analysis threads do not panic")
-        });
-        result.map_err(|e| data_error(ds.root(), e))
-    };
-    let train_raw = views(&dataset, &train_idx, "analysing train notes", on_event)?;
-    let standardizer = Standardizer::fit(&train_raw);
-    let raw = &train_raw[0].pooled;
-    let shape = InputShape::of(&input, raw.stft_bins, raw.cqt_bins);
-    if raw.frames != shape.frames {
-        return Err(data_error(
-            &opts.dataset,
-            format!("notes give {} pooled frames, expected {}", raw.frames, shape.frames),
-        ));
+    let settings = StoreSettings::for_input(&input);
+    let store = open_store(&dataset, &settings, threads, "clean", on_event)?;
+    let mut copies = Vec::with_capacity(degraded.len());
+    for (k, (d, idx)) in degraded.into_iter().enumerate() {
+        let what = format!("degraded copy {} of {}", k + 1, opts.degraded.len());
+        let store = open_store(&d, &settings, threads, &what, on_event)?;
+        copies.push(NoteSource::Store { store, rows: idx });
     }
-    let finish = |notes: &[PreparedNote]| notes.iter().map(|n| standardizer.finish(&n.pooled, &input)).collect();
-    let train_clean = finish(&train_raw);
+    let standardizer = fit_standardizer(&store, &train_idx, &input, threads, on_event)?;
+    let geometry = store.geometry();
+    let shape = InputShape::of(&input, geometry.stft_bins, geometry.cqt_bins);
     // Noise and rooms are analysed once, seeded by the run, and applied afresh to every draw.
     let noise = config.feature_noise.as_ref().map(|c| (c.clone(), NoiseBank::new(c.color, &input, config.seed)));
     let rooms = match &config.feature_reverb {
@@ -118,16 +99,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         None => None,
     };
     let eq = config.feature_eq.as_ref().map(|c| FeatureEq::new(c.clone(), &standardizer, &input));
-    let augment = (noise.is_some() || rooms.is_some()).then(|| {
-        let (power, raw) = train_raw.into_iter().map(|n| (n.power, n.pooled)).unzip();
-        FeatureAugment { noise, rooms, raw, power, standardizer: standardizer.clone(), input }
-    });
-    let mut train_degraded = Vec::with_capacity(degraded.len());
-    for (k, (d, idx)) in degraded.iter().enumerate() {
-        let what = format!("analysing degraded train notes ({} of {})", k + 1, degraded.len());
-        train_degraded.push(finish(&views(d, idx, &what, on_event)?));
-    }
-    let valid_clean = finish(&views(&dataset, &valid_idx, "analysing valid notes", on_event)?);
+    let augment = (noise.is_some() || rooms.is_some()).then_some(FeatureAugment { noise, rooms });
 
     // Descriptor targets standardised with the training notes' statistics.
     let desc = |i: usize| dataset.notes[i].labels.descriptors.unwrap_or([0.0; 5]);
@@ -197,7 +169,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
     let meta = ModelMeta {
         format: MODEL_FORMAT.into(),
         spec,
-        standardizer,
+        standardizer: standardizer.clone(),
         descriptor_mean: mean,
         descriptor_std: std,
         instruments: tax.instruments.iter().map(|i| i.name.clone()).collect(),
@@ -218,8 +190,10 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         train: Examples {
             shape,
             notes: names(&train_idx),
-            clean: train_clean,
-            degraded: train_degraded,
+            clean: NoteSource::Store { store: store.clone(), rows: train_idx.clone() },
+            degraded: copies,
+            standardizer: standardizer.clone(),
+            input,
             augment,
             eq,
             shift,
@@ -228,8 +202,10 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         valid: Examples {
             shape,
             notes: names(&valid_idx),
-            clean: valid_clean,
+            clean: NoteSource::Store { store, rows: valid_idx.clone() },
             degraded: Vec::new(),
+            standardizer,
+            input,
             augment: None,
             eq: None,
             shift: None,
@@ -237,4 +213,102 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         },
         meta,
     })
+}
+
+/// Runs `work` on a scoped thread, passing its progress on as `Preparing` events about `what`.
+fn with_progress<R: Send>(
+    what: &str,
+    on_event: &mut dyn FnMut(TrainEvent),
+    work: impl FnOnce(&(dyn Fn(usize, usize) + Sync)) -> R + Send,
+) -> R {
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, usize)>();
+    let tx = std::sync::Mutex::new(tx);
+    std::thread::scope(|s| {
+        let handle = s.spawn(move || {
+            work(&|d, t| {
+                let _ = tx.lock().map(|tx| tx.send((d, t)));
+            })
+        });
+        let mut last = 0;
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok((d, total)) if d == total || d >= last + total / 50 || d < last => {
+                    last = d;
+                    on_event(TrainEvent::Preparing { what: what.into(), done: d, total });
+                }
+                Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        // A panic in the work is passed on as it was.
+        handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Builds what is missing of a data set's store, then opens it.
+fn open_store(
+    dataset: &Dataset,
+    settings: &StoreSettings,
+    threads: usize,
+    what: &str,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<Arc<Store>, LearnError> {
+    let options = BuildOptions { threads, ..Default::default() };
+    let what = format!("feature store ({what})");
+    with_progress(&what, on_event, |progress| build(dataset, settings, &options, progress))?;
+    Ok(Arc::new(Store::open(dataset, settings)?))
+}
+
+/// The per-bin statistics of the training notes: of every raw frame, as the store summed them
+/// while building, or with the floor configured, of the floored time-pooled views, which one
+/// pass over the training notes gathers.
+fn fit_standardizer(
+    store: &Store,
+    train_idx: &[usize],
+    input: &InputConfig,
+    threads: usize,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<Standardizer, LearnError> {
+    let Some(floor) = input.noise_floor else {
+        let (s, c) = store.raw_moments(Some(Split::Train));
+        return Ok(Standardizer::from_moments(s, c));
+    };
+    let g = store.geometry();
+    let done = AtomicUsize::new(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| LearnError::Config { path: "threads".into(), problem: e.to_string() })?;
+    let (s, c) = with_progress("statistics of the training notes", on_event, |progress| {
+        pool.install(|| {
+            train_idx
+                .par_iter()
+                .try_fold(
+                    || (Moments::new(g.stft_bins), Moments::new(g.cqt_bins)),
+                    |(mut s, mut c), &i| {
+                        let front = store.read_floored(i, &floor)?;
+                        let (ns, nc) = (moments(&front.stft, front.stft_bins), moments(&front.cqt, front.cqt_bins));
+                        s.merge(&ns);
+                        c.merge(&nc);
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, train_idx.len());
+                        Ok::<_, StoreError>((s, c))
+                    },
+                )
+                .try_reduce(
+                    || (Moments::new(g.stft_bins), Moments::new(g.cqt_bins)),
+                    |(mut s, mut c), (s2, c2)| {
+                        s.merge(&s2);
+                        c.merge(&c2);
+                        Ok((s, c))
+                    },
+                )
+        })
+    })?;
+    Ok(Standardizer::from_moments(&s, &c))
+}
+
+fn moments(values: &[f32], bins: usize) -> Moments {
+    let mut m = Moments::new(bins);
+    m.add(values);
+    m
 }

@@ -109,7 +109,11 @@ pub fn score(
     };
     let mut loss_sum = 0.0;
     for chunk in (0..examples.len()).collect::<Vec<_>>().chunks(EVAL_BATCH) {
-        let inputs: Vec<&NoteInputs> = chunk.iter().map(|&i| &examples.clean[i]).collect();
+        let owned = {
+            use rayon::prelude::*;
+            chunk.par_iter().map(|&i| examples.clean(i)).collect::<Result<Vec<NoteInputs>, _>>()?
+        };
+        let inputs: Vec<&NoteInputs> = owned.iter().collect();
         let mut p = voter.probabilities(model, &examples.shape, &inputs, device)?;
         s.embeddings.append(&mut p.embedding);
         let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();

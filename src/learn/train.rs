@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::LearnError;
-use super::batch::{Targets, mix, mixup_lambda, spec_augment, to_tensors};
+use super::batch::{Examples, Targets, mix, mixup_lambda, spec_augment, to_tensors};
 use super::config::{Positives, TrainConfig};
 use super::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy};
 use super::model::{Model, build};
@@ -279,48 +279,73 @@ impl<'a> Trainer<'a> {
             let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ (stream << 32) ^ epoch as u64);
             let balanced = stage == "mtl" && config.mtl.class_balanced;
             let order = self.data.train.epoch_order(balanced, &mut rng);
-            for (k, chunk) in order.chunks_exact(batch).take(steps_per_epoch).enumerate() {
-                if self.cancel.load(Ordering::Relaxed) {
-                    return Err(LearnError::Cancelled);
-                }
-                let step = epoch * steps_per_epoch + k;
-                optimizer.lr = lr.lr(step);
-                let mut values = super::on_workers(|| {
-                    if stage == "ssl" {
-                        self.ssl_step(chunk, temperature.at(step), &mut optimizer, &mut rng)
-                    } else {
-                        self.mtl_step(chunk, &mut optimizer, &mut rng)
+            let (train, partners) = (&self.data.train, &self.partners);
+            // The next batches are drawn from the store on another thread while this one steps;
+            // the queue is bounded, so memory stays a few batches whatever the data set's size.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Drawn, LearnError>>(PREFETCH_BATCHES);
+            let mut steps_done = self.status.step;
+            let this = &*self;
+            let outcome = std::thread::scope(|scope| -> Result<(), LearnError> {
+                let producer = std::thread::Builder::new().name("batches".into());
+                producer
+                    .spawn_scoped(scope, move || {
+                        for chunk in order.chunks_exact(batch).take(steps_per_epoch) {
+                            let drawn = if stage == "ssl" {
+                                draw_ssl(train, partners, &config.ssl, chunk, &mut rng).map(Drawn::Ssl)
+                            } else {
+                                draw_mtl(train, &config.mtl, chunk, &mut rng).map(Drawn::Mtl)
+                            };
+                            let failed = drawn.is_err();
+                            if tx.send(drawn).is_err() || failed {
+                                break;
+                            }
+                        }
+                    })
+                    .map_err(|e| LearnError::Config { path: "threads".into(), problem: e.to_string() })?;
+                for (k, drawn) in rx.iter().enumerate() {
+                    if this.cancel.load(Ordering::Relaxed) {
+                        return Err(LearnError::Cancelled);
                     }
-                })?;
-                let loss = values["loss"];
-                if !loss.is_finite() || loss > EXPLODED_LOSS {
-                    return Err(LearnError::Diverged { step, problem: format!("the loss is {loss}") });
+                    let drawn = drawn?;
+                    let step = epoch * steps_per_epoch + k;
+                    optimizer.lr = lr.lr(step);
+                    let mut values = super::on_workers(|| match &drawn {
+                        Drawn::Ssl(rows) => this.ssl_step(rows, temperature.at(step), &mut optimizer),
+                        Drawn::Mtl(b) => this.mtl_step(b, &mut optimizer),
+                    })?;
+                    let loss = values.get("loss").copied().unwrap_or(f64::NAN);
+                    if !loss.is_finite() || loss > EXPLODED_LOSS {
+                        return Err(LearnError::Diverged { step, problem: format!("the loss is {loss}") });
+                    }
+                    values.insert("lr".into(), optimizer.lr);
+                    if stage == "ssl" {
+                        values.insert("temperature".into(), temperature.at(step));
+                    }
+                    let record = MetricRecord {
+                        stage: stage.into(),
+                        split: "train".into(),
+                        step,
+                        epoch,
+                        wall_secs: this.wall(),
+                        values,
+                    };
+                    this.run.append_metrics(std::slice::from_ref(&record))?;
+                    stage_samples += drawn.len();
+                    let elapsed = stage_start.elapsed().as_secs_f64();
+                    let done = step + 1 - first_epoch * steps_per_epoch;
+                    let eta = elapsed / done as f64 * (total - step - 1) as f64;
+                    on_event(TrainEvent::Step {
+                        record,
+                        steps: total,
+                        samples_per_sec: stage_samples as f64 / elapsed,
+                        eta_secs: eta,
+                    });
+                    steps_done = step + 1;
                 }
-                values.insert("lr".into(), optimizer.lr);
-                if stage == "ssl" {
-                    values.insert("temperature".into(), temperature.at(step));
-                }
-                let record = MetricRecord {
-                    stage: stage.into(),
-                    split: "train".into(),
-                    step,
-                    epoch,
-                    wall_secs: self.wall(),
-                    values,
-                };
-                self.run.append_metrics(std::slice::from_ref(&record))?;
-                stage_samples += chunk.len();
-                let elapsed = stage_start.elapsed().as_secs_f64();
-                let done = step + 1 - first_epoch * steps_per_epoch;
-                let eta = elapsed / done as f64 * (total - step - 1) as f64;
-                on_event(TrainEvent::Step {
-                    record,
-                    steps: total,
-                    samples_per_sec: stage_samples as f64 / elapsed,
-                    eta_secs: eta,
-                });
-                self.status.step = step + 1;
-            }
+                Ok(())
+            });
+            self.status.step = steps_done;
+            outcome?;
             let step = (epoch + 1) * steps_per_epoch;
             let valid =
                 if stage == "ssl" { self.ssl_valid(epoch, step)? } else { self.mtl_valid(epoch, step, on_event)? };
@@ -351,32 +376,13 @@ impl<'a> Trainer<'a> {
     }
 
     fn ssl_step(
-        &mut self,
-        chunk: &[usize],
+        &self,
+        rows: &Rows,
         temperature: f64,
         optimizer: &mut AdamW,
-        rng: &mut ChaCha8Rng,
     ) -> Result<BTreeMap<String, f64>, LearnError> {
-        let p = self.opts.config.ssl.degraded_pairs;
-        let train = &self.data.train;
-        // A pair is the note's STFT and its CQT; with degraded versions, one side of some pairs
-        // is degraded, so the embedding learns to ignore the degradation too.
-        let across = self.opts.config.ssl.positives == Positives::OtherLibrary;
-        let partners = &self.partners;
-        let rows: Vec<(Vec<f32>, Vec<f32>)> = example_rngs(chunk, rng)
-            .map(|(i, mut rng)| {
-                // The CQT side comes from the partner: the note itself, or its instrument in
-                // another library.
-                let j = if across { draw_partner(partners, &train.targets[i], i, &mut rng) } else { i };
-                if rng.random_bool(0.5) {
-                    (train.draw(i, p, &mut rng).stft.clone(), train.clean[j].cqt.clone())
-                } else {
-                    (train.clean[i].stft.clone(), train.draw(j, p, &mut rng).cqt.clone())
-                }
-            })
-            .collect();
         let rows: Vec<(&[f32], &[f32])> = rows.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
-        let x = to_tensors(&train.shape, &rows, &self.opts.device)?;
+        let x = to_tensors(&self.data.train.shape, &rows, &self.opts.device)?;
         let (zs, zc) = self.model.project_views(&x.stft, &x.cqt)?;
         let loss = nt_xent(&zs, &zc, temperature)?;
         optimizer.apply(&loss.backward()?)?;
@@ -393,8 +399,8 @@ impl<'a> Trainer<'a> {
         // Scored at the temperature training ends with, so epochs compare on one scale.
         let temperature = self.opts.config.ssl.temperature_end;
         for chunk in (0..valid.len()).collect::<Vec<_>>().chunks(batch).filter(|c| c.len() >= 2) {
-            let rows: Vec<(&[f32], &[f32])> =
-                chunk.iter().map(|&i| (valid.clean[i].stft.as_slice(), valid.clean[i].cqt.as_slice())).collect();
+            let inputs = chunk.par_iter().map(|&i| valid.clean(i)).collect::<Result<Vec<_>, _>>()?;
+            let rows: Vec<(&[f32], &[f32])> = inputs.iter().map(|x| (x.stft.as_slice(), x.cqt.as_slice())).collect();
             let x = to_tensors(&valid.shape, &rows, &self.opts.device)?;
             let (zs, zc) = self.model.project_views(&x.stft, &x.cqt)?;
             loss += f64::from(nt_xent(&zs, &zc, temperature)?.to_scalar::<f32>()?) * chunk.len() as f64;
@@ -416,50 +422,21 @@ impl<'a> Trainer<'a> {
         })
     }
 
-    fn mtl_step(
-        &mut self,
-        chunk: &[usize],
-        optimizer: &mut AdamW,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<BTreeMap<String, f64>, LearnError> {
+    fn mtl_step(&self, drawn: &MtlBatch, optimizer: &mut AdamW) -> Result<BTreeMap<String, f64>, LearnError> {
         let config = &self.opts.config.mtl;
-        let train = &self.data.train;
-        let shape = train.shape;
-        let lambda = mixup_lambda(config.mixup_alpha, rng);
-        let partners: Vec<usize> = {
-            let mut p: Vec<usize> = chunk.to_vec();
-            rand::seq::SliceRandom::shuffle(p.as_mut_slice(), rng);
-            p
-        };
-        // With the targets of what was drawn: a pitch shift moves some of them.
-        let drawn: Vec<_> = example_rngs(chunk, rng)
-            .zip(partners.par_iter())
-            .map(|((a, mut rng), &b)| {
-                let (xa, t_a) = train.draw_shifted(a, config.degraded_fraction, &mut rng);
-                let (xb, t_b) = train.draw_shifted(b, config.degraded_fraction, &mut rng);
-                let (mut s, mut c) = if lambda < 1.0 {
-                    (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
-                } else {
-                    (xa.stft.clone(), xa.cqt.clone())
-                };
-                spec_augment(&mut s, &mut c, &shape, &config.spec_augment, &mut rng);
-                ((s, c), t_a, t_b)
-            })
-            .collect();
-        let ta: Vec<Targets> = drawn.iter().map(|(_, t, _)| *t).collect();
-        let tb: Vec<Targets> = drawn.iter().map(|(_, _, t)| *t).collect();
-        let rows: Vec<(&[f32], &[f32])> = drawn.iter().map(|((s, c), _, _)| (s.as_slice(), c.as_slice())).collect();
+        let shape = self.data.train.shape;
+        let (ta, tb, lambda) = (&drawn.ta, &drawn.tb, drawn.lambda);
+        let rows: Vec<(&[f32], &[f32])> = drawn.rows.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
         let x = to_tensors(&shape, &rows, &self.opts.device)?;
         let classes = &self.data.meta.spec.classes;
-        let n = chunk.len();
+        let n = rows.len();
         let lambdas = vec![lambda; n];
         let soft = |get: &dyn Fn(&Targets) -> u8, k: usize| -> candle_core::Result<Tensor> {
             let a: Vec<u8> = ta.iter().map(get).collect();
             let b: Vec<u8> = tb.iter().map(get).collect();
             Tensor::from_vec(mixed_one_hot(&a, &b, &lambdas, k), (n, k), &self.opts.device)
         };
-        let desc: Vec<f32> =
-            ta.iter().zip(&tb).flat_map(|(a, b)| mix(&a.descriptors, &b.descriptors, lambda)).collect();
+        let desc: Vec<f32> = ta.iter().zip(tb).flat_map(|(a, b)| mix(&a.descriptors, &b.descriptors, lambda)).collect();
         let targets = SoftTargets {
             instrument: soft(&|t| t.instrument, classes.instrument)?,
             family: soft(&|t| t.family, classes.family)?,
@@ -517,6 +494,98 @@ impl<'a> Trainer<'a> {
         on_event(TrainEvent::Confusion(confusion));
         Ok(MetricRecord { stage: "mtl".into(), split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
     }
+}
+
+/// Batches drawn ahead of the step that uses them.
+const PREFETCH_BATCHES: usize = 2;
+
+/// Each example's STFT and CQT inputs.
+type Rows = Vec<(Vec<f32>, Vec<f32>)>;
+
+/// A batch drawn for a step: the contrastive pairs, or the multi-task inputs and targets.
+enum Drawn {
+    Ssl(Rows),
+    Mtl(MtlBatch),
+}
+
+impl Drawn {
+    fn len(&self) -> usize {
+        match self {
+            Drawn::Ssl(rows) => rows.len(),
+            Drawn::Mtl(b) => b.rows.len(),
+        }
+    }
+}
+
+struct MtlBatch {
+    rows: Rows,
+    ta: Vec<Targets>,
+    tb: Vec<Targets>,
+    lambda: f32,
+}
+
+/// A contrastive batch: each note's STFT beside its partner's CQT, one side of some pairs
+/// degraded, so the embedding learns to ignore the degradation too.
+fn draw_ssl(
+    train: &Examples,
+    partners: &[Vec<Vec<usize>>],
+    config: &super::config::SslConfig,
+    chunk: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> Result<Rows, LearnError> {
+    let p = config.degraded_pairs;
+    let across = config.positives == Positives::OtherLibrary;
+    example_rngs(chunk, rng)
+        .map(|(i, mut rng)| {
+            // The CQT side comes from the partner: the note itself, or its instrument in
+            // another library.
+            let j = if across { draw_partner(partners, &train.targets[i], i, &mut rng) } else { i };
+            Ok(if rng.random_bool(0.5) {
+                (train.draw(i, p, &mut rng)?.stft, train.clean(j)?.cqt)
+            } else {
+                (train.clean(i)?.stft, train.draw(j, p, &mut rng)?.cqt)
+            })
+        })
+        .collect()
+}
+
+/// A multi-task batch: each note drawn (perhaps degraded and shifted), mixed with a partner from
+/// the same batch, masked, with the targets of both.
+fn draw_mtl(
+    train: &Examples,
+    config: &super::config::MtlConfig,
+    chunk: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> Result<MtlBatch, LearnError> {
+    let shape = train.shape;
+    let lambda = mixup_lambda(config.mixup_alpha, rng);
+    let partners: Vec<usize> = {
+        let mut p: Vec<usize> = chunk.to_vec();
+        rand::seq::SliceRandom::shuffle(p.as_mut_slice(), rng);
+        p
+    };
+    // With the targets of what was drawn: a pitch shift moves some of them.
+    let drawn: Vec<_> = example_rngs(chunk, rng)
+        .zip(partners.par_iter())
+        .map(|((a, mut rng), &b)| {
+            let (xa, t_a) = train.draw_shifted(a, config.degraded_fraction, &mut rng)?;
+            let (xb, t_b) = train.draw_shifted(b, config.degraded_fraction, &mut rng)?;
+            let (mut s, mut c) = if lambda < 1.0 {
+                (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
+            } else {
+                (xa.stft, xa.cqt)
+            };
+            spec_augment(&mut s, &mut c, &shape, &config.spec_augment, &mut rng);
+            Ok::<_, LearnError>(((s, c), t_a, t_b))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut batch = MtlBatch { rows: Vec::with_capacity(drawn.len()), ta: Vec::new(), tb: Vec::new(), lambda };
+    for (row, a, b) in drawn {
+        batch.rows.push(row);
+        batch.ta.push(a);
+        batch.tb.push(b);
+    }
+    Ok(batch)
 }
 
 /// Note indices by instrument, then by library (notes without one count as one library).

@@ -19,8 +19,8 @@ pub use noise::NoiseBank;
 pub use reverb::RoomBank;
 pub use shift::{PitchShift, PitchShiftConfig};
 
-use super::config::InputConfig;
-use super::inputs::{NOTE_SAMPLES, NoteInputs, RawViews, Standardizer};
+use super::inputs::{NOTE_SAMPLES, RawViews};
+use super::store::StoredNote;
 use crate::degrade::noise::{NoiseColor, SNR_RANGE_DB, power};
 use crate::degrade::rir::RT60_RANGE_S;
 
@@ -94,15 +94,11 @@ impl FeatureReverbConfig {
     }
 }
 
-/// The training notes' time-pooled views kept beside their finished inputs, so that each draw
-/// can be degraded before it is standardised and its bins pooled.
+/// The feature-domain degradations of training: each draw degrades a note's time-pooled views
+/// before they are standardised and their bins pooled.
 pub struct FeatureAugment {
     pub noise: Option<(FeatureNoiseConfig, NoiseBank)>,
     pub rooms: Option<(FeatureReverbConfig, RoomBank)>,
-    pub raw: Vec<RawViews>,
-    pub power: Vec<f64>,
-    pub standardizer: Standardizer,
-    pub input: InputConfig,
 }
 
 impl FeatureAugment {
@@ -112,24 +108,23 @@ impl FeatureAugment {
         noise.into_iter().chain(self.rooms.as_ref().map(|(c, _)| c.weight)).collect()
     }
 
-    /// Note `i` degraded by version `v` (indexing [`Self::weights`]: the noise first when
+    /// A note's views degraded by version `v` (indexing [`Self::weights`]: the noise first when
     /// configured).
-    pub fn draw(&self, v: usize, i: usize, rng: &mut impl Rng) -> NoteInputs {
-        let raw = &self.raw[i];
-        let degraded = match (&self.noise, v) {
+    pub fn draw(&self, v: usize, note: &StoredNote, rng: &mut impl Rng) -> RawViews {
+        let raw = &note.raw;
+        match (&self.noise, v) {
             (Some((config, bank)), 0) => {
                 let [lo, hi] = config.snr_db;
                 let snr = if hi > lo { rng.random_range(lo..hi) } else { lo };
                 let which = rng.random_range(0..bank.realisations());
                 let shift = rng.random_range(0..raw.frames.max(1));
-                bank.add(raw, self.power[i], snr, which, shift)
+                bank.add(raw, note.power, snr, which, shift)
             }
             _ => {
                 let (_, rooms) = self.rooms.as_ref().expect("a version beyond the noise is a room");
                 rooms.apply(raw, rng.random_range(0..rooms.len()))
             }
-        };
-        self.standardizer.finish(&degraded, &self.input)
+        }
     }
 }
 
@@ -167,8 +162,9 @@ mod tests {
 
     use super::*;
     use crate::features::Analyzer;
-    use crate::learn::batch::{Examples, Targets};
-    use crate::learn::inputs::{InputShape, raw_views};
+    use crate::learn::batch::{Examples, NoteSource, Targets};
+    use crate::learn::config::InputConfig;
+    use crate::learn::inputs::{InputShape, NoteInputs, Standardizer, raw_views};
 
     #[test]
     fn draws_spread_over_the_copies_and_both_feature_degradations_by_weight() {
@@ -179,25 +175,25 @@ mod tests {
         let ((stft_mean, stft_std), (cqt_mean, cqt_std)) = (unit(raw.stft_bins), unit(raw.cqt_bins));
         let standardizer = Standardizer { stft_mean, stft_std, cqt_mean, cqt_std };
         let clean = standardizer.finish(&raw, &input);
-        let copy = NoteInputs { stft: vec![0.0; clean.stft.len()], cqt: vec![0.0; clean.cqt.len()] };
+        // The degraded copy: the note at the dB floor everywhere, unlike any drawn version.
+        let copy_raw = RawViews { stft: vec![-100.0; raw.stft.len()], cqt: vec![-100.0; raw.cqt.len()], ..raw.clone() };
+        let copy = standardizer.finish(&copy_raw, &input);
         let noise = FeatureNoiseConfig { color: NoiseColor::Pink, snr_db: [0.0, 0.0], weight: 2.0 };
         let reverb = FeatureReverbConfig { rt60_s: [1.0, 1.0], binaural: false, rooms: 2, weight: 1.0 };
         let augment = FeatureAugment {
             noise: Some((noise.clone(), NoiseBank::new(noise.color, &input, 1))),
             rooms: Some((reverb.clone(), RoomBank::new(&reverb, &input, 1).unwrap())),
-            raw: vec![raw.clone()],
-            power: vec![note_power(&wave)],
-            standardizer,
-            input,
         };
         let (_, rooms) = augment.rooms.as_ref().unwrap();
-        let in_a_room: Vec<NoteInputs> =
-            (0..2).map(|k| augment.standardizer.finish(&rooms.apply(&raw, k), &input)).collect();
+        let in_a_room: Vec<NoteInputs> = (0..2).map(|k| standardizer.finish(&rooms.apply(&raw, k), &input)).collect();
+        let stored = |raw: RawViews| StoredNote { power: note_power(&wave), raw };
         let examples = Examples {
             shape: InputShape::of(&input, raw.stft_bins, raw.cqt_bins),
             notes: vec!["n".into()],
-            clean: vec![clean.clone()],
-            degraded: vec![vec![copy.clone()]],
+            clean: NoteSource::Memory(vec![stored(raw.clone())]),
+            degraded: vec![NoteSource::Memory(vec![stored(copy_raw)])],
+            standardizer,
+            input,
             augment: Some(augment),
             eq: None,
             shift: None,
@@ -211,12 +207,12 @@ mod tests {
             }],
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        assert!((0..20).all(|_| *examples.draw(0, 0.0, &mut rng) == clean));
+        assert!((0..20).all(|_| examples.draw(0, 0.0, &mut rng).unwrap() == clean));
         // A room draw is one of the two rooms exactly; noise only ever adds power.
         let (mut copies, mut noisy, mut roomy) = (0usize, 0usize, 0usize);
         for _ in 0..400 {
-            let x = examples.draw(0, 1.0, &mut rng);
-            if *x == copy {
+            let x = examples.draw(0, 1.0, &mut rng).unwrap();
+            if x == copy {
                 copies += 1;
             } else if in_a_room.contains(&x) {
                 roomy += 1;

@@ -1,0 +1,327 @@
+//! The feature store: every note of a data set analysed once into what training, evaluation and
+//! the library probe read, in shards of bounded size beside the data set.
+//!
+//! Layout: `DATASET/store/<key>/{store.json, shard-00000.bin, ...}`. The key hashes the analysis
+//! settings and the data set's `examples.json`, so other settings or other notes select another
+//! folder; each shard also records every note's audio fingerprint (size and modification time),
+//! so audio changed since is never served. A note is kept as its time-pooled STFT and CQT in dB,
+//! before the floor and the standardisation, which stay per draw: the floor is taken after a
+//! feature-domain degradation, and the standardiser is fitted on whichever notes train. Values
+//! are 8-bit steps of 0.5 dB below each view's loudest ([`format`]).
+//!
+//! Shards are read with positional reads rather than mapped: mapped pages of a store larger than
+//! memory would count as the process's own, and a shard truncated under a mapping is a SIGBUS.
+
+mod build;
+mod format;
+
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use build::{BuildOptions, BuildReport, build};
+pub use format::{GROUPS, Geometry, STEP_DB};
+
+use super::config::{CACHE_FRAMES, InputConfig};
+use super::floor::NoiseFloor;
+use super::inputs::{NOTE_SAMPLES, RawViews};
+use super::moments::Moments;
+use crate::data::dataset::{Dataset, Split};
+use crate::dsp::{CqtConfig, StftConfig};
+
+/// Bump when the analysis or the layout changes in a way the settings do not show.
+pub const STORE_FORMAT: u32 = 1;
+pub const STORE_DIR: &str = "store";
+const STORE_JSON: &str = "store.json";
+/// About 160 MB a shard at the default settings: a killed build loses at most one.
+pub const SHARD_NOTES: usize = 2048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("data set {path}: {problem}")]
+    Dataset { path: PathBuf, problem: String },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("no feature store for these settings in {dir}; run `timbrescope store build --dataset {dataset}`")]
+    Missing { dir: PathBuf, dataset: PathBuf },
+    #[error("store shard {path} is {problem}; run `timbrescope store build` to rebuild it")]
+    Damaged { path: PathBuf, problem: String },
+    #[error(
+        "store shard {path} holds note {note} as its audio was before {audio} changed; run `timbrescope store build` to rebuild it"
+    )]
+    Stale { path: PathBuf, note: String, audio: PathBuf },
+    #[error("{path} belongs to another store: {problem}")]
+    Foreign { path: PathBuf, problem: String },
+    #[error("{note}: {problem}")]
+    Analysis { note: String, problem: String },
+    #[error(
+        "the disk is full writing {path}: {source}; the shards already written are kept, so the build resumes once there is room"
+    )]
+    Full { path: PathBuf, source: std::io::Error },
+}
+
+/// What a store holds; with the data set's `examples.json` it names the store's folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoreSettings {
+    pub format: u32,
+    pub stft: StftConfig,
+    pub cqt: CqtConfig,
+    pub note_samples: usize,
+    pub time_pool: usize,
+    pub step_db: f32,
+}
+
+impl StoreSettings {
+    /// The settings training and evaluation read with this input config.
+    pub fn for_input(input: &InputConfig) -> Self {
+        Self {
+            format: STORE_FORMAT,
+            stft: StftConfig::default(),
+            cqt: CqtConfig::default(),
+            note_samples: NOTE_SAMPLES,
+            time_pool: input.time_pool,
+            step_db: STEP_DB,
+        }
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        Geometry {
+            frames: CACHE_FRAMES / self.time_pool.max(1),
+            stft_bins: self.stft.bins(),
+            cqt_bins: self.cqt.n_bins,
+        }
+    }
+}
+
+/// `store.json`: what the folder holds, checked on opening against what is asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct StoreMeta {
+    settings: StoreSettings,
+    examples_xxh3: String,
+    notes: usize,
+    shard_notes: usize,
+}
+
+/// Which of a shard's moment groups a split's notes add to.
+pub fn group(split: Option<Split>) -> usize {
+    match split {
+        Some(Split::Train) => 0,
+        Some(Split::Valid) => 1,
+        Some(Split::Test) => 2,
+        Some(Split::TestBank) => 3,
+        None => 4,
+    }
+}
+
+/// A note as stored: its power and its time-pooled views in dB.
+#[derive(Clone, Debug)]
+pub struct StoredNote {
+    pub power: f64,
+    pub raw: RawViews,
+}
+
+/// The store's key: the settings and the data set's note list.
+fn key(settings: &StoreSettings, examples_xxh3: &str) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(serde_json::to_string(settings).expect("settings serialise").as_bytes());
+    hasher.update(examples_xxh3.as_bytes());
+    hasher.digest()
+}
+
+fn examples_hash(dataset: &Dataset) -> Result<String, StoreError> {
+    let path = dataset.root().join(crate::data::dataset::EXAMPLES_JSON);
+    let bytes = std::fs::read(&path).map_err(|source| StoreError::Read { path, source })?;
+    Ok(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)))
+}
+
+/// Where the store of this data set and these settings lives, and its key.
+pub fn location(dataset: &Dataset, settings: &StoreSettings) -> Result<(PathBuf, u64, String), StoreError> {
+    let examples = examples_hash(dataset)?;
+    let key = key(settings, &examples);
+    Ok((dataset.root().join(STORE_DIR).join(format!("{key:016x}")), key, examples))
+}
+
+fn shard_name(k: usize) -> String {
+    format!("shard-{k:05}.bin")
+}
+
+/// A note's audio fingerprint: its size and modification time; None when it cannot be read.
+fn fingerprint(path: &Path) -> Option<u64> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let mut bytes = meta.len().to_le_bytes().to_vec();
+    bytes.extend_from_slice(&modified.as_nanos().to_le_bytes());
+    Some(xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
+/// An opened store: one file handle per shard, and the merged raw-frame sums of each split.
+pub struct Store {
+    dir: PathBuf,
+    geometry: Geometry,
+    shard_notes: usize,
+    notes: usize,
+    shards: Vec<(File, PathBuf)>,
+    moments: Vec<(Moments, Moments)>,
+}
+
+impl Store {
+    /// Opens the complete store of a data set, checking every shard's header, size and checksum,
+    /// and each note's audio fingerprint where its audio is still there.
+    pub fn open(dataset: &Dataset, settings: &StoreSettings) -> Result<Self, StoreError> {
+        let (dir, key, examples) = location(dataset, settings)?;
+        let meta_path = dir.join(STORE_JSON);
+        if !meta_path.exists() {
+            return Err(StoreError::Missing { dir, dataset: dataset.root().to_owned() });
+        }
+        let text = std::fs::read_to_string(&meta_path)
+            .map_err(|source| StoreError::Read { path: meta_path.clone(), source })?;
+        let meta: StoreMeta = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Damaged { path: meta_path.clone(), problem: format!("unreadable ({e})") })?;
+        if meta.settings != *settings || meta.examples_xxh3 != examples || meta.notes != dataset.notes.len() {
+            return Err(StoreError::Foreign {
+                path: meta_path,
+                problem: "it was built with other settings or for another data set".into(),
+            });
+        }
+        let geometry = settings.geometry();
+        let count = meta.notes.div_ceil(meta.shard_notes);
+        let mut shards = Vec::with_capacity(count);
+        let mut moments: Vec<(Moments, Moments)> =
+            (0..GROUPS).map(|_| (Moments::new(geometry.stft_bins), Moments::new(geometry.cqt_bins))).collect();
+        let check_audio = dataset.root().join(crate::data::dataset::AUDIO_DIR).is_dir();
+        for k in 0..count {
+            let path = dir.join(shard_name(k));
+            let first = k * meta.shard_notes;
+            let notes = meta.shard_notes.min(meta.notes - first);
+            let shard = check_shard(&path, key, first, notes, &geometry)?;
+            if check_audio {
+                for (j, stored) in shard.fingerprints.iter().enumerate() {
+                    let note = &dataset.notes[first + j];
+                    let audio = dataset.audio_path(note);
+                    if let Some(now) = fingerprint(&audio)
+                        && now != *stored
+                    {
+                        return Err(StoreError::Stale { path, note: note.record.note_str.clone(), audio });
+                    }
+                }
+            }
+            for (total, (s, c)) in moments.iter_mut().zip(&shard.moments) {
+                total.0.merge(s);
+                total.1.merge(c);
+            }
+            shards.push((shard.file, path));
+        }
+        Ok(Self { dir, geometry, shard_notes: meta.shard_notes, notes: meta.notes, shards, moments })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> usize {
+        self.notes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.notes == 0
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    fn record(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        let (file, path) = &self.shards[i / self.shard_notes];
+        let j = i % self.shard_notes;
+        let notes = self.shard_notes.min(self.notes - (i - j));
+        let size = self.geometry.record_bytes();
+        let offset = self.geometry.records_offset(notes) + j * size;
+        let mut bytes = vec![0u8; size];
+        file.read_exact_at(&mut bytes, offset as u64)
+            .map_err(|source| StoreError::Read { path: path.clone(), source })?;
+        Ok(bytes)
+    }
+
+    /// Note `i` of the data set (in its `notes` order).
+    pub fn read(&self, i: usize) -> Result<StoredNote, StoreError> {
+        let (power, raw) = format::decode_record(&self.record(i)?, &self.geometry);
+        Ok(StoredNote { power, raw })
+    }
+
+    /// Note `i`'s views with their floor taken out, as [`RawViews::without_floor`] takes it,
+    /// computed on the stored steps: what every clean draw of training needs, at a third of the
+    /// cost.
+    pub fn read_floored(&self, i: usize, floor: &NoiseFloor) -> Result<RawViews, StoreError> {
+        let bytes = self.record(i)?;
+        let g = &self.geometry;
+        let (_, (stft_top, stft), (cqt_top, cqt)) = format::record_parts(&bytes, g);
+        let stepped = |codes: &[u8], top: f32, bins: usize| floor.apply_to_steps(codes, top, STEP_DB, g.frames, bins);
+        Ok(match (stepped(stft, stft_top, g.stft_bins), stepped(cqt, cqt_top, g.cqt_bins)) {
+            (Some(stft), Some(cqt)) => {
+                RawViews { stft, cqt, stft_bins: g.stft_bins, cqt_bins: g.cqt_bins, frames: g.frames }
+            }
+            _ => format::decode_record(&bytes, g).1.without_floor(floor),
+        })
+    }
+
+    /// The per-bin sums over every raw (not time-pooled) frame of a split's notes ([`group`]).
+    pub fn raw_moments(&self, split: Option<Split>) -> &(Moments, Moments) {
+        &self.moments[group(split)]
+    }
+}
+
+struct CheckedShard {
+    file: File,
+    fingerprints: Vec<u64>,
+    moments: [(Moments, Moments); GROUPS],
+}
+
+/// Opens a shard and checks that it is whole and belongs here.
+fn check_shard(path: &Path, key: u64, first: usize, notes: usize, g: &Geometry) -> Result<CheckedShard, StoreError> {
+    let damaged = |problem: String| StoreError::Damaged { path: path.to_owned(), problem };
+    let file = File::open(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => damaged("missing".into()),
+        _ => StoreError::Read { path: path.to_owned(), source },
+    })?;
+    let read = |bytes: &mut [u8], offset: usize| {
+        file.read_exact_at(bytes, offset as u64).map_err(|source| StoreError::Read { path: path.to_owned(), source })
+    };
+    let len = file.metadata().map_err(|source| StoreError::Read { path: path.to_owned(), source })?.len() as usize;
+    let expected = g.shard_bytes(notes);
+    if len != expected {
+        return Err(damaged(format!(
+            "{len} bytes long where a whole shard of {notes} notes is {expected} (truncated?)"
+        )));
+    }
+    let mut header = [0u8; format::HEADER_BYTES];
+    read(&mut header, 0)?;
+    let h = format::Header::decode(&header).map_err(damaged)?;
+    if h.key != key {
+        return Err(StoreError::Foreign {
+            path: path.to_owned(),
+            problem: "its key differs (other settings or another data set)".into(),
+        });
+    }
+    if h.format != STORE_FORMAT || h.geometry != *g || h.first != first as u64 || h.notes as usize != notes {
+        return Err(damaged("inconsistent with store.json".into()));
+    }
+    let mut prints = vec![0u8; 8 * notes];
+    read(&mut prints, format::HEADER_BYTES)?;
+    let tail_at = g.records_offset(notes) + notes * g.record_bytes();
+    let mut tail = vec![0u8; len - tail_at];
+    read(&mut tail, tail_at)?;
+    let (moments_bytes, sum) = tail.split_at(tail.len() - 8);
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&header);
+    hasher.update(&prints);
+    hasher.update(moments_bytes);
+    if hasher.digest() != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
+        return Err(damaged("corrupt (its checksum does not match)".into()));
+    }
+    let fingerprints = prints.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).collect();
+    Ok(CheckedShard { file, fingerprints, moments: format::decode_moments(moments_bytes, g) })
+}
