@@ -40,7 +40,7 @@ fn one_hot(rng: &mut impl rand::Rng, rows: usize, classes: usize, dev: &Device) 
 fn learn(c: &mut Criterion) {
     let config = TrainConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.toml")).unwrap();
     let shape = InputShape::of(&config.input, RAW_STFT_BINS, RAW_CQT_BINS);
-    let classes = Classes { instrument: 16, family: 8, pitch_class: 12, velocity: 5, descriptors: 5, library: 0 };
+    let classes = Classes::fixed(16, 8, 12, 5, 0);
     let spec = ModelSpec {
         input: config.input,
         model: config.model.clone(),
@@ -64,10 +64,8 @@ fn learn(c: &mut Criterion) {
     let descriptors = Tensor::from_vec(random(b * 5), (b, 5), &dev).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
     let targets = SoftTargets {
-        instrument: one_hot(&mut rng, b, classes.instrument, &dev),
-        family: one_hot(&mut rng, b, classes.family, &dev),
-        pitch_class: one_hot(&mut rng, b, classes.pitch_class, &dev),
-        velocity: one_hot(&mut rng, b, classes.velocity, &dev),
+        classes: classes.heads.iter().map(|(_, n)| one_hot(&mut rng, b, *n, &dev)).collect(),
+        qualities: None,
         descriptors,
         library: None,
     };
@@ -78,8 +76,8 @@ fn learn(c: &mut Criterion) {
     group.bench_function("mtl_step_batch64", |bench| {
         bench.iter(|| {
             on_workers(|| {
-                let (_, losses, _) = mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights, None).unwrap();
-                optimizer.apply(&losses[0].backward().unwrap()).unwrap();
+                let (_, loss) = mtl_loss(&model, black_box(&x), &targets, &config.mtl.loss_weights, None).unwrap();
+                optimizer.apply(&loss.total.backward().unwrap()).unwrap();
             })
         })
     });

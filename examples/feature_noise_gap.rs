@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     let voter = Voter::new(meta, meta.shift_votes).map_err(anyhow::Error::msg)?;
     println!("shift votes: {}", voter.votes());
     let dataset = Dataset::open(Path::new(data))?;
-    let idx = labelled(&dataset, split);
+    let idx = labelled(&dataset, split, &meta.schema);
     let chain = ChainSpec::load(Path::new("assets/chains/eval/pink_10db.toml"))?;
     let views = |c: Option<(&ChainSpec, u64)>| {
         dataset_views(&dataset, &idx, c, &input, 2, &|_, _| {}).map_err(anyhow::Error::msg)
@@ -76,12 +76,10 @@ fn main() -> anyhow::Result<()> {
     let targets: Vec<Targets> = idx
         .iter()
         .map(|&i| {
-            let l = &dataset.notes[i].labels;
+            let c = dataset.classes(i, &meta.schema).expect("labelled");
             Targets {
-                instrument: l.instrument.expect("labelled"),
-                family: l.family.expect("labelled"),
-                pitch_class: l.pitch_class,
-                velocity: l.velocity_bin,
+                classes: c.classes,
+                qualities: c.qualities,
                 descriptors: [0.0; 5],
                 library: timbrescope::learn::batch::NO_LIBRARY,
             }

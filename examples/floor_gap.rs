@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use timbrescope::data::dataset::{Dataset, Split};
+use timbrescope::data::schema::PitchLabels;
 use timbrescope::degrade::ChainSpec;
 use timbrescope::learn::config::InputConfig;
 use timbrescope::learn::floor::NoiseFloor;
@@ -41,7 +42,8 @@ fn main() -> anyhow::Result<()> {
         settings.push(Some(parse(s)?));
     }
     let dataset = Dataset::open(Path::new(data))?;
-    let (train_idx, test_idx) = (labelled(&dataset, Split::Train), labelled(&dataset, Split::Test));
+    let schema = dataset.schema(PitchLabels::Class);
+    let (train_idx, test_idx) = (labelled(&dataset, Split::Train, &schema), labelled(&dataset, Split::Test, &schema));
     let chain = ChainSpec::load(Path::new("assets/chains/eval/pink_10db.toml"))?;
     let input = InputConfig::pooled(4, 4, 4);
     let views = |idx: &[usize], c: Option<(&ChainSpec, u64)>| {

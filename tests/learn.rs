@@ -372,7 +372,7 @@ fn bad_input_is_refused_before_work_starts() {
 
     // An exploding loss stops the run with a message and a failed status.
     let mut config = tiny_config();
-    config.mtl.loss_weights.descriptors = 1e30;
+    config.mtl.loss_weights.set("descriptors", 1e30);
     let run = dir.path().join("r2");
     let err = train(&options(&data, &run, config, Stage::Mtl), &cancel, &mut |_| {}).err().unwrap();
     assert!(matches!(err, LearnError::Diverged { step: 0, .. }), "{err}");
@@ -474,7 +474,7 @@ fn shift_votes_read_every_copy_back_at_the_notes_own_pitch() {
         let mut moved = inputs.clone();
         shift.apply(&mut moved, k);
         let p = plain.probabilities(model, &shape, &[&moved], &Device::Cpu).unwrap();
-        assert_eq!(argmax(&p.pitch_class[0]), (9 + k).rem_euclid(12) as usize, "moved by {k}");
+        assert_eq!(argmax(&p.classes[2][0]), (9 + k).rem_euclid(12) as usize, "moved by {k}");
         embedded.push(p.embedding[0].clone());
     }
     let voted = Voter::new(meta, 2).unwrap().probabilities(model, &shape, &[&inputs], &Device::Cpu).unwrap();
@@ -482,12 +482,15 @@ fn shift_votes_read_every_copy_back_at_the_notes_own_pitch() {
     let distance = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     assert!(distance(&voted.embedding[0], &embedded[2]) < 1e-4);
     assert!(distance(&voted.embedding[0], &embedded[4]) > 1e-2, "a shifted copy's embedding differs");
-    assert_eq!(argmax(&voted.pitch_class[0]), 9);
+    // The shipped model's heads, from its file written before label schemas.
+    let heads: Vec<&str> = meta.schema.heads.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(heads, ["instrument", "family", "pitch_class", "velocity"]);
+    assert_eq!(argmax(&voted.classes[2][0]), 9);
     // Read back at the wrong pitch, only the unshifted copy would put its weight on A: a fifth.
-    assert!(voted.pitch_class[0][9] > 0.8, "{:?}", voted.pitch_class[0]);
-    assert_eq!(meta.instruments[argmax(&voted.instrument[0])], "violin");
+    assert!(voted.classes[2][0][9] > 0.8, "{:?}", voted.classes[2][0]);
+    assert_eq!(meta.primary_classes()[argmax(&voted.classes[0][0])], "violin");
     // Each head's vote is still a distribution.
-    for row in [&voted.instrument[0], &voted.family[0], &voted.pitch_class[0], &voted.velocity[0]] {
+    for row in voted.classes.iter().map(|head| &head[0]) {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
     assert!(Voter::new(meta, 13).is_err());

@@ -192,21 +192,24 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     timbrescope::atomic_file::write_atomically(&args.out, |w| std::io::Write::write_all(w, text.as_bytes()))
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let m = &report.metrics;
+    // Every head's accuracy, in the order the report's metrics name them.
+    let heads: Vec<String> = m
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("acc_").map(|h| format!("{} {:.2}%", h.replace('_', " "), 100.0 * v)))
+        .collect();
     println!(
-        "{} notes ({}{}{}): instrument {:.2}%, family {:.2}%, pitch class {:.2}%, velocity {:.2}%{}",
+        "{} notes ({}{}{}): {}{}{}",
         report.notes,
         report.split,
         report.chain.as_ref().map(|c| format!(", chain {c}")).unwrap_or_default(),
         if report.shift_votes > 0 { format!(", shift votes ±{}", report.shift_votes) } else { String::new() },
-        100.0 * m["acc_instrument"],
-        100.0 * m["acc_family"],
-        100.0 * m["acc_pitch_class"],
-        100.0 * m["acc_velocity"],
+        heads.join(", "),
+        m.get("f1_qualities").map(|f| format!(", qualities F1 {f:.3}")).unwrap_or_default(),
         m.get("r2_descriptors").map(|r| format!(", descriptor R² {r:.3}")).unwrap_or_default(),
     );
     let balanced = report.per_class_recall.values().flatten().sum::<f64>()
         / report.per_class_recall.values().flatten().count().max(1) as f64;
-    println!("class-balanced instrument accuracy {:.2}%", 100.0 * balanced);
+    println!("class-balanced {} accuracy {:.2}%", report.confusion_head(), 100.0 * balanced);
     if let Some(p) = &report.library_probe {
         println!(
             "library probe ({} libraries, {}-fold): {:.1}% against chance {:.1}% ({:.2}x); balanced {:.1}% against {:.1}%",

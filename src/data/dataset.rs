@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::nsynth::NsynthMapping;
+use super::schema::{LabelSchema, NoteClasses, PitchLabels};
 use super::taxonomy::Taxonomy;
 use crate::atomic_file::write_atomically;
 use crate::dsp::descriptors::Descriptors;
@@ -115,6 +116,8 @@ pub struct Note {
     pub record: NoteRecord,
     pub labels: Labels,
     pub split: Option<Split>,
+    /// Which of the data set's folders holds its audio (0 but for an NSynth download's root).
+    pub part: u8,
 }
 
 /// An opened data set folder.
@@ -124,6 +127,11 @@ pub struct Dataset {
     pub taxonomy: Taxonomy,
     /// Sorted by note_str, so indices are stable for a given examples.json.
     pub notes: Vec<Note>,
+    /// A folder without our taxonomy: a real NSynth split, whose own labels are its schema.
+    nsynth_native: bool,
+    /// The folders holding examples.json and audio/: the root itself, or the NSynth splits
+    /// (nsynth-train, nsynth-valid, nsynth-test) of a download's root.
+    parts: Vec<PathBuf>,
 }
 
 impl Dataset {
@@ -136,12 +144,39 @@ impl Dataset {
     }
 
     pub fn open_with(root: &Path, taxonomy: Taxonomy, mapping: &NsynthMapping) -> Result<Self, DatasetError> {
+        let parts = parts(root);
+        let nsynth_native = !root.join(TAXONOMY_JSON).exists();
+        let mut notes = Vec::new();
+        for (part, folder) in parts.iter().enumerate() {
+            Self::read_part(folder, part, &taxonomy, mapping, nsynth_native, &mut notes)?;
+        }
+        // One order over every part, by note_str: indices are stable for given examples.json files.
+        notes.sort_by(|a, b| a.record.note_str.cmp(&b.record.note_str));
+        if let Some(w) = notes.windows(2).find(|w| w[0].record.note_str == w[1].record.note_str) {
+            let path = parts[usize::from(w[1].part)].join(EXAMPLES_JSON);
+            return Err(bad_note(&path, &w[1].record.note_str, "another split folder has this note too".into()));
+        }
+        Ok(Self { root: root.to_owned(), taxonomy, notes, nsynth_native, parts })
+    }
+
+    /// The notes of one folder with an examples.json and an audio/ folder.
+    fn read_part(
+        root: &Path,
+        part: usize,
+        taxonomy: &Taxonomy,
+        mapping: &NsynthMapping,
+        nsynth_native: bool,
+        notes: &mut Vec<Note>,
+    ) -> Result<(), DatasetError> {
         let path = root.join(EXAMPLES_JSON);
         let records = read_examples(&path)?;
         // Real NSynth folders carry their split in the folder name (nsynth-train, nsynth-valid, ...).
         let folder_split = folder_split(root);
-        let mut notes = Vec::with_capacity(records.len());
+        notes.reserve(records.len());
         for (key, record) in records {
+            if nsynth_native {
+                super::schema::check_nsynth_labels(&record).map_err(|problem| bad_note(&path, &key, problem))?;
+            }
             if key != record.note_str {
                 return Err(bad_note(&path, &key, format!("its key differs from its note_str {:?}", record.note_str)));
             }
@@ -154,14 +189,14 @@ impl Dataset {
                     return Err(bad_note(&path, &key, format!("instrument16 {i} is not in the taxonomy")));
                 }
                 Some(i) => Some(i),
-                None => mapping.instrument(&record.instrument_str, &taxonomy),
+                None => mapping.instrument(&record.instrument_str, taxonomy),
             };
             let family = match record.family8 {
                 Some(f) if usize::from(f) >= taxonomy.families.len() => {
                     return Err(bad_note(&path, &key, format!("family8 {f} is not in the taxonomy")));
                 }
                 Some(f) => Some(f),
-                None => mapping.family(&record.instrument_family_str, &taxonomy),
+                None => mapping.family(&record.instrument_family_str, taxonomy),
             };
             let labels = Labels {
                 instrument,
@@ -171,9 +206,21 @@ impl Dataset {
                 descriptors: record.descriptors.map(|d| d.to_array()),
             };
             let split = record.split.or(folder_split);
-            notes.push(Note { record, labels, split });
+            notes.push(Note { record, labels, split, part: part as u8 });
         }
-        Ok(Self { root: root.to_owned(), taxonomy, notes })
+        Ok(())
+    }
+
+    /// The labels this data set answers: ours for a folder rendered here (it carries its
+    /// taxonomy), NSynth's own for a real NSynth folder.
+    pub fn schema(&self, pitch: PitchLabels) -> LabelSchema {
+        if self.nsynth_native { LabelSchema::nsynth(pitch) } else { LabelSchema::instruments(&self.taxonomy, pitch) }
+    }
+
+    /// Note `i`'s labels under a schema; None when it lacks one the schema asks.
+    pub fn classes(&self, i: usize, schema: &LabelSchema) -> Option<NoteClasses> {
+        let note = &self.notes[i];
+        schema.classes_of(&note.record, note.labels.instrument, note.labels.family)
     }
 
     pub fn root(&self) -> &Path {
@@ -181,7 +228,17 @@ impl Dataset {
     }
 
     pub fn audio_path(&self, note: &Note) -> PathBuf {
-        audio_path(&self.root, &note.record.note_str)
+        audio_path(&self.parts[usize::from(note.part)], &note.record.note_str)
+    }
+
+    /// The examples.json files the notes come from: the folder's own, or each NSynth split's.
+    pub fn examples_files(&self) -> Vec<PathBuf> {
+        self.parts.iter().map(|p| p.join(EXAMPLES_JSON)).collect()
+    }
+
+    /// Whether any of the data set's audio folders is there (a store can train without them).
+    pub fn has_audio(&self) -> bool {
+        self.parts.iter().any(|p| p.join(AUDIO_DIR).is_dir())
     }
 
     /// The note's samples, checked to be NSynth's 4 s of 16 kHz mono.
@@ -217,6 +274,26 @@ pub fn check_note_str(note_str: &str) -> Result<(), String> {
 
 fn bad_note(path: &Path, note_str: &str, problem: String) -> DatasetError {
     DatasetError::BadNote { path: path.to_owned(), note_str: note_str.to_owned(), problem }
+}
+
+/// The folders a data set's notes come from: the root when it has an examples.json, otherwise its
+/// NSynth split folders (named for their split, each with an examples.json), in name order.
+fn parts(root: &Path) -> Vec<PathBuf> {
+    if root.join(EXAMPLES_JSON).exists() {
+        return vec![root.to_owned()];
+    }
+    let mut splits: Vec<PathBuf> = std::fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join(EXAMPLES_JSON).is_file() && folder_split(p).is_some())
+                .collect()
+        })
+        .unwrap_or_default();
+    splits.sort();
+    // Without any, the root's own (missing) examples.json is what the error names.
+    if splits.is_empty() { vec![root.to_owned()] } else { splits }
 }
 
 fn folder_split(root: &Path) -> Option<Split> {

@@ -12,6 +12,7 @@ pub mod mixture;
 pub mod nsynth;
 pub mod overlap;
 pub mod parallel;
+pub mod schema;
 pub mod soundfont;
 pub mod synth;
 pub mod taxonomy;

@@ -57,9 +57,11 @@ impl PredictWorker {
                     let event = match Predictor::load(&path) {
                         Ok(p) => {
                             let m = &p.model.meta;
+                            let primary = m.schema.primary();
                             let summary = format!(
-                                "{} instruments, {:?} backbone, trained {} epochs ({})",
-                                m.instruments.len(),
+                                "{} {}, {:?} backbone, trained {} epochs ({})",
+                                primary.classes.len(),
+                                if primary.name == "family" { "families" } else { "instruments" },
                                 m.spec.model.backbone,
                                 m.epoch,
                                 m.stage

@@ -13,17 +13,25 @@ use super::augment::{FeatureAugment, FeatureEq, PitchShift};
 use super::config::{InputConfig, SpecAugmentConfig};
 use super::inputs::{InputShape, NoteInputs, Standardizer};
 use super::store::{Store, StoreError, StoredNote};
+use crate::data::schema::MAX_HEADS;
 
 /// The targets of one note (descriptors standardised).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Targets {
-    pub instrument: u8,
-    pub family: u8,
-    pub pitch_class: u8,
-    pub velocity: u8,
+    /// The class of each single-label head of the schema, in its order; the primary first.
+    pub classes: [u16; MAX_HEADS],
+    /// Bit k set: the note has quality k.
+    pub qualities: u16,
     pub descriptors: [f32; 5],
     /// Index of the note's sample library in the model's `libraries`; [`NO_LIBRARY`] if unknown.
     pub library: u8,
+}
+
+impl Targets {
+    /// The primary head's class.
+    pub fn primary(&self) -> usize {
+        usize::from(self.classes[0])
+    }
 }
 
 /// The library of a note that names none, or one the model was not trained on.
@@ -139,7 +147,7 @@ impl Examples {
         }
         let mut by_class: Vec<Vec<usize>> = Vec::new();
         for (i, t) in self.targets.iter().enumerate() {
-            let c = usize::from(t.instrument);
+            let c = t.primary();
             if by_class.len() <= c {
                 by_class.resize(c + 1, Vec::new());
             }
@@ -287,10 +295,8 @@ mod tests {
             targets: classes
                 .iter()
                 .map(|&c| Targets {
-                    instrument: c,
-                    family: 0,
-                    pitch_class: 0,
-                    velocity: 0,
+                    classes: [u16::from(c), 0, 0, 0, 0, 0],
+                    qualities: 0,
                     descriptors: [0.0; 5],
                     library: 0,
                 })
@@ -306,7 +312,7 @@ mod tests {
         let ex = examples(&classes);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let draws: Vec<usize> = (0..50).flat_map(|_| ex.epoch_order(true, &mut rng)).collect();
-        let rare = draws.iter().filter(|&&i| ex.targets[i].instrument == 1).count() as f64 / draws.len() as f64;
+        let rare = draws.iter().filter(|&&i| ex.targets[i].primary() == 1).count() as f64 / draws.len() as f64;
         // 5,000 draws: the standard error of a proportion of 0.5 is 0.007; 0.05 is 7 of them.
         assert!((rare - 0.5).abs() < 0.05, "{rare}");
         let plain = ex.epoch_order(false, &mut rng);

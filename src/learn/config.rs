@@ -1,12 +1,14 @@
 //! The training configuration (TOML): input pooling, architecture, and both stages' schedules.
 //! Unknown keys and impossible values are refused before any work starts.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
 pub use super::augment::{FeatureEqConfig, FeatureNoiseConfig, FeatureReverbConfig, PitchShiftConfig};
+use crate::data::schema::{LabelSchema, PitchLabels};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,6 +145,9 @@ pub struct MtlConfig {
     pub mixup_alpha: f64,
     pub spec_augment: SpecAugmentConfig,
     pub loss_weights: LossWeights,
+    /// The pitch head asks the pitch class (12, the default) or the MIDI note (128).
+    #[serde(default, skip_serializing_if = "is_class")]
+    pub pitch: PitchLabels,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub library_adversary: Option<LibraryAdversary>,
 }
@@ -158,14 +163,47 @@ pub struct SpecAugmentConfig {
     pub freq_fraction: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LossWeights {
-    pub instrument: f64,
-    pub family: f64,
-    pub pitch_class: f64,
-    pub velocity: f64,
-    pub descriptors: f64,
+/// `[mtl.loss_weights]`: the weight of each head's loss, by the head's name in the data set's
+/// label schema (`instrument`, `family`, `pitch_class`, `velocity`; NSynth's `family`, `source`,
+/// `pitch`, `velocity`, `qualities`), and `descriptors`. Training refuses a weight for a head the
+/// schema lacks and a head without one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LossWeights(pub BTreeMap<String, f64>);
+
+impl LossWeights {
+    /// The weight of a head; 0 for one not named.
+    pub fn of(&self, head: &str) -> f64 {
+        self.0.get(head).copied().unwrap_or(0.0)
+    }
+
+    pub fn set(&mut self, head: &str, weight: f64) {
+        self.0.insert(head.to_string(), weight);
+    }
+
+    /// Every head of the schema has a weight, and every weight a head.
+    pub fn check_against(&self, schema: &LabelSchema) -> Result<(), String> {
+        let mut heads: Vec<&str> = schema.heads.iter().map(|h| h.name.as_str()).collect();
+        if !schema.qualities.is_empty() {
+            heads.push("qualities");
+        }
+        for name in self.0.keys() {
+            if name != "descriptors" && !heads.contains(&name.as_str()) {
+                return Err(format!(
+                    "mtl.loss_weights.{name}: the data set's labels have no such head; its heads are {}",
+                    heads.join(", ")
+                ));
+            }
+        }
+        if let Some(missing) = heads.iter().find(|h| !self.0.contains_key(**h)) {
+            return Err(format!("mtl.loss_weights has no weight for the data set's head `{missing}`"));
+        }
+        Ok(())
+    }
+}
+
+fn is_class(p: &PitchLabels) -> bool {
+    *p == PitchLabels::Class
 }
 
 /// Frames and bins of the cached features this configuration expects.
@@ -286,14 +324,7 @@ impl TrainConfig {
         if let Some(shift) = &self.pitch_shift {
             shift.check()?;
         }
-        let w = &t.loss_weights;
-        for (name, v) in [
-            ("instrument", w.instrument),
-            ("family", w.family),
-            ("pitch_class", w.pitch_class),
-            ("velocity", w.velocity),
-            ("descriptors", w.descriptors),
-        ] {
+        for (name, &v) in &t.loss_weights.0 {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!("mtl.loss_weights.{name} must be a finite value >= 0, got {v}"));
             }

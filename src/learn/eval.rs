@@ -18,6 +18,7 @@ use super::score::{Scores, score};
 use super::store::{BuildOptions, Store, StoreSettings, build};
 use super::vote::Voter;
 use crate::data::dataset::{Dataset, Split};
+use crate::data::schema::SchemaKind;
 use crate::degrade::ChainSpec;
 use crate::dsp::descriptors::Descriptors;
 
@@ -43,14 +44,23 @@ pub struct EvalReport {
     #[serde(default)]
     pub shift_votes: u32,
     pub notes: usize,
-    /// `acc_instrument`, `acc_family`, `acc_pitch_class`, `acc_velocity`, `r2_<descriptor>`, `r2_descriptors`.
+    /// `acc_<head>` for each head of the model's labels (`acc_instrument`, `acc_family`, ...),
+    /// `f1_<quality>` and `f1_qualities` with NSynth's, `r2_<descriptor>` and `r2_descriptors`.
     pub metrics: BTreeMap<String, f64>,
+    /// Recall of each class of the primary head (the instruments, or NSynth's families).
     pub per_class_recall: BTreeMap<String, Option<f64>>,
     pub confusion: Confusion,
     /// The library-leak probe on the model's embeddings of these notes (`learn::probe`); None
     /// when they come from fewer than two libraries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub library_probe: Option<ProbeReport>,
+}
+
+impl EvalReport {
+    /// What the confusion matrix's classes are: instruments, or NSynth's families.
+    pub fn confusion_head(&self) -> &'static str {
+        if self.metrics.contains_key("acc_instrument") { "instrument" } else { "family" }
+    }
 }
 
 /// The model file of a run folder (its best), or the file itself.
@@ -78,17 +88,23 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
     };
     let dataset = Dataset::open(&opts.dataset)
         .map_err(|e| LearnError::Dataset { path: opts.dataset.clone(), problem: e.to_string() })?;
-    if dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.instruments.iter()) {
+    // The notes are labelled as the model's heads ask: by the taxonomy it was trained on (an
+    // NSynth folder mapped onto it), or by NSynth's own labels.
+    let schema = &meta.schema;
+    if schema.kind == SchemaKind::Instruments
+        && dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.primary_classes().iter())
+    {
         return Err(LearnError::Dataset {
             path: opts.dataset.clone(),
             problem: "its taxonomy's instruments differ from the ones the model was trained on".into(),
         });
     }
-    let idx = labelled(&dataset, opts.split);
+    let idx = labelled(&dataset, opts.split, schema);
     if idx.is_empty() {
+        let heads: Vec<&str> = schema.heads.iter().map(|h| h.name.as_str()).collect();
         return Err(LearnError::Dataset {
             path: opts.dataset.clone(),
-            problem: format!("its {} split has no notes with instrument labels", opts.split.as_str()),
+            problem: format!("its {} split has no notes labelled with {}", opts.split.as_str(), heads.join(", ")),
         });
     }
     // Without a chain the notes are read from the data set's store, built where missing; through
@@ -122,13 +138,11 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
         targets: idx
             .iter()
             .map(|&i| {
-                let l = &dataset.notes[i].labels;
-                let d = l.descriptors.unwrap_or(meta.descriptor_mean);
+                let d = dataset.notes[i].labels.descriptors.unwrap_or(meta.descriptor_mean);
+                let c = dataset.classes(i, schema).expect("labelled");
                 Targets {
-                    instrument: l.instrument.expect("labelled"),
-                    family: l.family.expect("labelled"),
-                    pitch_class: l.pitch_class,
-                    velocity: l.velocity_bin,
+                    classes: c.classes,
+                    qualities: c.qualities,
                     descriptors: std::array::from_fn(|k| (d[k] - meta.descriptor_mean[k]) / meta.descriptor_std[k]),
                     library: NO_LIBRARY,
                 }
@@ -151,8 +165,8 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
     } else {
         metrics.remove("r2_descriptors");
     }
-    let confusion = Confusion::new(0, meta.instruments.clone(), scores.confused);
-    let per_class_recall = meta.instruments.iter().cloned().zip(confusion.recall()).collect();
+    let confusion = Confusion::new(0, meta.primary_classes().to_vec(), scores.confused);
+    let per_class_recall = meta.primary_classes().iter().cloned().zip(confusion.recall()).collect();
     Ok(EvalReport {
         model: model_path.display().to_string(),
         dataset: opts.dataset.display().to_string(),

@@ -11,6 +11,7 @@ use super::floor::NoiseFloor;
 use super::moments::Moments;
 use super::store::StoredNote;
 use crate::data::dataset::{Dataset, Split};
+use crate::data::schema::LabelSchema;
 use crate::degrade::ChainSpec;
 use crate::dsp::{Scale, View};
 use crate::features::Analyzer;
@@ -195,13 +196,9 @@ pub fn dataset_views(
     })
 }
 
-/// Notes of a split that carry the labels training needs.
-pub fn labelled(dataset: &Dataset, split: Split) -> Vec<usize> {
-    dataset
-        .split_indices(split)
-        .into_iter()
-        .filter(|&i| dataset.notes[i].labels.instrument.is_some() && dataset.notes[i].labels.family.is_some())
-        .collect()
+/// Notes of a split that carry every label of the schema.
+pub fn labelled(dataset: &Dataset, split: Split, schema: &LabelSchema) -> Vec<usize> {
+    dataset.split_indices(split).into_iter().filter(|&i| dataset.classes(i, schema).is_some()).collect()
 }
 
 #[cfg(test)]

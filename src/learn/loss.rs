@@ -36,8 +36,15 @@ pub fn soft_cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     (targets * log_p)?.sum(D::Minus1)?.mean_all()?.neg()
 }
 
+/// Binary cross-entropy of each logit against a probability, averaged over every entry:
+/// `max(x, 0) - x y + log(1 + exp(-|x|))`, which never exponentiates a large positive number.
+pub fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let soft = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    ((logits.relu()? - (logits * targets)?)? + soft)?.mean_all()
+}
+
 /// Rows of one-hot vectors, mixed: `lambda * onehot(a) + (1 - lambda) * onehot(b)`.
-pub fn mixed_one_hot(a: &[u8], b: &[u8], lambda: &[f32], classes: usize) -> Vec<f32> {
+pub fn mixed_one_hot(a: &[u16], b: &[u16], lambda: &[f32], classes: usize) -> Vec<f32> {
     let mut out = vec![0f32; a.len() * classes];
     for (row, ((&ca, &cb), &l)) in out.chunks_exact_mut(classes).zip(a.iter().zip(b).zip(lambda)) {
         row[usize::from(ca)] += l;
@@ -47,7 +54,7 @@ pub fn mixed_one_hot(a: &[u8], b: &[u8], lambda: &[f32], classes: usize) -> Vec<
 }
 
 /// Top-1 accuracy of logits `[B, C]` against class indices.
-pub fn accuracy(logits: &Tensor, labels: &[u8]) -> Result<f64> {
+pub fn accuracy(logits: &Tensor, labels: &[u16]) -> Result<f64> {
     let predicted: Vec<u32> = logits.argmax(D::Minus1)?.to_vec1()?;
     Ok(predicted.iter().zip(labels).filter(|(p, l)| **p == u32::from(**l)).count() as f64 / labels.len().max(1) as f64)
 }
@@ -120,6 +127,19 @@ mod tests {
         let lse = (2f64.exp() + 0.5f64.exp() + (-1f64).exp()).ln();
         assert!((f64::from(got) - (lse - 0.5)).abs() < 1e-6);
         assert_eq!(mixed_one_hot(&[0, 2], &[1, 2], &[0.25, 0.5], 3), vec![0.25, 0.75, 0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn binary_cross_entropy_is_the_formula_even_for_large_logits() {
+        let dev = Device::Cpu;
+        let logits = Tensor::new(&[[2f32, -1.0], [80.0, -80.0]], &dev).unwrap();
+        let targets = Tensor::new(&[[1f32, 0.25], [0.0, 0.0]], &dev).unwrap();
+        let got = f64::from(bce_with_logits(&logits, &targets).unwrap().to_scalar::<f32>().unwrap());
+        // -(y ln s(x) + (1 - y) ln(1 - s(x))) by hand in f64; 80 costs 80 nats at target 0.
+        let s = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let bce = |x: f64, y: f64| -(y * s(x).ln() + (1.0 - y) * (1.0 - s(x)).ln());
+        let expected = (bce(2.0, 1.0) + bce(-1.0, 0.25) + 80.0 + bce(-80.0, 0.0)) / 4.0;
+        assert!((got - expected).abs() < 1e-5, "{got} against {expected}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The network: one encoder per view, a fused backbone (CRNN or Conformer), five task heads and
-//! the two projection heads of the contrastive stage.
+//! The network: one encoder per view, a fused backbone (CRNN or Conformer), the task heads of the
+//! data set's label schema and the two projection heads of the contrastive stage.
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
@@ -21,26 +21,68 @@ pub struct ModelSpec {
     pub classes: Classes,
 }
 
-/// Output sizes of the heads.
+/// Output sizes of the heads, from the label schema of the data set trained on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ClassesFile")]
 pub struct Classes {
-    pub instrument: usize,
-    pub family: usize,
-    pub pitch_class: usize,
-    pub velocity: usize,
+    /// Each single-label head's name and number of classes, in the schema's order.
+    pub heads: Vec<(String, usize)>,
+    /// Labels of the multi-label head (0: no such head).
+    pub qualities: usize,
     pub descriptors: usize,
-    /// Sample libraries the adversarial head tells apart (0: no such head); files from before
-    /// it have none.
-    #[serde(default)]
+    /// Sample libraries the adversarial head tells apart (0: no such head).
     pub library: usize,
 }
 
-/// The five heads' raw outputs (logits; standardised descriptors).
+/// Classes as files hold them: today's, or the four fixed heads of files from before schemas.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ClassesFile {
+    Heads {
+        heads: Vec<(String, usize)>,
+        #[serde(default)]
+        qualities: usize,
+        descriptors: usize,
+        #[serde(default)]
+        library: usize,
+    },
+    Fixed {
+        instrument: usize,
+        family: usize,
+        pitch_class: usize,
+        velocity: usize,
+        descriptors: usize,
+        #[serde(default)]
+        library: usize,
+    },
+}
+
+impl From<ClassesFile> for Classes {
+    fn from(file: ClassesFile) -> Self {
+        match file {
+            ClassesFile::Heads { heads, qualities, descriptors, library } => {
+                Classes { heads, qualities, descriptors, library }
+            }
+            ClassesFile::Fixed { instrument, family, pitch_class, velocity, descriptors, library } => Classes {
+                heads: vec![
+                    ("instrument".into(), instrument),
+                    ("family".into(), family),
+                    ("pitch_class".into(), pitch_class),
+                    ("velocity".into(), velocity),
+                ],
+                qualities: 0,
+                descriptors,
+                library,
+            },
+        }
+    }
+}
+
+/// The heads' raw outputs: logits of each single-label head and of each quality, and the
+/// standardised descriptors.
 pub struct Outputs {
-    pub instrument: Tensor,
-    pub family: Tensor,
-    pub pitch_class: Tensor,
-    pub velocity: Tensor,
+    pub classes: Vec<Tensor>,
+    pub qualities: Option<Tensor>,
     pub descriptors: Tensor,
 }
 
@@ -93,7 +135,9 @@ pub struct Model {
     fuse: Dense,
     fuse_norm: LayerNorm,
     trunk: Trunk,
-    heads: [Dense; 5],
+    heads: Vec<Dense>,
+    qualities: Option<Dense>,
+    descriptors: Dense,
     /// The adversarial library head (`mtl.library_adversary`), if the model was built with one.
     library: Option<Dense>,
     projections: [Projection; 2],
@@ -129,13 +173,9 @@ impl Model {
             fuse: Dense::new(vb.pp("fuse"), 2 * m.width, m.fused)?,
             fuse_norm: layer_norm(vb.pp("fuse_norm"), m.fused)?,
             trunk,
-            heads: [
-                head("instrument", c.instrument)?,
-                head("family", c.family)?,
-                head("pitch_class", c.pitch_class)?,
-                head("velocity", c.velocity)?,
-                head("descriptors", c.descriptors)?,
-            ],
+            heads: c.heads.iter().map(|(name, n)| head(name, *n)).collect::<Result<_>>()?,
+            qualities: if c.qualities > 0 { Some(head("qualities", c.qualities)?) } else { None },
+            descriptors: head("descriptors", c.descriptors)?,
             library: if c.library > 0 { Some(head("library", c.library)?) } else { None },
             projections: [
                 Projection::new(vb.pp("proj_stft"), m.width, m.projection)?,
@@ -181,15 +221,12 @@ impl Model {
         self.heads(&e)
     }
 
-    /// The five heads on an embedding.
+    /// Every head on an embedding.
     pub fn heads(&self, e: &Tensor) -> Result<Outputs> {
-        let [i, f, p, v, d] = &self.heads;
         Ok(Outputs {
-            instrument: i.forward(e)?,
-            family: f.forward(e)?,
-            pitch_class: p.forward(e)?,
-            velocity: v.forward(e)?,
-            descriptors: d.forward(e)?,
+            classes: self.heads.iter().map(|h| h.forward(e)).collect::<Result<_>>()?,
+            qualities: self.qualities.as_ref().map(|h| h.forward(e)).transpose()?,
+            descriptors: self.descriptors.forward(e)?,
         })
     }
 
@@ -200,6 +237,14 @@ impl Model {
         let Some(head) = &self.library else { return Ok(None) };
         let reversed = ((e.detach() * (1.0 + reversal))? - (e * reversal)?)?;
         head.forward(&reversed).map(Some)
+    }
+}
+
+impl Classes {
+    /// The four heads of our schema (instrument, family, pitch class, velocity), five
+    /// descriptors, no qualities: for tests and benches.
+    pub fn fixed(instrument: usize, family: usize, pitch_class: usize, velocity: usize, library: usize) -> Self {
+        ClassesFile::Fixed { instrument, family, pitch_class, velocity, descriptors: 5, library }.into()
     }
 }
 
@@ -257,7 +302,7 @@ mod tests {
         let mut config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
         let m = &mut config.model;
         (m.width, m.fused, m.rnn_hidden, m.projection) = (8, 12, 4, 4);
-        let classes = Classes { instrument: 4, family: 3, pitch_class: 5, velocity: 2, descriptors: 5, library: 3 };
+        let classes = Classes::fixed(4, 3, 5, 2, 3);
         let spec = ModelSpec { input: config.input, model: config.model, stft_bins: 6, cqt_bins: 7, classes };
         let (_, model) = build(&spec, 1, &Device::Cpu).unwrap();
         let values: Vec<f32> = (0..4 * 16).map(|k| ((k * 37 % 11) as f32 - 5.0) / 5.0).collect();

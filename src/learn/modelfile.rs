@@ -12,11 +12,14 @@ use super::LearnError;
 use super::inputs::Standardizer;
 use super::model::{Model, ModelSpec};
 use crate::atomic_file::write_atomically;
+use crate::data::schema::{ClassHead, LabelSchema, PitchLabels, SchemaKind};
+use crate::data::taxonomy::PITCH_CLASSES;
 
 pub const MODEL_FORMAT: &str = "timbrescope-model-1";
 const META_KEY: &str = "timbrescope";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "MetaFile")]
 pub struct ModelMeta {
     pub format: String,
     pub spec: ModelSpec,
@@ -24,24 +27,95 @@ pub struct ModelMeta {
     /// Mean and standard deviation of each descriptor over the training notes (targets are standardised).
     pub descriptor_mean: [f32; 5],
     pub descriptor_std: [f32; 5],
-    pub instruments: Vec<String>,
-    pub families: Vec<String>,
-    pub velocities: Vec<u8>,
+    /// The labels the heads answer: their names and their classes' names.
+    pub schema: LabelSchema,
     /// Where the weights are in training: stage ("ssl" or "mtl"), finished epochs, optimiser steps.
     pub stage: String,
     pub epoch: usize,
     pub step: usize,
     /// Predictions average over the input shifted by up to this many semitones either way
-    /// (`learn::vote`); files from before it have none.
-    #[serde(default)]
+    /// (`learn::vote`).
     pub shift_votes: u32,
     /// The sample libraries of the training notes, in label order (the library head's classes
-    /// and the probe's); files from before it have none.
-    #[serde(default)]
+    /// and the probe's).
     pub libraries: Vec<String>,
     /// Free-form provenance: data set, config description, scores.
-    #[serde(default)]
     pub notes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The metadata as files hold it: today's, or from before label schemas (the taxonomy's
+/// instruments, families and velocities), votes or libraries.
+#[derive(Deserialize)]
+struct MetaFile {
+    format: String,
+    spec: ModelSpec,
+    standardizer: Standardizer,
+    descriptor_mean: [f32; 5],
+    descriptor_std: [f32; 5],
+    #[serde(default)]
+    schema: Option<LabelSchema>,
+    #[serde(default)]
+    instruments: Vec<String>,
+    #[serde(default)]
+    families: Vec<String>,
+    #[serde(default)]
+    velocities: Vec<u8>,
+    stage: String,
+    epoch: usize,
+    step: usize,
+    #[serde(default)]
+    shift_votes: u32,
+    #[serde(default)]
+    libraries: Vec<String>,
+    #[serde(default)]
+    notes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<MetaFile> for ModelMeta {
+    fn from(f: MetaFile) -> Self {
+        let schema = f.schema.unwrap_or_else(|| {
+            let names = |v: &[String]| v.to_vec();
+            LabelSchema {
+                kind: SchemaKind::Instruments,
+                heads: vec![
+                    ClassHead { name: "instrument".into(), classes: names(&f.instruments) },
+                    ClassHead { name: "family".into(), classes: names(&f.families) },
+                    ClassHead {
+                        name: "pitch_class".into(),
+                        classes: PITCH_CLASSES.iter().map(|c| c.to_string()).collect(),
+                    },
+                    ClassHead {
+                        name: "velocity".into(),
+                        classes: f.velocities.iter().map(|v| v.to_string()).collect(),
+                    },
+                ],
+                pitch: PitchLabels::Class,
+                qualities: Vec::new(),
+                velocities: f.velocities.clone(),
+            }
+        });
+        ModelMeta {
+            format: f.format,
+            spec: f.spec,
+            standardizer: f.standardizer,
+            descriptor_mean: f.descriptor_mean,
+            descriptor_std: f.descriptor_std,
+            schema,
+            stage: f.stage,
+            epoch: f.epoch,
+            step: f.step,
+            shift_votes: f.shift_votes,
+            libraries: f.libraries,
+            notes: f.notes,
+        }
+    }
+}
+
+impl ModelMeta {
+    /// The primary head's class names (the taxonomy's instruments for ours, NSynth's families).
+    pub fn primary_classes(&self) -> &[String] {
+        &self.schema.primary().classes
+    }
 }
 
 /// Writes the model's parameters (and any extra tensors, e.g. optimiser moments) with `meta`.

@@ -75,23 +75,30 @@ impl Predictor {
         let (inputs, shape, start) = self.inputs(samples);
         let meta = &self.model.meta;
         let p = self.voter.probabilities(&self.model.model, &shape, &[&inputs], &Device::Cpu)?;
-        let pitch_classes: Vec<String> =
-            ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"].iter().map(|s| s.to_string()).collect();
-        let velocities: Vec<String> = meta.velocities.iter().map(|v| format!("velocity {v}")).collect();
-        let heads = [
-            ("instrument", &p.instrument, &meta.instruments),
-            ("family", &p.family, &meta.families),
-            ("pitch_class", &p.pitch_class, &pitch_classes),
-            ("velocity", &p.velocity, &velocities),
-        ]
-        .into_iter()
-        .map(|(head, rows, labels)| {
-            let mut ranked: Vec<(String, f32)> = labels.iter().cloned().zip(rows[0].iter().copied()).collect();
+        let rank = |labels: &[String], probabilities: &[f32]| {
+            let mut ranked: Vec<(String, f32)> = labels.iter().cloned().zip(probabilities.iter().copied()).collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
             ranked.truncate(top);
-            HeadPrediction { head: head.into(), top: ranked }
-        })
-        .collect();
+            ranked
+        };
+        let mut heads: Vec<HeadPrediction> = meta
+            .schema
+            .heads
+            .iter()
+            .zip(&p.classes)
+            .map(|(head, rows)| {
+                let labels: Vec<String> = if head.name == "velocity" {
+                    head.classes.iter().map(|v| format!("velocity {v}")).collect()
+                } else {
+                    head.classes.clone()
+                };
+                HeadPrediction { head: head.name.clone(), top: rank(&labels, &rows[0]) }
+            })
+            .collect();
+        if let Some(q) = p.qualities.first() {
+            // Each quality's own probability: several may hold at once.
+            heads.push(HeadPrediction { head: "qualities".into(), top: rank(&meta.schema.qualities, q) });
+        }
         let d = &p.descriptors[0];
         let descriptors = Descriptors::NAMES
             .iter()

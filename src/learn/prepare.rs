@@ -20,6 +20,7 @@ use super::moments::Moments;
 use super::store::{BuildOptions, Store, StoreError, StoreSettings, build};
 use super::train::{TrainEvent, TrainOptions};
 use crate::data::dataset::{Dataset, Split};
+use crate::data::schema::{LabelSchema, SchemaKind};
 
 pub(super) struct Prepared {
     pub train: Examples,
@@ -35,15 +36,28 @@ fn data_error(path: &Path, problem: impl Into<String>) -> LearnError {
 pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent)) -> Result<Prepared, LearnError> {
     let config = &opts.config;
     let dataset = Dataset::open(&opts.dataset).map_err(|e| data_error(&opts.dataset, e.to_string()))?;
-    let train_idx = labelled(&dataset, Split::Train);
-    let valid_idx = labelled(&dataset, Split::Valid);
+    // The heads follow the data set's labels: ours, or NSynth's own for an NSynth folder.
+    let schema = dataset.schema(config.mtl.pitch);
+    config.mtl.loss_weights.check_against(&schema).map_err(|problem| LearnError::Config {
+        path: format!("mtl.loss_weights ({} labels)", schema_name(&schema)),
+        problem,
+    })?;
+    let heads: Vec<&str> = schema.heads.iter().map(|h| h.name.as_str()).collect();
+    let train_idx = labelled(&dataset, Split::Train, &schema);
+    let valid_idx = labelled(&dataset, Split::Valid, &schema);
     if train_idx.is_empty() {
-        return Err(data_error(&opts.dataset, "its train split has no notes with instrument and family labels"));
+        return Err(data_error(
+            &opts.dataset,
+            format!("its train split has no notes labelled with {}", heads.join(", ")),
+        ));
     }
     if valid_idx.is_empty() {
-        return Err(data_error(&opts.dataset, "its valid split has no notes with instrument and family labels"));
+        return Err(data_error(
+            &opts.dataset,
+            format!("its valid split has no notes labelled with {}", heads.join(", ")),
+        ));
     }
-    if config.mtl.loss_weights.descriptors > 0.0
+    if config.mtl.loss_weights.of("descriptors") > 0.0
         && let Some(&i) = train_idx.iter().find(|&&i| dataset.notes[i].labels.descriptors.is_none())
     {
         return Err(data_error(
@@ -128,32 +142,29 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
     let targets = |idx: &[usize]| -> Vec<Targets> {
         idx.iter()
             .map(|&i| {
-                let l = &dataset.notes[i].labels;
+                let c = dataset.classes(i, &schema).expect("labelled");
                 let d = desc(i);
                 Targets {
-                    instrument: l.instrument.expect("labelled"),
-                    family: l.family.expect("labelled"),
-                    pitch_class: l.pitch_class,
-                    velocity: l.velocity_bin,
+                    classes: c.classes,
+                    qualities: c.qualities,
                     descriptors: std::array::from_fn(|k| (d[k] - mean[k]) / std[k]),
                     library: library_of(i),
                 }
             })
             .collect()
     };
-    let shift = config.pitch_shift.as_ref().map(|c| PitchShift::new(c.clone(), &standardizer, &input, mean, std));
+    let shift = config.pitch_shift.as_ref().map(|c| {
+        PitchShift::new(c.clone(), &standardizer, &input, mean, std).with_pitch_head(schema.pitch_head(), schema.pitch)
+    });
     let names = |idx: &[usize]| idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect();
-    let tax = &dataset.taxonomy;
     let spec = ModelSpec {
         input,
         model: config.model.clone(),
         stft_bins: shape.stft_bins,
         cqt_bins: shape.cqt_bins,
         classes: Classes {
-            instrument: tax.instruments.len(),
-            family: tax.families.len(),
-            pitch_class: 12,
-            velocity: tax.velocities.len(),
+            heads: schema.heads.iter().map(|h| (h.name.clone(), h.classes.len())).collect(),
+            qualities: schema.qualities.len(),
             descriptors: 5,
             // An adversary needs two libraries to tell apart, and every training note's library.
             library: if config.mtl.library_adversary.is_some()
@@ -172,9 +183,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         standardizer: standardizer.clone(),
         descriptor_mean: mean,
         descriptor_std: std,
-        instruments: tax.instruments.iter().map(|i| i.name.clone()).collect(),
-        families: tax.families.clone(),
-        velocities: tax.velocities.clone(),
+        schema: schema.clone(),
         stage: String::new(),
         epoch: 0,
         step: 0,
@@ -213,6 +222,13 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         },
         meta,
     })
+}
+
+fn schema_name(schema: &LabelSchema) -> &'static str {
+    match schema.kind {
+        SchemaKind::Instruments => "the taxonomy's",
+        SchemaKind::Nsynth => "NSynth's",
+    }
 }
 
 /// Runs `work` on a scoped thread, passing its progress on as `Preparing` events about `what`.

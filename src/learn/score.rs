@@ -16,57 +16,76 @@ use super::vote::{Voter, argmax};
 /// Evaluation batches: as large as memory comfortably allows, no gradients kept.
 const EVAL_BATCH: usize = 256;
 
-/// A batch's targets as rows of class probabilities (one-hot, or mixed by Mixup) and
-/// standardised descriptors.
+/// A batch's targets: each single-label head's rows of class probabilities (one-hot, or mixed
+/// by Mixup), the qualities' probabilities, and the standardised descriptors.
 pub struct SoftTargets {
-    pub instrument: Tensor,
-    pub family: Tensor,
-    pub pitch_class: Tensor,
-    pub velocity: Tensor,
+    pub classes: Vec<Tensor>,
+    /// `[B, qualities]` in [0, 1], for a model with a quality head.
+    pub qualities: Option<Tensor>,
     pub descriptors: Tensor,
     /// The notes' libraries, for the adversarial head (None without one).
     pub library: Option<Tensor>,
 }
 
-/// The multi-task loss of one batch in training mode: `[total, instrument, family, pitch class,
-/// velocity, descriptors]`, with the heads' outputs, and the library adversary's loss when the
-/// model has its head and the targets their libraries (it is in the total).
+/// The multi-task loss of a batch: the weighted total, each head's own (named as its head,
+/// `qualities`, `descriptors`), and the library adversary's when it takes part (in the total).
+pub struct MtlLoss {
+    pub total: Tensor,
+    pub parts: Vec<(String, Tensor)>,
+    pub library: Option<Tensor>,
+}
+
+/// The multi-task loss of one batch in training mode, with the heads' outputs.
 pub fn mtl_loss(
     model: &Model,
     x: &super::batch::BatchInputs,
     targets: &SoftTargets,
     w: &super::config::LossWeights,
     adversary: Option<&super::config::LibraryAdversary>,
-) -> candle_core::Result<(super::model::Outputs, [Tensor; 6], Option<Tensor>)> {
+) -> candle_core::Result<(super::model::Outputs, MtlLoss)> {
     let e = model.embed(&x.stft, &x.cqt, true)?;
     let out = model.heads(&e)?;
-    let l_inst = soft_cross_entropy(&out.instrument, &targets.instrument)?;
-    let l_fam = soft_cross_entropy(&out.family, &targets.family)?;
-    let l_pc = soft_cross_entropy(&out.pitch_class, &targets.pitch_class)?;
-    let l_vel = soft_cross_entropy(&out.velocity, &targets.velocity)?;
-    let l_desc = candle_nn::loss::mse(&out.descriptors, &targets.descriptors)?;
-    let total = ((((&l_inst * w.instrument)? + (&l_fam * w.family)?)?
-        + ((&l_pc * w.pitch_class)? + (&l_vel * w.velocity)?)?)?
-        + (&l_desc * w.descriptors)?)?;
-    let (total, l_lib) = match (adversary, &targets.library) {
-        (Some(a), Some(library)) => match model.library_logits(&e, a.reversal)? {
-            Some(logits) => {
-                let l_lib = soft_cross_entropy(&logits, library)?;
-                ((total + (&l_lib * a.weight)?)?, Some(l_lib))
-            }
-            None => (total, None),
-        },
-        _ => (total, None),
-    };
-    Ok((out, [total, l_inst, l_fam, l_pc, l_vel, l_desc], l_lib))
+    let mut parts = Vec::new();
+    for ((name, _), (logits, target)) in model.spec.classes.heads.iter().zip(out.classes.iter().zip(&targets.classes)) {
+        parts.push((name.clone(), soft_cross_entropy(logits, target)?));
+    }
+    if let (Some(logits), Some(target)) = (&out.qualities, &targets.qualities) {
+        parts.push(("qualities".into(), super::loss::bce_with_logits(logits, target)?));
+    }
+    parts.push(("descriptors".into(), candle_nn::loss::mse(&out.descriptors, &targets.descriptors)?));
+    let mut total: Option<Tensor> = None;
+    for (name, loss) in &parts {
+        let weighted = (loss * w.of(name))?;
+        total = Some(match total {
+            Some(t) => (t + weighted)?,
+            None => weighted,
+        });
+    }
+    let mut total = total.expect("the descriptors' loss is always there");
+    let mut library = None;
+    if let (Some(a), Some(target)) = (adversary, &targets.library)
+        && let Some(logits) = model.library_logits(&e, a.reversal)?
+    {
+        let l_lib = soft_cross_entropy(&logits, target)?;
+        total = (total + (&l_lib * a.weight)?)?;
+        library = Some(l_lib);
+    }
+    Ok((out, MtlLoss { total, parts, library }))
 }
 
 /// Every task's predictions over a set of examples, and their scores.
 pub struct Scores {
     pub notes: usize,
-    pub correct: [usize; 4],
+    /// The single-label heads' names, and how many notes each got right.
+    pub heads: Vec<String>,
+    pub correct: Vec<usize>,
+    /// The qualities' names, and per quality the true positives, false positives and false
+    /// negatives at probability 0.5.
+    pub qualities: Vec<String>,
+    pub quality_counts: Vec<[usize; 3]>,
     pub r2: [f64; 5],
-    pub instrument_loss: f64,
+    /// The mean cross-entropy of the primary head.
+    pub primary_loss: f64,
     pub confused: Vec<ConfusedNote>,
     /// Predicted descriptors in their own units, and the truth.
     pub descriptors: Vec<([f32; 5], [f32; 5])>,
@@ -75,16 +94,32 @@ pub struct Scores {
 }
 
 impl Scores {
-    pub const TASKS: [&'static str; 4] = ["instrument", "family", "pitch_class", "velocity"];
-
-    pub fn accuracy(&self, task: usize) -> f64 {
-        self.correct[task] as f64 / self.notes.max(1) as f64
+    pub fn accuracy(&self, head: usize) -> f64 {
+        self.correct[head] as f64 / self.notes.max(1) as f64
     }
 
+    /// F1 of each quality: 2 TP / (2 TP + FP + FN), 0 for a quality neither present nor
+    /// predicted.
+    pub fn f1(&self) -> Vec<f64> {
+        self.quality_counts
+            .iter()
+            .map(|&[tp, fp, fn_]| if tp + fp + fn_ == 0 { 0.0 } else { 2.0 * tp as f64 / (2 * tp + fp + fn_) as f64 })
+            .collect()
+    }
+
+    /// `acc_<head>` for every head, `r2_descriptors`, and with qualities `f1_<quality>` and their
+    /// mean, `f1_qualities`.
     pub fn metrics(&self) -> BTreeMap<String, f64> {
         let mut m: BTreeMap<String, f64> =
-            Self::TASKS.iter().enumerate().map(|(k, name)| (format!("acc_{name}"), self.accuracy(k))).collect();
+            self.heads.iter().enumerate().map(|(k, name)| (format!("acc_{name}"), self.accuracy(k))).collect();
         m.insert("r2_descriptors".into(), self.r2.iter().sum::<f64>() / 5.0);
+        if !self.qualities.is_empty() {
+            let f1 = self.f1();
+            for (name, f) in self.qualities.iter().zip(&f1) {
+                m.insert(format!("f1_{name}"), *f);
+            }
+            m.insert("f1_qualities".into(), f1.iter().sum::<f64>() / f1.len() as f64);
+        }
         m
     }
 }
@@ -98,11 +133,15 @@ pub fn score(
     voter: &Voter,
     device: &Device,
 ) -> Result<Scores, LearnError> {
+    let heads: Vec<String> = meta.schema.heads.iter().map(|h| h.name.clone()).collect();
     let mut s = Scores {
         notes: 0,
-        correct: [0; 4],
+        correct: vec![0; heads.len()],
+        heads,
+        qualities: meta.schema.qualities.clone(),
+        quality_counts: vec![[0; 3]; meta.schema.qualities.len()],
         r2: [0.0; 5],
-        instrument_loss: 0.0,
+        primary_loss: 0.0,
         confused: Vec::new(),
         descriptors: Vec::new(),
         embeddings: Vec::with_capacity(examples.len()),
@@ -119,22 +158,28 @@ pub fn score(
         let targets: Vec<&Targets> = chunk.iter().map(|&i| &examples.targets[i]).collect();
         for (j, t) in targets.iter().enumerate() {
             // The smallest positive f32 keeps a vanishing probability's loss finite.
-            loss_sum -= f64::from(p.instrument[j][usize::from(t.instrument)].max(f32::MIN_POSITIVE).ln());
+            loss_sum -= f64::from(p.classes[0][j][t.primary()].max(f32::MIN_POSITIVE).ln());
         }
-        let heads = [&p.instrument, &p.family, &p.pitch_class, &p.velocity];
-        for (k, rows) in heads.iter().enumerate() {
+        for (k, rows) in p.classes.iter().enumerate() {
             for (j, (row, t)) in rows.iter().zip(&targets).enumerate() {
                 let predicted = argmax(row);
-                let truth = [t.instrument, t.family, t.pitch_class, t.velocity][k];
-                if predicted == usize::from(truth) {
+                let truth = usize::from(t.classes[k]);
+                if predicted == truth {
                     s.correct[k] += 1;
                 }
                 if k == 0 {
-                    s.confused.push(ConfusedNote {
-                        note: examples.notes[chunk[j]].clone(),
-                        truth: usize::from(truth),
-                        predicted,
-                    });
+                    s.confused.push(ConfusedNote { note: examples.notes[chunk[j]].clone(), truth, predicted });
+                }
+            }
+        }
+        for (row, t) in p.qualities.iter().zip(&targets) {
+            for (q, (&prob, counts)) in row.iter().zip(&mut s.quality_counts).enumerate() {
+                let (truth, said) = (t.qualities >> q & 1 == 1, prob >= 0.5);
+                match (truth, said) {
+                    (true, true) => counts[0] += 1,
+                    (false, true) => counts[1] += 1,
+                    (true, false) => counts[2] += 1,
+                    (false, false) => {}
                 }
             }
         }
@@ -148,7 +193,7 @@ pub fn score(
     }
     let (pred, truth): (Vec<[f32; 5]>, Vec<[f32; 5]>) = s.descriptors.iter().cloned().unzip();
     s.r2 = super::loss::r_squared(&pred, &truth);
-    s.instrument_loss = loss_sum / s.notes.max(1) as f64;
+    s.primary_loss = loss_sum / s.notes.max(1) as f64;
     Ok(s)
 }
 
@@ -165,7 +210,7 @@ mod tests {
         let mut config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
         let m = &mut config.model;
         (m.backbone, m.width, m.fused, m.rnn_hidden, m.projection, m.dropout) = (backbone, 16, 24, 8, 8, 0.0);
-        let classes = Classes { instrument: 4, family: 3, pitch_class: 5, velocity: 2, descriptors: 5, library: 3 };
+        let classes = Classes { qualities: 3, ..Classes::fixed(4, 3, 5, 2, 3) };
         ModelSpec { input: config.input, model: config.model, stft_bins: 10, cqt_bins: 12, classes }
     }
 
@@ -213,19 +258,18 @@ mod tests {
             let x = BatchInputs { stft: random(&mut rng, &[b, t, 10]), cqt: random(&mut rng, &[b, t, 12]) };
             let c = &spec.classes;
             let targets = SoftTargets {
-                instrument: one_hot(b, c.instrument),
-                family: one_hot(b, c.family),
-                pitch_class: one_hot(b, c.pitch_class),
-                velocity: one_hot(b, c.velocity),
+                classes: c.heads.iter().map(|(_, n)| one_hot(b, *n)).collect(),
+                qualities: Some(one_hot(b, c.qualities)),
                 descriptors: random(&mut rng, &[b, c.descriptors]),
                 library: Some(one_hot(b, c.library)),
             };
             let config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();
             let adversary = crate::learn::config::LibraryAdversary { weight: 0.5, reversal: 1.0 };
-            let (_, losses, l_lib) =
-                mtl_loss(&model, &x, &targets, &config.mtl.loss_weights, Some(&adversary)).unwrap();
-            assert!(l_lib.is_some(), "the library head takes part");
-            let grads = losses[0].backward().unwrap();
+            let mut weights = config.mtl.loss_weights.clone();
+            weights.set("qualities", 0.3);
+            let (_, loss) = mtl_loss(&model, &x, &targets, &weights, Some(&adversary)).unwrap();
+            assert!(loss.library.is_some(), "the library head takes part");
+            let grads = loss.total.backward().unwrap();
             assert_eq!(without_gradient(&varmap, &grads, "proj_"), Vec::<String>::new(), "{backbone:?}, multi-task");
 
             let (zs, zc) = model.project_views(&x.stft, &x.cqt).unwrap();

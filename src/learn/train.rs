@@ -354,7 +354,8 @@ impl<'a> Trainer<'a> {
             self.last_valid = Some(valid.clone());
             let mut meta = self.meta(stage, epoch + 1, optimizer.step);
             if stage == "mtl" {
-                let (acc, loss) = (valid.values["acc_instrument"], valid.values["loss"]);
+                let primary = format!("acc_{}", self.data.meta.schema.primary().name);
+                let (acc, loss) = (valid.values.get(&primary).copied().unwrap_or(0.0), valid.values["loss"]);
                 if improves(acc, loss, self.best) {
                     self.best = (acc, loss);
                     let mut best = meta.clone();
@@ -431,36 +432,45 @@ impl<'a> Trainer<'a> {
         let classes = &self.data.meta.spec.classes;
         let n = rows.len();
         let lambdas = vec![lambda; n];
-        let soft = |get: &dyn Fn(&Targets) -> u8, k: usize| -> candle_core::Result<Tensor> {
-            let a: Vec<u8> = ta.iter().map(get).collect();
-            let b: Vec<u8> = tb.iter().map(get).collect();
+        let soft = |get: &dyn Fn(&Targets) -> u16, k: usize| -> candle_core::Result<Tensor> {
+            let a: Vec<u16> = ta.iter().map(get).collect();
+            let b: Vec<u16> = tb.iter().map(get).collect();
             Tensor::from_vec(mixed_one_hot(&a, &b, &lambdas, k), (n, k), &self.opts.device)
         };
         let desc: Vec<f32> = ta.iter().zip(tb).flat_map(|(a, b)| mix(&a.descriptors, &b.descriptors, lambda)).collect();
+        // Each quality present in a mixed pair with the weight of the notes that have it.
+        let quality = |t: &Targets, q: usize| if t.qualities >> q & 1 == 1 { 1.0f32 } else { 0.0 };
+        let qualities: Vec<f32> = ta
+            .iter()
+            .zip(tb)
+            .flat_map(|(a, b)| {
+                (0..classes.qualities).map(move |q| lambda * quality(a, q) + (1.0 - lambda) * quality(b, q))
+            })
+            .collect();
         let targets = SoftTargets {
-            instrument: soft(&|t| t.instrument, classes.instrument)?,
-            family: soft(&|t| t.family, classes.family)?,
-            pitch_class: soft(&|t| t.pitch_class, classes.pitch_class)?,
-            velocity: soft(&|t| t.velocity, classes.velocity)?,
+            classes: (0..classes.heads.len())
+                .map(|h| soft(&|t| t.classes[h], classes.heads[h].1))
+                .collect::<candle_core::Result<_>>()?,
+            qualities: if classes.qualities > 0 {
+                Some(Tensor::from_vec(qualities, (n, classes.qualities), &self.opts.device)?)
+            } else {
+                None
+            },
             descriptors: Tensor::from_vec(desc, (n, 5), &self.opts.device)?,
-            library: if classes.library > 0 { Some(soft(&|t| t.library, classes.library)?) } else { None },
+            library: if classes.library > 0 { Some(soft(&|t| u16::from(t.library), classes.library)?) } else { None },
         };
-        let (out, losses, l_lib) =
-            mtl_loss(&self.model, &x, &targets, &config.loss_weights, config.library_adversary.as_ref())?;
-        let [loss, l_inst, l_fam, l_pc, l_vel, l_desc] = &losses;
-        optimizer.apply(&loss.backward()?)?;
-        let labels = |get: &dyn Fn(&Targets) -> u8| ta.iter().map(get).collect::<Vec<u8>>();
+        let (out, loss) = mtl_loss(&self.model, &x, &targets, &config.loss_weights, config.library_adversary.as_ref())?;
+        optimizer.apply(&loss.total.backward()?)?;
+        let primary: Vec<u16> = ta.iter().map(|t| t.classes[0]).collect();
         let scalar = |x: &Tensor| x.to_scalar::<f32>().map(f64::from);
         let mut values = BTreeMap::from([
-            ("loss".into(), scalar(loss)?),
-            ("loss_instrument".into(), scalar(l_inst)?),
-            ("loss_family".into(), scalar(l_fam)?),
-            ("loss_pitch_class".into(), scalar(l_pc)?),
-            ("loss_velocity".into(), scalar(l_vel)?),
-            ("loss_descriptors".into(), scalar(l_desc)?),
-            ("acc_instrument".into(), accuracy(&out.instrument, &labels(&|t| t.instrument))?),
+            ("loss".into(), scalar(&loss.total)?),
+            (format!("acc_{}", classes.heads[0].0), accuracy(&out.classes[0], &primary)?),
         ]);
-        if let Some(l) = &l_lib {
+        for (name, part) in &loss.parts {
+            values.insert(format!("loss_{name}"), scalar(part)?);
+        }
+        if let Some(l) = &loss.library {
             values.insert("loss_library".into(), scalar(l)?);
         }
         Ok(values)
@@ -475,7 +485,7 @@ impl<'a> Trainer<'a> {
         let valid = &self.data.valid;
         let scores = score(&self.model, valid, &self.data.meta, &Voter::none(), &self.opts.device)?;
         let mut values = scores.metrics();
-        values.insert("loss".into(), scores.instrument_loss);
+        values.insert("loss".into(), scores.primary_loss);
         // The library-leak probe on the validation notes of every training library.
         let libraries = &self.data.meta.libraries;
         if libraries.len() >= 2 {
@@ -489,7 +499,7 @@ impl<'a> Trainer<'a> {
                 values.insert("probe_chance".into(), probe.chance);
             }
         }
-        let confusion = Confusion::new(epoch, self.data.meta.instruments.clone(), scores.confused);
+        let confusion = Confusion::new(epoch, self.data.meta.primary_classes().to_vec(), scores.confused);
         self.run.write_json(&self.run.confusion_path(epoch), &confusion)?;
         on_event(TrainEvent::Confusion(confusion));
         Ok(MetricRecord { stage: "mtl".into(), split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
@@ -592,7 +602,7 @@ fn draw_mtl(
 fn partner_index(targets: &[Targets]) -> Vec<Vec<Vec<usize>>> {
     let mut index: Vec<Vec<Vec<usize>>> = Vec::new();
     for (i, t) in targets.iter().enumerate() {
-        let (inst, lib) = (usize::from(t.instrument), usize::from(t.library.min(254)));
+        let (inst, lib) = (t.primary(), usize::from(t.library.min(254)));
         if index.len() <= inst {
             index.resize(inst + 1, Vec::new());
         }
@@ -607,7 +617,7 @@ fn partner_index(targets: &[Targets]) -> Vec<Vec<Vec<usize>>> {
 /// A note of the same instrument from another library, any pitch; another note of the same
 /// library when the instrument has no other; the note itself when it is alone.
 fn draw_partner(index: &[Vec<Vec<usize>>], t: &Targets, own: usize, rng: &mut ChaCha8Rng) -> usize {
-    let by_library = &index[usize::from(t.instrument)];
+    let by_library = &index[t.primary()];
     let own_library = usize::from(t.library.min(254));
     let others: Vec<&Vec<usize>> =
         by_library.iter().enumerate().filter(|(l, v)| *l != own_library && !v.is_empty()).map(|(_, v)| v).collect();

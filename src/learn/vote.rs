@@ -13,16 +13,17 @@ use super::config::InputConfig;
 use super::inputs::{InputShape, NoteInputs, Standardizer};
 use super::model::Model;
 use super::modelfile::ModelMeta;
+use crate::data::schema::PitchLabels;
 
 /// The pitch shift's own limit (`pitch_shift.semitones`): an octave either way.
 pub const MAX_VOTES: u32 = 12;
 
 /// A batch's class probabilities per head (one row per note) and its standardised descriptors.
 pub struct HeadProbabilities {
-    pub instrument: Vec<Vec<f32>>,
-    pub family: Vec<Vec<f32>>,
-    pub pitch_class: Vec<Vec<f32>>,
-    pub velocity: Vec<Vec<f32>>,
+    /// Each single-label head's class probabilities, `[head][example][class]`.
+    pub classes: Vec<Vec<Vec<f32>>>,
+    /// Each quality's probability (a sigmoid), `[example][quality]`; empty without the head.
+    pub qualities: Vec<Vec<f32>>,
     pub descriptors: Vec<Vec<f32>>,
     /// The fused embedding the heads read, of the input as it is (not of its shifted copies):
     /// what the library probe reads, without a second pass.
@@ -32,13 +33,16 @@ pub struct HeadProbabilities {
 /// The shift's own range is the number of votes; none runs the input as it is.
 pub struct Voter {
     shift: Option<PitchShift>,
+    /// The pitch head whose classes move with a shifted copy, and how it asks the pitch.
+    pitch_head: (usize, PitchLabels),
 }
 
 impl Voter {
     /// Voting over `votes` semitones either way with the model's input statistics; 0 runs the
     /// input as it is.
     pub fn new(meta: &ModelMeta, votes: u32) -> std::result::Result<Self, String> {
-        Self::from_statistics(&meta.standardizer, &meta.spec.input, votes)
+        let voter = Self::from_statistics(&meta.standardizer, &meta.spec.input, votes)?;
+        Ok(Self { pitch_head: (meta.schema.pitch_head(), meta.schema.pitch), ..voter })
     }
 
     /// The same from the per-bin statistics the inputs were standardised with.
@@ -55,13 +59,13 @@ impl Voter {
             let config = PitchShiftConfig { probability: 1.0, semitones: votes, votes: 0 };
             PitchShift::new(config, standardizer, input, [0.0; 5], [1.0; 5])
         });
-        Ok(Self { shift })
+        Ok(Self { shift, pitch_head: (2, PitchLabels::Class) })
     }
 
     /// The input as it is: what training's validation uses, since five passes per epoch would
     /// cost minutes over a run.
     pub fn none() -> Self {
-        Self { shift: None }
+        Self { shift: None, pitch_head: (2, PitchLabels::Class) }
     }
 
     pub fn votes(&self) -> u32 {
@@ -99,28 +103,35 @@ impl Voter {
             Ok::<_, candle_core::Error>((e, out))
         })?;
         let p = |logits: &Tensor| -> Result<Vec<Vec<f32>>> { candle_nn::ops::softmax(logits, D::Minus1)?.to_vec2() };
-        let [instrument, family, pitch_class, velocity] =
-            [p(&out.instrument)?, p(&out.family)?, p(&out.pitch_class)?, p(&out.velocity)?];
+        let all: Vec<Vec<Vec<f32>>> = out.classes.iter().map(p).collect::<Result<_>>()?;
+        let all_qualities: Vec<Vec<f32>> = match &out.qualities {
+            Some(q) => candle_nn::ops::sigmoid(q)?.to_vec2()?,
+            None => Vec::new(),
+        };
         let n = inputs.len();
         let mut descriptors: Vec<Vec<f32>> = out.descriptors.to_vec2()?;
         descriptors.truncate(n);
         let mut v = HeadProbabilities {
-            instrument: instrument[..n].to_vec(),
-            family: family[..n].to_vec(),
-            pitch_class: pitch_class[..n].to_vec(),
-            velocity: velocity[..n].to_vec(),
+            classes: all.iter().map(|head| head[..n].to_vec()).collect(),
+            qualities: all_qualities.iter().take(n).cloned().collect(),
             descriptors,
             embedding: e.narrow(0, 0, n)?.to_vec2()?,
         };
+        let (pitch, labels) = self.pitch_head;
         for (c, &k) in shifts.iter().enumerate() {
             let copy = (c + 1) * n..(c + 2) * n;
-            add(&mut v.instrument, &instrument[copy.clone()], 0);
-            add(&mut v.family, &family[copy.clone()], 0);
-            add(&mut v.pitch_class, &pitch_class[copy.clone()], k);
-            add(&mut v.velocity, &velocity[copy], 0);
+            for (h, (sum, head)) in v.classes.iter_mut().zip(&all).enumerate() {
+                let offset = if h == pitch { k } else { 0 };
+                add(sum, &head[copy.clone()], offset, labels == PitchLabels::Class);
+            }
+            if !all_qualities.is_empty() {
+                for (sum, q) in v.qualities.iter_mut().zip(&all_qualities[copy]) {
+                    sum.iter_mut().zip(q).for_each(|(s, q)| *s += q);
+                }
+            }
         }
         let passes = (shifts.len() + 1) as f32;
-        for rows in [&mut v.instrument, &mut v.family, &mut v.pitch_class, &mut v.velocity] {
+        for rows in v.classes.iter_mut().chain(std::iter::once(&mut v.qualities)) {
             rows.iter_mut().flatten().for_each(|p| *p /= passes);
         }
         Ok(v)
@@ -128,12 +139,19 @@ impl Voter {
 }
 
 /// Adds a shifted copy's probabilities, class `c` of the input read from class `c + offset` of
-/// the copy (the pitch class moves with the shift; other heads have offset 0).
-fn add(sum: &mut [Vec<f32>], copy: &[Vec<f32>], offset: i32) {
+/// the copy (the pitch moves with the shift; other heads have offset 0): around the octave for
+/// pitch classes, along the keyboard for MIDI notes, where a class pushed off the end adds
+/// nothing.
+fn add(sum: &mut [Vec<f32>], copy: &[Vec<f32>], offset: i32, wraps: bool) {
     for (s, c) in sum.iter_mut().zip(copy) {
         let classes = c.len() as i32;
         for (j, v) in s.iter_mut().enumerate() {
-            *v += c[(j as i32 + offset).rem_euclid(classes) as usize];
+            let from = j as i32 + offset;
+            if wraps {
+                *v += c[from.rem_euclid(classes) as usize];
+            } else if (0..classes).contains(&from) {
+                *v += c[from as usize];
+            }
         }
     }
 }
@@ -153,14 +171,21 @@ mod tests {
         let mut sum = vec![vec![0.0; 12]];
         let mut copy = vec![vec![0.0; 12]];
         copy[0][3] = 1.0;
-        add(&mut sum, &copy, 2);
+        add(&mut sum, &copy, 2, true);
         assert_eq!(argmax(&sum[0]), 1);
         // Moved down 1 from B (11) wraps to C (0) in the copy.
         let mut sum = vec![vec![0.0; 12]];
         let mut copy = vec![vec![0.0; 12]];
         copy[0][0] = 1.0;
-        add(&mut sum, &copy, -1);
+        add(&mut sum, &copy, -1, true);
         assert_eq!(argmax(&sum[0]), 1);
+        // MIDI notes do not wrap: a copy moved up 2 that hears note 127 says 125, and what it
+        // hears at 0 and 1 belongs to no note of the input.
+        let mut sum = vec![vec![0.0; 128]];
+        let mut copy = vec![vec![0.0; 128]];
+        (copy[0][127], copy[0][1]) = (1.0, 0.5);
+        add(&mut sum, &copy, 2, false);
+        assert_eq!((argmax(&sum[0]), sum[0].iter().sum::<f32>()), (125, 1.0));
         assert_eq!(argmax(&[0.2, 0.5, 0.5, 0.1]), 1);
     }
 }

@@ -6,27 +6,39 @@ use std::sync::Arc;
 use eframe::egui;
 
 use crate::data::dataset::{Dataset, Split};
+use crate::data::schema::{LabelSchema, MAX_HEADS, PitchLabels};
 
-/// The filters; `None` means any.
+/// The filters; `None` means any. The label filters follow the data set's schema: its
+/// instruments and families, or NSynth's families, sources and qualities.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
     pub bank: Option<String>,
-    pub family: Option<u8>,
-    pub instrument: Option<u8>,
+    /// A class of each of the schema's heads but the pitch and the velocity, which have their own.
+    pub classes: [Option<u16>; MAX_HEADS],
+    pub quality: Option<usize>,
     pub split: Option<Split>,
     pub pitch: Option<u8>,
     pub velocity: Option<u8>,
 }
 
 impl Filter {
-    fn matches(&self, dataset: &Dataset, index: usize) -> bool {
+    fn matches(&self, dataset: &Dataset, schema: &LabelSchema, index: usize) -> bool {
         let note = &dataset.notes[index];
+        let labels_match = || {
+            let wanted = self.classes.iter().any(Option::is_some) || self.quality.is_some();
+            if !wanted {
+                return true;
+            }
+            dataset.classes(index, schema).is_some_and(|c| {
+                self.classes.iter().zip(c.classes).all(|(want, got)| want.is_none_or(|w| w == got))
+                    && self.quality.is_none_or(|q| c.qualities >> q & 1 == 1)
+            })
+        };
         self.bank.as_ref().is_none_or(|b| note.record.bank.as_ref() == Some(b))
-            && self.family.is_none_or(|f| note.labels.family == Some(f))
-            && self.instrument.is_none_or(|i| note.labels.instrument == Some(i))
             && self.split.is_none_or(|s| note.split == Some(s))
             && self.pitch.is_none_or(|p| note.record.pitch == p)
             && self.velocity.is_none_or(|v| note.record.velocity == v)
+            && labels_match()
     }
 }
 
@@ -55,6 +67,7 @@ pub struct Browser {
     selected: Option<usize>,
     banks: Vec<String>,
     velocities: Vec<u8>,
+    schema: Option<LabelSchema>,
 }
 
 impl Browser {
@@ -66,6 +79,7 @@ impl Browser {
         self.velocities = velocities;
         self.filter = Filter::default();
         self.selected = None;
+        self.schema = Some(dataset.schema(PitchLabels::Class));
         self.dataset = Some(dataset);
         self.refresh();
     }
@@ -81,7 +95,10 @@ impl Browser {
 
     fn refresh(&mut self) {
         self.matches = match &self.dataset {
-            Some(d) => (0..d.notes.len()).filter(|&i| self.filter.matches(d, i)).collect(),
+            Some(d) => {
+                let schema = self.schema.clone().unwrap_or_else(|| d.schema(PitchLabels::Class));
+                (0..d.notes.len()).filter(|&i| self.filter.matches(d, &schema, i)).collect()
+            }
             None => Vec::new(),
         };
     }
@@ -162,17 +179,34 @@ impl Browser {
 
     fn filters_ui(&mut self, ui: &mut egui::Ui, dataset: &Dataset) {
         let taxonomy = &dataset.taxonomy;
+        let schema = self.schema.clone().unwrap_or_else(|| dataset.schema(PitchLabels::Class));
         let filter = &mut self.filter;
         combo(ui, "bank", &mut filter.bank, self.banks.iter().map(|b| (b.clone(), b.clone())));
-        let families = taxonomy.families.iter().enumerate().map(|(i, f)| (i as u8, f.clone()));
-        combo(ui, "family", &mut filter.family, families);
-        let instruments = taxonomy
-            .instruments
-            .iter()
-            .enumerate()
-            .filter(|(_, inst)| filter.family.is_none_or(|f| taxonomy.family_index(&inst.family) == Some(f.into())))
-            .map(|(i, inst)| (i as u8, inst.name.clone()));
-        combo(ui, "instrument", &mut filter.instrument, instruments);
+        let family = schema.head("family");
+        // The family first: it narrows the instruments offered.
+        let mut order: Vec<usize> = (0..schema.heads.len()).collect();
+        order.sort_by_key(|&h| schema.heads[h].name != "family");
+        for h in order {
+            let head = &schema.heads[h];
+            if matches!(head.name.as_str(), "pitch_class" | "pitch" | "velocity") {
+                continue;
+            }
+            let chosen_family = family.and_then(|f| filter.classes[f]);
+            let options = head.classes.iter().enumerate().filter(|(_, name)| {
+                // Our instruments narrowed to the family chosen.
+                head.name != "instrument"
+                    || chosen_family.is_none_or(|f| {
+                        taxonomy
+                            .instrument_index(name)
+                            .and_then(|k| taxonomy.family_index(&taxonomy.instruments[k].family))
+                            == Some(usize::from(f))
+                    })
+            });
+            combo(ui, &head.name, &mut filter.classes[h], options.map(|(i, name)| (i as u16, name.clone())));
+        }
+        if !schema.qualities.is_empty() {
+            combo(ui, "quality", &mut filter.quality, schema.qualities.iter().cloned().enumerate());
+        }
         combo(ui, "split", &mut filter.split, Split::ALL.into_iter().map(|s| (s, s.as_str().to_owned())));
         combo(ui, "velocity", &mut filter.velocity, self.velocities.iter().map(|&v| (v, v.to_string())));
         ui.horizontal(|ui| {

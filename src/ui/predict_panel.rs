@@ -74,16 +74,21 @@ impl PredictPanel {
     }
 }
 
+/// The primary head (the instrument, or NSynth's family) as bars, the other heads as lines; the
+/// qualities whose own probability passes one half.
 fn prediction_ui(ui: &mut egui::Ui, prediction: &Prediction) {
-    if let Some(head) = prediction.head("instrument") {
-        for (label, p) in head.top.iter().take(3) {
-            let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(14.0);
-            ui.add(if *p > 0.5 { bar.fill(Color32::from_rgb(60, 140, 70)) } else { bar });
-        }
+    let Some((primary, rest)) = prediction.heads.split_first() else { return };
+    for (label, p) in primary.top.iter().take(3) {
+        let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(14.0);
+        ui.add(if *p > 0.5 { bar.fill(Color32::from_rgb(60, 140, 70)) } else { bar });
     }
-    for name in ["family", "pitch_class", "velocity"] {
-        if let Some((label, p)) = prediction.head(name).and_then(|h| h.top.first()) {
-            ui.small(format!("{}: {label} ({:.0}%)", name.replace('_', " "), 100.0 * p));
+    for head in rest {
+        if head.head == "qualities" {
+            let held: Vec<String> =
+                head.top.iter().filter(|(_, p)| *p >= 0.5).map(|(q, p)| format!("{q} ({:.0}%)", 100.0 * p)).collect();
+            ui.small(format!("qualities: {}", if held.is_empty() { "none".into() } else { held.join(", ") }));
+        } else if let Some((label, p)) = head.top.first() {
+            ui.small(format!("{}: {label} ({:.0}%)", head.head.replace('_', " "), 100.0 * p));
         }
     }
 }

@@ -425,11 +425,17 @@ impl TrainPanel {
     fn curves_ui(&mut self, ui: &mut egui::Ui) {
         let keys: BTreeSet<String> =
             self.watches.iter().flat_map(|w| w.records.iter().flat_map(|r| r.values.keys().cloned())).collect();
+        // The primary head: the instrument, or NSynth's family for a run on its labels.
+        let primary = if keys.contains("acc_instrument") || !keys.contains("acc_family") {
+            "acc_instrument"
+        } else {
+            "acc_family"
+        };
         let plots: [(&str, &[&str]); 4] = [
             ("loss", &["loss"]),
-            // The library-leak probe beside the instrument (dotted): near its chance line, the
+            // The library-leak probe beside the primary head (dotted): near its chance line, the
             // model has not learnt the recordings apart.
-            ("accuracy", &["acc_instrument", "retrieval_acc", "probe_library", "probe_chance"]),
+            ("accuracy", &[primary, "retrieval_acc", "probe_library", "probe_chance"]),
             ("learning rate", &["lr"]),
             ("temperature", &["temperature"]),
         ];

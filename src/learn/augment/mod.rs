@@ -197,14 +197,7 @@ mod tests {
             augment: Some(augment),
             eq: None,
             shift: None,
-            targets: vec![Targets {
-                instrument: 0,
-                family: 0,
-                pitch_class: 0,
-                velocity: 0,
-                descriptors: [0.0; 5],
-                library: 0,
-            }],
+            targets: vec![Targets { classes: [0; 6], qualities: 0, descriptors: [0.0; 5], library: 0 }],
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
         assert!((0..20).all(|_| examples.draw(0, 0.0, &mut rng).unwrap() == clean));

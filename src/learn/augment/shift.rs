@@ -9,6 +9,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::data::schema::PitchLabels;
 use crate::dsp::cqt::CqtConfig;
 use crate::learn::batch::Targets;
 use crate::learn::config::InputConfig;
@@ -109,6 +110,8 @@ pub struct PitchShift {
     cqt: ViewShift,
     descriptor_mean: [f32; 5],
     descriptor_std: [f32; 5],
+    /// The pitch head's place among the targets' classes, and how it asks the pitch.
+    pitch_head: (usize, PitchLabels),
 }
 
 impl PitchShift {
@@ -126,7 +129,13 @@ impl PitchShift {
         let cqt = ViewShift::new(&standardizer.cqt_mean, &standardizer.cqt_std, input.cqt_pool, max, |b, r| {
             b - per_octave * r.log2()
         });
-        Self { config, stft, cqt, descriptor_mean, descriptor_std }
+        Self { config, stft, cqt, descriptor_mean, descriptor_std, pitch_head: (2, PitchLabels::Class) }
+    }
+
+    /// The pitch head whose class a shift moves: its index in the schema, and its labels
+    /// (our schema's pitch class, third, by default).
+    pub fn with_pitch_head(self, index: usize, labels: PitchLabels) -> Self {
+        Self { pitch_head: (index, labels), ..self }
     }
 
     /// A draw of the shift for one example: 0 (none) with probability `1 - probability`.
@@ -147,8 +156,8 @@ impl PitchShift {
         self.cqt.apply(&mut x.cqt, &self.cqt.taps[k]);
     }
 
-    /// The targets of a note shifted by `semitones`: its pitch class moves, and so do the
-    /// descriptors measured in hertz or crossings per second.
+    /// The targets of a note shifted by `semitones`: its pitch moves, and so do the descriptors
+    /// measured in hertz or crossings per second.
     pub fn targets(&self, t: &Targets, semitones: i32) -> Targets {
         let ratio = 2f32.powf(semitones as f32 / 12.0);
         let mut descriptors = t.descriptors;
@@ -156,7 +165,10 @@ impl PitchShift {
             let (m, s) = (self.descriptor_mean[k], self.descriptor_std[k]);
             descriptors[k] = (ratio * (descriptors[k] * s + m) - m) / s;
         }
-        Targets { pitch_class: (i32::from(t.pitch_class) + semitones).rem_euclid(12) as u8, descriptors, ..*t }
+        let mut classes = t.classes;
+        let (head, labels) = self.pitch_head;
+        classes[head] = labels.shift(classes[head], semitones);
+        Targets { classes, descriptors, ..*t }
     }
 }
 
@@ -231,20 +243,24 @@ mod tests {
             [400.0, 200.0, 0.05, 800.0, 3.0],
         );
         let t = Targets {
-            instrument: 3,
-            family: 1,
-            pitch_class: 11,
-            velocity: 2,
+            classes: [3, 1, 11, 2, 0, 0],
+            qualities: 0b101,
             descriptors: [0.5, -1.0, 0.3, 0.0, 1.0],
             library: 0,
         };
         let up = shift.targets(&t, 12);
-        assert_eq!((up.instrument, up.family, up.pitch_class, up.velocity), (3, 1, 11, 2));
+        assert_eq!((up.classes, up.qualities), ([3, 1, 11, 2, 0, 0], 0b101));
         // An octave doubles the centroid: 1200 Hz -> 2400 Hz, (2400 - 1000) / 400 = 3.5.
         assert!((up.descriptors[0] - 3.5).abs() < 1e-5);
         assert_eq!((up.descriptors[2], up.descriptors[4]), (0.3, 1.0));
-        assert_eq!(shift.targets(&t, 1).pitch_class, 0);
-        assert_eq!(shift.targets(&t, -2).pitch_class, 9);
+        assert_eq!(shift.targets(&t, 1).classes[2], 0);
+        assert_eq!(shift.targets(&t, -2).classes[2], 9);
+        // NSynth's MIDI pitch head, second here: moved along the keyboard, kept in 0-127.
+        let midi = PitchShift { pitch_head: (1, PitchLabels::Midi), ..shift };
+        let t = Targets { classes: [4, 126, 0, 0, 0, 0], ..t };
+        assert_eq!((midi.targets(&t, 1).classes[1], midi.targets(&t, 3).classes[1]), (127, 127));
+        assert_eq!(midi.targets(&t, -2).classes, [4, 124, 0, 0, 0, 0]);
+        let shift = midi;
         // About half the draws shift, each by at most three semitones, both ways.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
         let draws: Vec<i32> = (0..2000).map(|_| shift.semitones(&mut rng)).collect();

@@ -84,7 +84,7 @@ pub fn build(
         };
     let g = settings.geometry();
     let count = n.div_ceil(shard_notes);
-    let check_audio = dataset.root().join(crate::data::dataset::AUDIO_DIR).is_dir();
+    let check_audio = dataset.has_audio();
     let mut todo = Vec::new();
     let mut replaced = 0;
     for k in 0..count {

@@ -132,10 +132,14 @@ fn key(settings: &StoreSettings, examples_xxh3: &str) -> u64 {
     hasher.digest()
 }
 
+/// The hash of the data set's examples.json files, which fix its notes and their order.
 fn examples_hash(dataset: &Dataset) -> Result<String, StoreError> {
-    let path = dataset.root().join(crate::data::dataset::EXAMPLES_JSON);
-    let bytes = std::fs::read(&path).map_err(|source| StoreError::Read { path, source })?;
-    Ok(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)))
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for path in dataset.examples_files() {
+        let bytes = std::fs::read(&path).map_err(|source| StoreError::Read { path, source })?;
+        hasher.update(&bytes);
+    }
+    Ok(format!("{:016x}", hasher.digest()))
 }
 
 /// Where the store of this data set and these settings lives, and its key.
@@ -192,7 +196,7 @@ impl Store {
         let mut shards = Vec::with_capacity(count);
         let mut moments: Vec<(Moments, Moments)> =
             (0..GROUPS).map(|_| (Moments::new(geometry.stft_bins), Moments::new(geometry.cqt_bins))).collect();
-        let check_audio = dataset.root().join(crate::data::dataset::AUDIO_DIR).is_dir();
+        let check_audio = dataset.has_audio();
         for k in 0..count {
             let path = dir.join(shard_name(k));
             let first = k * meta.shard_notes;
