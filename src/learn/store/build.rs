@@ -42,12 +42,25 @@ pub struct BuildReport {
     pub elapsed_secs: f64,
 }
 
-/// Builds what is missing of the store of `dataset` with `settings`; `progress(done, total)`
-/// counts notes, those of shards already there included.
+/// Builds what is missing of the store of `dataset` with `settings`, reading each note's audio;
+/// `progress(done, total)` counts notes, those of shards already there included.
 pub fn build(
     dataset: &Dataset,
     settings: &StoreSettings,
     options: &BuildOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<BuildReport, StoreError> {
+    let read = |i: usize| dataset.load_audio(&dataset.notes[i]).map_err(|e| e.to_string());
+    build_from(dataset, settings, options, &read, progress)
+}
+
+/// [`build`] with each note's samples from `samples(i)` instead of its file: a note rendered
+/// straight into the store keeps no audio (the scale benchmark does this for NSynth's size).
+pub fn build_from(
+    dataset: &Dataset,
+    settings: &StoreSettings,
+    options: &BuildOptions,
+    samples: &(dyn Fn(usize) -> Result<Vec<f32>, String> + Sync),
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<BuildReport, StoreError> {
     let start = Instant::now();
@@ -126,7 +139,7 @@ pub fn build(
             options.threads.max(1),
             &|d, _| progress(base + d, n),
             || Analyzer::new(settings.stft, settings.cqt),
-            |analyzer, &i| analyse(dataset, analyzer, i, settings, &g),
+            |analyzer, &i| analyse(dataset, analyzer, i, settings, &g, samples),
         );
         let records = match records {
             Ok(r) => r,
@@ -184,6 +197,7 @@ fn analyse(
     i: usize,
     settings: &StoreSettings,
     g: &Geometry,
+    read: &(dyn Fn(usize) -> Result<Vec<f32>, String> + Sync),
 ) -> Result<Analysed, StoreError> {
     let note = &dataset.notes[i];
     let name = || note.record.note_str.clone();
@@ -191,8 +205,7 @@ fn analyse(
     let path = dataset.audio_path(note);
     // The fingerprint is taken before reading: audio replaced meanwhile is seen as changed.
     let fingerprint = fingerprint(&path).unwrap_or(0);
-    let samples =
-        dataset.load_audio(note).map_err(|e| StoreError::Analysis { note: name(), problem: e.to_string() })?;
+    let samples = read(i).map_err(|problem| StoreError::Analysis { note: name(), problem })?;
     let raw = raw_views(analyzer, &samples);
     let pooled = raw.pool_time(settings.time_pool);
     if pooled.frames != g.frames || pooled.stft_bins != g.stft_bins || pooled.cqt_bins != g.cqt_bins {

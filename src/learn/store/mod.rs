@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use build::{BuildOptions, BuildReport, build};
+pub use build::{BuildOptions, BuildReport, build, build_from};
 pub use format::{GROUPS, Geometry, STEP_DB};
 
 use super::config::{CACHE_FRAMES, InputConfig};
