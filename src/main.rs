@@ -75,6 +75,9 @@ enum Verb {
 fn main() -> ExitCode {
     // SAFETY: the first statement of main: no other thread exists yet.
     unsafe { timbrescope::learn::park_candle_helpers() };
+    // Unnamed, rayon's workers would take the name of whichever thread first uses them (the
+    // batch producer's, in training), and show under it in profiles.
+    let _ = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("worker-{i}")).build_global();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         // sofar warns about optional attributes the KEMAR file leaves out; nothing to act on.
         .filter_module("sofar", log::LevelFilter::Error)

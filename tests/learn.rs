@@ -139,18 +139,7 @@ fn a_tiny_run_learns_and_writes_every_file() {
     assert_eq!(total as usize, confusion.notes.len());
 
     // The best model evaluates on the test splits and predicts a clip.
-    let report = evaluate(
-        &EvalOptions {
-            model: run.clone(),
-            dataset: data.clone(),
-            split: Split::Test,
-            chain: None,
-            shift_votes: None,
-            threads: 2,
-        },
-        &|_, _| {},
-    )
-    .unwrap();
+    let report = evaluate(&EvalOptions::new(run.clone(), data.clone(), Split::Test), &|_, _| {}).unwrap();
     let counts: u32 = report.confusion.counts.iter().flatten().sum();
     assert_eq!(counts as usize, report.notes);
     let diagonal: u32 = (0..3).map(|i| report.confusion.counts[i][i]).sum();
@@ -160,47 +149,22 @@ fn a_tiny_run_learns_and_writes_every_file() {
     }
     // The best model, evaluated on the valid split by the evaluation path (features computed
     // afresh), scores what the training loop measured for it.
-    let valid_report = evaluate(
-        &EvalOptions {
-            model: run.clone(),
-            dataset: data.clone(),
-            split: Split::Valid,
-            chain: None,
-            shift_votes: None,
-            threads: 2,
-        },
-        &|_, _| {},
-    )
-    .unwrap();
+    let valid_report = evaluate(&EvalOptions::new(run.clone(), data.clone(), Split::Valid), &|_, _| {}).unwrap();
     let best_valid = valid.iter().map(|r| r.values["acc_instrument"]).fold(0.0, f64::max);
     assert!(
         (valid_report.metrics["acc_instrument"] - best_valid).abs() < 1e-9,
         "{:?} vs {best_valid}",
         valid_report.metrics
     );
-    let bank = evaluate(
-        &EvalOptions {
-            model: run.clone(),
-            dataset: data.clone(),
-            split: Split::TestBank,
-            chain: None,
-            shift_votes: None,
-            threads: 2,
-        },
-        &|_, _| {},
-    )
-    .unwrap();
+    let bank = evaluate(&EvalOptions::new(run.clone(), data.clone(), Split::TestBank), &|_, _| {}).unwrap();
     assert!(bank.notes > 0);
     let chain = dir.path().join("noise.toml");
     std::fs::write(&chain, "[[stage]]\nkind = \"noise\"\ncolor = \"pink\"\nsnr_db = 10.0\n").unwrap();
     let noisy = evaluate(
         &EvalOptions {
-            model: run.clone(),
-            dataset: data.clone(),
-            split: Split::Test,
             chain: Some((chain, 3)),
             shift_votes: Some(1),
-            threads: 2,
+            ..EvalOptions::new(run.clone(), data.clone(), Split::Test)
         },
         &|_, _| {},
     )
@@ -243,14 +207,7 @@ fn training_and_evaluation_stream_from_the_store_once_the_audio_is_gone() {
     let records = RunFolder::new(&run).read_metrics().unwrap();
     assert_eq!(records.iter().filter(|r| r.stage == "mtl" && r.split == "valid").count(), 2);
     let report = evaluate(
-        &EvalOptions {
-            model: run,
-            dataset: data.clone(),
-            split: Split::Valid,
-            chain: None,
-            shift_votes: Some(0),
-            threads: 2,
-        },
+        &EvalOptions { shift_votes: Some(0), ..EvalOptions::new(run, data.clone(), Split::Valid) },
         &|_, _| {},
     )
     .unwrap();
@@ -259,12 +216,9 @@ fn training_and_evaluation_stream_from_the_store_once_the_audio_is_gone() {
     let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/chains/eval/pink_10db.toml");
     let err = evaluate(
         &EvalOptions {
-            model: dir.path().join("run"),
-            dataset: data,
-            split: Split::Valid,
             chain: Some((chain, 1)),
             shift_votes: Some(0),
-            threads: 2,
+            ..EvalOptions::new(dir.path().join("run"), data, Split::Valid)
         },
         &|_, _| {},
     )
@@ -392,28 +346,14 @@ fn bad_input_is_refused_before_work_starts() {
     assert!(matches!(err, LearnError::Architecture { .. }), "{err}");
 
     // An empty split for evaluation, and a file that is not a model.
-    let err = evaluate(
-        &EvalOptions {
-            model: small.join("best.safetensors"),
-            dataset: no_valid.clone(),
-            split: Split::Valid,
-            chain: None,
-            shift_votes: None,
-            threads: 1,
-        },
-        &|_, _| {},
-    )
-    .err()
-    .unwrap();
+    let err = evaluate(&EvalOptions::new(small.join("best.safetensors"), no_valid.clone(), Split::Valid), &|_, _| {})
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("valid split"), "{err}");
     let err = evaluate(
         &EvalOptions {
-            model: small.join("best.safetensors"),
-            dataset: data.clone(),
-            split: Split::Test,
-            chain: None,
             shift_votes: Some(13),
-            threads: 1,
+            ..EvalOptions::new(small.join("best.safetensors"), data.clone(), Split::Test)
         },
         &|_, _| {},
     )
@@ -547,20 +487,7 @@ fn two_libraries_train_with_the_adversary_and_cross_library_pairs_and_are_probed
     assert_eq!(loaded.meta.spec.classes.library, 2);
 
     // eval probes the libraries of the notes it scores; one library gives nothing to probe.
-    let eval = |split: Split| {
-        evaluate(
-            &EvalOptions {
-                model: run.clone(),
-                dataset: data.clone(),
-                split,
-                chain: None,
-                shift_votes: None,
-                threads: 2,
-            },
-            &|_, _| {},
-        )
-        .unwrap()
-    };
+    let eval = |split: Split| evaluate(&EvalOptions::new(run.clone(), data.clone(), split), &|_, _| {}).unwrap();
     let report = eval(Split::Train);
     let probe = report.library_probe.clone().expect("two libraries in the train split");
     assert_eq!(probe.libraries, ["tiny_a", "tiny_b"]);

@@ -149,18 +149,7 @@ fn nsynth_labels_make_the_heads_of_training_evaluation_and_prediction() {
     assert_eq!(meta.primary_classes().len(), 11);
 
     // NSynth's test split, instruments unseen in training, is the held-out test.
-    let report = evaluate(
-        &EvalOptions {
-            model: run.clone(),
-            dataset: root.clone(),
-            split: Split::Test,
-            chain: None,
-            shift_votes: None,
-            threads: 2,
-        },
-        &|_, _| {},
-    )
-    .unwrap();
+    let report = evaluate(&EvalOptions::new(run.clone(), root.clone(), Split::Test), &|_, _| {}).unwrap();
     assert_eq!(report.notes, 22);
     assert_eq!(report.per_class_recall.len(), 11);
     assert_eq!((report.confusion.labels.len(), report.confusion.counts.len()), (11, 11));

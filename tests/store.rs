@@ -121,15 +121,29 @@ fn truncated_and_foreign_shards_are_refused_by_name_and_rebuilt() {
     assert_eq!((report.built, report.replaced), (1, 1));
     assert_eq!(std::fs::metadata(&shard).unwrap().len(), full);
 
+    // A record damaged in place (records are outside the shard's checksum) is refused when
+    // read, naming its shard, rather than decoded into other values.
+    let mut bytes = std::fs::read(&shard).unwrap();
+    let notes = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let first = u64::from_le_bytes(bytes[16..24].try_into().unwrap()) as usize;
+    let records_at = 64 + 16 * notes;
+    bytes[records_at..records_at + 16].fill(0);
+    std::fs::write(&shard, &bytes).unwrap();
+    let store = Store::open(&dataset, &settings(4)).unwrap();
+    let err = store.read(first).expect_err("a damaged record must not decode");
+    assert!(matches!(err, StoreError::Damaged { .. }) && err.to_string().contains("shard-00002.bin"), "{err}");
+    drop(store);
+    std::fs::write(&shard, vec![0u8; 0]).unwrap();
+    assert_eq!(build_tiny(&dataset).built, 1);
+
     // A shard of the same place in another store (other settings, the same notes and size).
     let other_dir = build(&dataset, &settings(2), &options(), &|_, _| {}).unwrap().dir;
     let other = other_dir.join("shard-00002.bin");
-    let geometry_differs = std::fs::metadata(&other).unwrap().len() != full;
     std::fs::copy(&other, &shard).unwrap();
     let err = Store::open(&dataset, &settings(4)).err().expect("another store's shard must not open");
     assert!(err.to_string().contains("shard-00002.bin"), "{err}");
-    // Time-pooled by 2 the shard is larger; the size is what gives it away first.
-    assert!(geometry_differs && matches!(err, StoreError::Damaged { .. }), "{err}");
+    // Its header's key (other settings) gives it away.
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
 
     // A whole store of another data set, put where this one's belongs.
     let (other_root, _) = {

@@ -33,6 +33,14 @@ pub struct EvalOptions {
     pub threads: usize,
 }
 
+impl EvalOptions {
+    /// A split evaluated clean with the model's own votes, on every core.
+    pub fn new(model: impl Into<PathBuf>, dataset: impl Into<PathBuf>, split: Split) -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self { model: model.into(), dataset: dataset.into(), split, chain: None, shift_votes: None, threads }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EvalReport {
     pub model: String,

@@ -42,7 +42,8 @@ impl NoiseFloor {
             return;
         }
         let rank = (frames - 1) * self.percentile as usize / 100;
-        let floors: Vec<f32> = kth_smallest_per_bin(values, frames, bins, rank, f32::INFINITY)
+        // Values are never NaN: dB of clamped magnitudes.
+        let floors: Vec<f32> = ranked_per_bin(values, frames, bins, rank, f32::INFINITY, |a, b| a < b)
             .into_iter()
             .map(|v| v + self.margin_db as f32)
             .collect();
@@ -68,29 +69,34 @@ impl NoiseFloor {
         }
         let margin_steps = margin_steps as i32;
         let rank = (frames - 1) * self.percentile as usize / 100;
-        // The quietest values have the largest codes: rank the codes counted down from 255.
-        let down: Vec<u8> = codes.iter().map(|&q| 255 - q).collect();
-        let floor_codes: Vec<i32> =
-            kth_smallest_per_bin(&down, frames, bins, rank, u8::MAX).into_iter().map(|d| 255 - i32::from(d)).collect();
+        // The quietest values have the largest codes. A value's gap to its bin's floor, in
+        // steps, is the floor's code less its own less the margin.
+        let floor_codes: Vec<i32> = ranked_per_bin(codes, frames, bins, rank, 0, |a, b| a > b)
+            .into_iter()
+            .map(|q| i32::from(q) - margin_steps)
+            .collect();
         // The correction for a gap of d steps, d clamped to 0 ..= LOG_SUB_MAX_DB / step_db: minus
         // infinity at 0 (the value is at or under the floor: the -100 dB floor after the max
         // below), nothing at the top, as `LogSub::subtract` does, without a branch.
         let max_steps = (LOG_SUB_MAX_DB / step_db).ceil() as i32;
-        let table: Vec<f32> = (0..=max_steps)
-            .map(|d| match d {
-                0 => f32::NEG_INFINITY,
-                d if d == max_steps => 0.0,
-                d => exact_correction(d as f32 * step_db),
-            })
-            .collect();
-        let levels: [f32; 256] = std::array::from_fn(|q| top - q as f32 * step_db);
-        let mut out = vec![0f32; codes.len()];
-        for (frame, row) in codes.chunks_exact(bins).zip(out.chunks_exact_mut(bins)) {
-            for ((&q, &fq), y) in frame.iter().zip(&floor_codes).zip(row) {
-                let d = (fq - i32::from(q) - margin_steps).clamp(0, max_steps);
-                *y = (levels[usize::from(q)] + table[d as usize]).max(FLOOR_DB);
-            }
+        if max_steps > 255 {
+            return None;
         }
+        let mut table = [0f32; 256];
+        for (d, t) in table.iter_mut().enumerate().take(max_steps as usize) {
+            *t = if d == 0 { f32::NEG_INFINITY } else { exact_correction(d as f32 * step_db) };
+        }
+        let mut out = vec![0f32; codes.len()];
+        let steps = Steps { codes, floor_codes: &floor_codes, table: &table, top, step_db, max_steps, bins };
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present, checked just above.
+            unsafe { steps.subtract_avx2(&mut out) };
+        } else {
+            steps.subtract(&mut out);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        steps.subtract(&mut out);
         let loudest = out.iter().copied().fold(FLOOR_DB, f32::max);
         let lowest = loudest - self.range_db as f32;
         out.iter_mut().for_each(|x| *x = x.max(lowest));
@@ -98,52 +104,110 @@ impl NoiseFloor {
     }
 }
 
-/// Each bin's value of rank `rank` (0: the smallest) over the frames of a frame-major view.
-/// For the low ranks of a floor percentile, each bin keeps its `rank + 1` smallest values so far
-/// in one pass over the frames, faster than gathering each bin's column to select from; higher
-/// ranks select from the column.
-fn kth_smallest_per_bin<T: Copy + PartialOrd>(
+/// A stepped view and its bins' floors, for [`NoiseFloor::apply_to_steps`].
+struct Steps<'a> {
+    codes: &'a [u8],
+    floor_codes: &'a [i32],
+    table: &'a [f32; 256],
+    top: f32,
+    step_db: f32,
+    max_steps: i32,
+    bins: usize,
+}
+
+impl Steps<'_> {
+    /// Each value less its floor in power: its level plus the correction for its gap. The
+    /// table is indexed by a byte, so no bounds check keeps the loop from gathering in SIMD.
+    #[inline(always)]
+    fn subtract(&self, out: &mut [f32]) {
+        for (frame, row) in self.codes.chunks_exact(self.bins).zip(out.chunks_exact_mut(self.bins)) {
+            for ((&q, &fq), y) in frame.iter().zip(self.floor_codes).zip(row) {
+                let q = i32::from(q);
+                // Codes and floors are bytes, far from overflowing; wrapping keeps the build's
+                // overflow checks out of the loop, which they would keep from SIMD.
+                let d = fq.wrapping_sub(q).clamp(0, self.max_steps) as u8;
+                *y = (self.top - q as f32 * self.step_db + self.table[usize::from(d)]).max(FLOOR_DB);
+            }
+        }
+    }
+
+    /// [`Self::subtract`] eight values at a time: the table lookup is a gather, which the
+    /// compiler does not make of the scalar loop by itself.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn subtract_avx2(&self, out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi32(self.max_steps));
+        let (top, step, lowest) = (_mm256_set1_ps(self.top), _mm256_set1_ps(self.step_db), _mm256_set1_ps(FLOOR_DB));
+        let lanes = self.bins / 8 * 8;
+        for (frame, row) in self.codes.chunks_exact(self.bins).zip(out.chunks_exact_mut(self.bins)) {
+            for b in (0..lanes).step_by(8) {
+                // SAFETY: b + 8 <= lanes <= bins, the length of `frame`, `row` and
+                // `floor_codes`; every gathered index is clamped to 0 ..= max_steps <= 255, inside
+                // the 256-entry table.
+                unsafe {
+                    let q = _mm256_cvtepu8_epi32(_mm_loadl_epi64(frame.as_ptr().add(b).cast()));
+                    let fq = _mm256_loadu_si256(self.floor_codes.as_ptr().add(b).cast());
+                    let d = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(fq, q), zero), max);
+                    let correction = _mm256_i32gather_ps::<4>(self.table.as_ptr(), d);
+                    let level = _mm256_sub_ps(top, _mm256_mul_ps(_mm256_cvtepi32_ps(q), step));
+                    _mm256_storeu_ps(row.as_mut_ptr().add(b), _mm256_max_ps(_mm256_add_ps(level, correction), lowest));
+                }
+            }
+            for ((&q, &fq), y) in frame[lanes..].iter().zip(&self.floor_codes[lanes..]).zip(&mut row[lanes..]) {
+                let q = i32::from(q);
+                let d = fq.wrapping_sub(q).clamp(0, self.max_steps) as u8;
+                *y = (self.top - q as f32 * self.step_db + self.table[usize::from(d)]).max(FLOOR_DB);
+            }
+        }
+    }
+}
+
+/// Each bin's value of rank `rank` over the frames of a frame-major view, ranks counted in the
+/// order `before` (rank 0: the value every other is not before). `last` comes after every value.
+/// For the low ranks of a floor percentile, each frame passes down the bins' `rank + 1` values
+/// kept so far as through a sorting network: branch-free over whole frames, so it runs in SIMD
+/// lanes. Higher ranks select from each bin's column.
+fn ranked_per_bin<T: Copy>(
     values: &[T],
     frames: usize,
     bins: usize,
     rank: usize,
-    above: T,
+    last: T,
+    before: impl Fn(T, T) -> bool + Copy,
 ) -> Vec<T> {
     let k = rank + 1;
     if k > 8 {
-        let mut column = vec![above; frames];
+        let mut column = vec![last; frames];
         return (0..bins)
             .map(|b| {
                 for (f, c) in column.iter_mut().enumerate() {
                     *c = values[f * bins + b];
                 }
-                // Values are never NaN: dB of clamped magnitudes, or byte steps.
-                *column.select_nth_unstable_by(rank, |a, b| a.partial_cmp(b).expect("not NaN")).1
+                let order = |x: &T, y: &T| match (before(*x, *y), before(*y, *x)) {
+                    (true, _) => std::cmp::Ordering::Less,
+                    (_, true) => std::cmp::Ordering::Greater,
+                    _ => std::cmp::Ordering::Equal,
+                };
+                *column.select_nth_unstable_by(rank, order).1
             })
             .collect();
     }
-    // Bin b's k smallest values so far, ascending, in smallest[b * k..(b + 1) * k]; the largest
-    // of them also in `threshold[b]`, which most values only need comparing with.
-    let mut smallest = vec![above; k * bins];
-    let mut threshold = vec![above; bins];
-    // From the last frame back: a note decays into silence, so its quietest frames come first
-    // and later ones rarely displace them.
-    for frame in values.chunks_exact(bins).take(frames).rev() {
-        for ((b, &x), t) in frame.iter().enumerate().zip(threshold.iter_mut()) {
-            if x >= *t {
-                continue;
+    // Row j of `kept` holds each bin's j-th value so far, in order.
+    let mut kept = vec![last; k * bins];
+    let mut carry = vec![last; bins];
+    for frame in values.chunks_exact(bins).take(frames) {
+        carry.copy_from_slice(frame);
+        for row in kept.chunks_exact_mut(bins) {
+            for (held, c) in row.iter_mut().zip(carry.iter_mut()) {
+                let (h, x) = (*held, *c);
+                let earlier = before(x, h);
+                *held = if earlier { x } else { h };
+                *c = if earlier { h } else { x };
             }
-            let kept = &mut smallest[b * k..(b + 1) * k];
-            let mut j = rank;
-            while j > 0 && kept[j - 1] > x {
-                kept[j] = kept[j - 1];
-                j -= 1;
-            }
-            kept[j] = x;
-            *t = kept[rank];
         }
     }
-    threshold
+    kept.split_off(rank * bins)
 }
 
 /// `10 log10(1 - 10^(-d/10))` for gaps `d` of 1 to 40 dB between a value and the floor under
@@ -211,22 +275,52 @@ mod tests {
         let worst = float.iter().zip(&stepped).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         // The float path interpolates its table (within 0.003 dB); the stepped one is exact.
         assert!(worst < 0.004, "{worst} dB apart");
+        // The SIMD path (eight bins, then one left over) gives the scalar loop's values exactly.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let floor_codes: Vec<i32> = ranked_per_bin(&codes, frames, bins, 3, 0, |a, b| a > b)
+                .into_iter()
+                .map(|q| i32::from(q) - 12)
+                .collect();
+            let mut table = [0f32; 256];
+            table.iter_mut().enumerate().skip(1).take(79).for_each(|(d, t)| *t = exact_correction(d as f32 * step));
+            table[0] = f32::NEG_INFINITY;
+            let steps = Steps {
+                codes: &codes,
+                floor_codes: &floor_codes,
+                table: &table,
+                top,
+                step_db: step,
+                max_steps: 80,
+                bins,
+            };
+            let (mut scalar, mut simd) = (vec![0f32; codes.len()], vec![0f32; codes.len()]);
+            steps.subtract(&mut scalar);
+            // SAFETY: AVX2 is present, checked just above.
+            unsafe { steps.subtract_avx2(&mut simd) };
+            assert_eq!(scalar, simd);
+        }
         let odd = NoiseFloor { margin_db: 5, ..floor };
         assert!(odd.apply_to_steps(&codes, top, 2.0, frames, bins).is_none(), "5 dB is not whole 2-dB steps");
     }
 
     #[test]
     fn low_ranks_match_a_full_sort() {
-        // 62 frames x 7 bins of scrambled values with repeats: every rank of both paths is the
-        // sorted column's.
+        // 62 frames x 7 bins of scrambled values with repeats: every rank of both paths, in
+        // either order, is the sorted column's.
         let (frames, bins) = (62, 7);
         let values: Vec<f32> = (0..frames * bins).map(|i| ((i * 7919) % 113) as f32 * 0.5 - 20.0).collect();
         for rank in [0, 3, 7, 12, 30] {
-            let got = kth_smallest_per_bin(&values, frames, bins, rank, f32::INFINITY);
+            let got = ranked_per_bin(&values, frames, bins, rank, f32::INFINITY, |a, b| a < b);
+            let codes: Vec<u8> = values.iter().map(|v| (v * 2.0 + 40.0) as u8).collect();
+            let loudest = ranked_per_bin(&codes, frames, bins, rank, 0, |a, b| a > b);
             for b in 0..bins {
                 let mut column: Vec<f32> = (0..frames).map(|f| values[f * bins + b]).collect();
                 column.sort_by(f32::total_cmp);
                 assert_eq!(got[b], column[rank], "rank {rank}, bin {b}");
+                let mut column: Vec<u8> = (0..frames).map(|f| codes[f * bins + b]).collect();
+                column.sort_by(|x, y| y.cmp(x));
+                assert_eq!(loudest[b], column[rank], "rank {rank} from the top, bin {b}");
             }
         }
     }

@@ -13,7 +13,7 @@ pub struct BinStats {
 
 /// Running per-bin sums in f64: dB values near 100 squared over thousands of clips lose
 /// too much in f32.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     pub count: u64,
     pub sum: Vec<f64>,
@@ -23,6 +23,13 @@ pub struct Moments {
 impl Moments {
     pub fn new(bins: usize) -> Self {
         Self { count: 0, sum: vec![0.0; bins], sum_sq: vec![0.0; bins] }
+    }
+
+    /// The sums of every frame of `frames` (frame-major, `bins` values each).
+    pub fn of(frames: &[f32], bins: usize) -> Self {
+        let mut m = Self::new(bins);
+        m.add(frames);
+        m
     }
 
     pub fn bins(&self) -> usize {

@@ -3,6 +3,7 @@
 //! the model's metadata.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -277,7 +278,8 @@ fn open_store(
 
 /// The per-bin statistics of the training notes: of every raw frame, as the store summed them
 /// while building, or with the floor configured, of the floored time-pooled views, which one
-/// pass over the training notes gathers.
+/// pass over the training notes gathers. That pass (about 30 s at 230,000 notes) is kept in the
+/// store's folder, named by the floor and the notes, so the next run with them reads it.
 fn fit_standardizer(
     store: &Store,
     train_idx: &[usize],
@@ -289,6 +291,17 @@ fn fit_standardizer(
         let (s, c) = store.raw_moments(Some(Split::Train));
         return Ok(Standardizer::from_moments(s, c));
     };
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(serde_json::to_string(&floor).expect("the floor serialises").as_bytes());
+    train_idx.iter().for_each(|&i| hasher.update(&(i as u64).to_le_bytes()));
+    let cached = store.dir().join(format!("floored-{:016x}.json", hasher.digest()));
+    if let Some((s, c)) = std::fs::read(&cached)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<(Moments, Moments)>(&bytes).ok())
+        .filter(|(s, c)| s.bins() == store.geometry().stft_bins && c.bins() == store.geometry().cqt_bins)
+    {
+        return Ok(Standardizer::from_moments(&s, &c));
+    }
     let g = store.geometry();
     let done = AtomicUsize::new(0);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -303,9 +316,8 @@ fn fit_standardizer(
                     || (Moments::new(g.stft_bins), Moments::new(g.cqt_bins)),
                     |(mut s, mut c), &i| {
                         let front = store.read_floored(i, &floor)?;
-                        let (ns, nc) = (moments(&front.stft, front.stft_bins), moments(&front.cqt, front.cqt_bins));
-                        s.merge(&ns);
-                        c.merge(&nc);
+                        s.merge(&Moments::of(&front.stft, front.stft_bins));
+                        c.merge(&Moments::of(&front.cqt, front.cqt_bins));
                         progress(done.fetch_add(1, Ordering::Relaxed) + 1, train_idx.len());
                         Ok::<_, StoreError>((s, c))
                     },
@@ -320,11 +332,10 @@ fn fit_standardizer(
                 )
         })
     })?;
+    // A cache: a store folder that cannot be written to still trains.
+    let text = serde_json::to_vec(&(&s, &c)).expect("moments serialise");
+    if let Err(e) = crate::atomic_file::write_atomically(&cached, |w| w.write_all(&text)) {
+        log::warn!("cannot keep the training notes' statistics in {}: {e}", cached.display());
+    }
     Ok(Standardizer::from_moments(&s, &c))
-}
-
-fn moments(values: &[f32], bins: usize) -> Moments {
-    let mut m = Moments::new(bins);
-    m.add(values);
-    m
 }

@@ -152,7 +152,7 @@ pub fn build_from(
         let path = dir.join(super::shard_name(k));
         let header =
             Header { format: STORE_FORMAT, notes: indices.len() as u32, first: first as u64, geometry: g, key };
-        let bytes = g.shard_bytes(indices.len()) as u64;
+        let bytes = g.shard_bytes(indices.len(), records.iter().map(|r| r.record.len()).sum()) as u64;
         if let Some(limit) = options.disk_limit_bytes
             && existing + written + bytes > limit
         {
@@ -236,16 +236,26 @@ fn write_shard(path: &Path, header: &Header, records: &[Analysed], g: &Geometry)
     }
     let head = header.encode();
     let prints: Vec<u8> = records.iter().flat_map(|r| r.fingerprint.to_le_bytes()).collect();
+    let ends: Vec<u8> = records
+        .iter()
+        .scan(0u64, |end, r| {
+            *end += r.record.len() as u64;
+            Some(*end)
+        })
+        .flat_map(u64::to_le_bytes)
+        .collect();
     let mut tail = Vec::new();
     format::encode_moments(&groups, &mut tail);
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(&head);
     hasher.update(&prints);
+    hasher.update(&ends);
     hasher.update(&tail);
     tail.extend_from_slice(&hasher.digest().to_le_bytes());
     crate::atomic_file::write_atomically(path, |w| {
         w.write_all(&head)?;
         w.write_all(&prints)?;
+        w.write_all(&ends)?;
         for r in records {
             w.write_all(&r.record)?;
         }

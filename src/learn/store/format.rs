@@ -1,9 +1,11 @@
-//! One shard's bytes: a header, each note's audio fingerprint, fixed-size note records, and the
-//! raw frames' per-bin sums of each split; the last 8 bytes checksum everything but the records.
+//! One shard's bytes: a header, each note's audio fingerprint, where each note's record ends,
+//! the records, and the raw frames' per-bin sums of each split; the last 8 bytes checksum
+//! everything but the records.
 //!
 //! A record holds the note's power (f64), each view's loudest value (f32) and the time-pooled
-//! views as 8-bit steps below it. Records are fixed in size, so note `i` is read with one
-//! positional read at a computed offset.
+//! views as 8-bit steps below it, LZ4-compressed: a note that decays into silence repeats its
+//! last steps, and compressing halves the store for the cost of a fast decode. The record ends
+//! are kept in memory, so note `i` is still one positional read.
 
 use super::super::inputs::RawViews;
 use super::super::moments::Moments;
@@ -27,22 +29,28 @@ impl Geometry {
         self.frames * (self.stft_bins + self.cqt_bins)
     }
 
-    /// Power, two tops, the quantised values, padded to 8 bytes.
+    /// Power, two tops, the quantised values, padded to 8 bytes: a record before compression.
     pub fn record_bytes(&self) -> usize {
         (16 + self.values()).div_ceil(8) * 8
     }
 
-    fn moments_bytes(&self) -> usize {
+    pub fn moments_bytes(&self) -> usize {
         GROUPS * (8 + 16 * (self.stft_bins + self.cqt_bins))
     }
 
-    pub fn records_offset(&self, notes: usize) -> usize {
+    /// Where the record ends start: after the header and the fingerprints.
+    pub fn ends_offset(notes: usize) -> usize {
         HEADER_BYTES + 8 * notes
     }
 
-    /// The size of a complete shard of `notes` notes.
-    pub fn shard_bytes(&self, notes: usize) -> usize {
-        self.records_offset(notes) + notes * self.record_bytes() + self.moments_bytes() + 8
+    pub fn records_offset(notes: usize) -> usize {
+        HEADER_BYTES + 16 * notes
+    }
+
+    /// The size of a complete shard of `notes` notes whose compressed records take `records`
+    /// bytes.
+    pub fn shard_bytes(&self, notes: usize, records: usize) -> usize {
+        Self::records_offset(notes) + records + self.moments_bytes() + 8
     }
 }
 
@@ -133,8 +141,22 @@ fn quantise(values: &[f32], out: &mut Vec<u8>) -> f32 {
     top
 }
 
-/// A note's record: its power and its time-pooled views.
+/// A note's record, compressed: its power and its time-pooled views.
 pub fn encode_record(power: f64, raw: &RawViews, g: &Geometry) -> Vec<u8> {
+    lz4_flex::block::compress(&plain_record(power, raw, g))
+}
+
+/// A compressed record back as [`plain_record`] wrote it, or why it cannot be.
+pub fn decompress_record(compressed: &[u8], g: &Geometry) -> Result<Vec<u8>, String> {
+    let mut out = vec![0u8; g.record_bytes()];
+    match lz4_flex::block::decompress_into(compressed, &mut out) {
+        Ok(n) if n == out.len() => Ok(out),
+        Ok(n) => Err(format!("a record decompresses to {n} bytes, not {}", out.len())),
+        Err(e) => Err(format!("a record does not decompress ({e})")),
+    }
+}
+
+fn plain_record(power: f64, raw: &RawViews, g: &Geometry) -> Vec<u8> {
     let mut out = Vec::with_capacity(g.record_bytes());
     out.extend_from_slice(&power.to_le_bytes());
     out.extend_from_slice(&[0u8; 8]);
@@ -185,7 +207,7 @@ mod tests {
         let stft: Vec<f32> = (0..6).map(|k| -100.0 + 23.3 * k as f32).collect();
         let cqt: Vec<f32> = (0..15).map(|k| 12.0 - 9.7 * k as f32).collect();
         let raw = RawViews { stft: stft.clone(), cqt: cqt.clone(), stft_bins: 2, cqt_bins: 5, frames: 3 };
-        let bytes = encode_record(0.125, &raw, &g);
+        let bytes = decompress_record(&encode_record(0.125, &raw, &g), &g).unwrap();
         assert_eq!(bytes.len(), g.record_bytes());
         let (power, back) = decode_record(&bytes, &g);
         assert_eq!(power, 0.125);
@@ -196,6 +218,8 @@ mod tests {
                 assert!((expected - y).abs() <= STEP_DB / 2.0 + 1e-4, "{x} came back as {y}");
             }
         }
+        let compressed = encode_record(0.125, &raw, &g);
+        assert!(decompress_record(&compressed[..compressed.len() - 1], &g).is_err());
         let header = Header { format: 1, notes: 7, first: 14, geometry: g, key: 0xfeed };
         assert_eq!(Header::decode(&header.encode()).unwrap(), header);
         assert!(Header::decode(&[0u8; HEADER_BYTES]).is_err());

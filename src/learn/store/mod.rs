@@ -32,10 +32,11 @@ use crate::data::dataset::{Dataset, Split};
 use crate::dsp::{CqtConfig, StftConfig};
 
 /// Bump when the analysis or the layout changes in a way the settings do not show.
-pub const STORE_FORMAT: u32 = 1;
+pub const STORE_FORMAT: u32 = 2;
 pub const STORE_DIR: &str = "store";
 const STORE_JSON: &str = "store.json";
-/// About 160 MB a shard at the default settings: a killed build loses at most one.
+/// About 160 MB a shard at the default settings before compression: a killed build loses at
+/// most one.
 pub const SHARD_NOTES: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
@@ -168,8 +169,15 @@ pub struct Store {
     geometry: Geometry,
     shard_notes: usize,
     notes: usize,
-    shards: Vec<(File, PathBuf)>,
+    shards: Vec<Shard>,
     moments: Vec<(Moments, Moments)>,
+}
+
+/// An open shard and where each of its records ends, counted from the first record.
+struct Shard {
+    file: File,
+    path: PathBuf,
+    ends: Vec<u64>,
 }
 
 impl Store {
@@ -217,7 +225,7 @@ impl Store {
                 total.0.merge(s);
                 total.1.merge(c);
             }
-            shards.push((shard.file, path));
+            shards.push(Shard { file: shard.file, path, ends: shard.ends });
         }
         Ok(Self { dir, geometry, shard_notes: meta.shard_notes, notes: meta.notes, shards, moments })
     }
@@ -239,15 +247,17 @@ impl Store {
     }
 
     fn record(&self, i: usize) -> Result<Vec<u8>, StoreError> {
-        let (file, path) = &self.shards[i / self.shard_notes];
+        let shard = &self.shards[i / self.shard_notes];
         let j = i % self.shard_notes;
-        let notes = self.shard_notes.min(self.notes - (i - j));
-        let size = self.geometry.record_bytes();
-        let offset = self.geometry.records_offset(notes) + j * size;
-        let mut bytes = vec![0u8; size];
-        file.read_exact_at(&mut bytes, offset as u64)
-            .map_err(|source| StoreError::Read { path: path.clone(), source })?;
-        Ok(bytes)
+        let start = if j == 0 { 0 } else { shard.ends[j - 1] };
+        let mut bytes = vec![0u8; (shard.ends[j] - start) as usize];
+        let offset = format::Geometry::records_offset(shard.ends.len()) as u64 + start;
+        shard
+            .file
+            .read_exact_at(&mut bytes, offset)
+            .map_err(|source| StoreError::Read { path: shard.path.clone(), source })?;
+        format::decompress_record(&bytes, &self.geometry)
+            .map_err(|problem| StoreError::Damaged { path: shard.path.clone(), problem })
     }
 
     /// Note `i` of the data set (in its `notes` order).
@@ -281,6 +291,7 @@ impl Store {
 struct CheckedShard {
     file: File,
     fingerprints: Vec<u64>,
+    ends: Vec<u64>,
     moments: [(Moments, Moments); GROUPS],
 }
 
@@ -295,11 +306,9 @@ fn check_shard(path: &Path, key: u64, first: usize, notes: usize, g: &Geometry) 
         file.read_exact_at(bytes, offset as u64).map_err(|source| StoreError::Read { path: path.to_owned(), source })
     };
     let len = file.metadata().map_err(|source| StoreError::Read { path: path.to_owned(), source })?.len() as usize;
-    let expected = g.shard_bytes(notes);
-    if len != expected {
-        return Err(damaged(format!(
-            "{len} bytes long where a whole shard of {notes} notes is {expected} (truncated?)"
-        )));
+    let truncated = || damaged(format!("{len} bytes long, too short for a whole shard of {notes} notes (truncated?)"));
+    if len < g.shard_bytes(notes, 0) {
+        return Err(truncated());
     }
     let mut header = [0u8; format::HEADER_BYTES];
     read(&mut header, 0)?;
@@ -315,17 +324,31 @@ fn check_shard(path: &Path, key: u64, first: usize, notes: usize, g: &Geometry) 
     }
     let mut prints = vec![0u8; 8 * notes];
     read(&mut prints, format::HEADER_BYTES)?;
-    let tail_at = g.records_offset(notes) + notes * g.record_bytes();
+    let mut ends_bytes = vec![0u8; 8 * notes];
+    read(&mut ends_bytes, format::Geometry::ends_offset(notes))?;
+    let words = |b: &[u8]| -> Vec<u64> {
+        b.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))).collect()
+    };
+    let ends = words(&ends_bytes);
+    let records = ends.last().copied().unwrap_or(0) as usize;
+    if len != g.shard_bytes(notes, records) {
+        return Err(truncated());
+    }
+    let tail_at = format::Geometry::records_offset(notes) + records;
     let mut tail = vec![0u8; len - tail_at];
     read(&mut tail, tail_at)?;
     let (moments_bytes, sum) = tail.split_at(tail.len() - 8);
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(&header);
     hasher.update(&prints);
+    hasher.update(&ends_bytes);
     hasher.update(moments_bytes);
     if hasher.digest() != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
         return Err(damaged("corrupt (its checksum does not match)".into()));
     }
-    let fingerprints = prints.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).collect();
-    Ok(CheckedShard { file, fingerprints, moments: format::decode_moments(moments_bytes, g) })
+    if ends.windows(2).any(|w| w[0] > w[1]) {
+        return Err(damaged("corrupt (its record ends go backwards)".into()));
+    }
+    let fingerprints = words(&prints);
+    Ok(CheckedShard { file, fingerprints, ends, moments: format::decode_moments(moments_bytes, g) })
 }
