@@ -76,6 +76,16 @@ impl PredictPanel {
 
 /// The primary head (the instrument, or NSynth's family) as bars, the other heads as lines; the
 /// qualities whose own probability passes one half.
+/// A class as the panel writes it: without the head's name repeated ("velocity 25" under
+/// "velocity"), and a MIDI pitch with its note name.
+fn class_text(head: &str, label: &str) -> String {
+    let label = label.strip_prefix(head).map_or(label, str::trim_start);
+    match label.parse::<i32>() {
+        Ok(midi) if head == "pitch" => format!("{midi} ({})", crate::dsp::notes::midi_name(midi)),
+        _ => label.to_owned(),
+    }
+}
+
 fn prediction_ui(ui: &mut egui::Ui, prediction: &Prediction) {
     let Some((primary, rest)) = prediction.heads.split_first() else { return };
     for (label, p) in primary.top.iter().take(3) {
@@ -88,7 +98,20 @@ fn prediction_ui(ui: &mut egui::Ui, prediction: &Prediction) {
                 head.top.iter().filter(|(_, p)| *p >= 0.5).map(|(q, p)| format!("{q} ({:.0}%)", 100.0 * p)).collect();
             ui.small(format!("qualities: {}", if held.is_empty() { "none".into() } else { held.join(", ") }));
         } else if let Some((label, p)) = head.top.first() {
-            ui.small(format!("{}: {label} ({:.0}%)", head.head.replace('_', " "), 100.0 * p));
+            ui.small(format!("{}: {} ({:.0}%)", head.head.replace('_', " "), class_text(&head.head, label), 100.0 * p));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::class_text;
+
+    #[test]
+    fn classes_are_written_without_their_head_and_pitches_with_their_note() {
+        assert_eq!(class_text("velocity", "velocity 25"), "25");
+        assert_eq!(class_text("pitch", "82"), "82 (A#5)");
+        assert_eq!(class_text("pitch_class", "C"), "C");
+        assert_eq!(class_text("source", "acoustic"), "acoustic");
     }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gus;
+pub mod nsynth_data;
 pub mod sf2;
 pub mod tiny_data;
 
