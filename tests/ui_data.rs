@@ -2,9 +2,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::tiny_data;
+use common::ui::step_until;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -16,17 +15,6 @@ use timbrescope::ui::{Mode, Workbench};
 
 fn harness() -> Harness<'static, Workbench> {
     Harness::builder().with_size(egui::vec2(1280.0, 900.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None))
-}
-
-/// Steps the app until `done` holds (background work arrives through channels).
-fn step_until(harness: &mut Harness<'_, Workbench>, what: &str, done: impl Fn(&Workbench) -> bool) {
-    let start = Instant::now();
-    while !done(harness.state()) {
-        assert!(start.elapsed() < Duration::from_secs(60), "{what} never happened");
-        std::thread::sleep(Duration::from_millis(20));
-        harness.step();
-    }
-    harness.run_steps(3);
 }
 
 /// Fraction of pixels in `rect` brighter than the empty view background.

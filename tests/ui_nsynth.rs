@@ -5,10 +5,10 @@ mod common;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use common::nsynth_data::download;
+use common::ui::step_until;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -16,16 +16,6 @@ use timbrescope::data::dataset::Dataset;
 use timbrescope::data::schema::PitchLabels;
 use timbrescope::learn::{Stage, TrainConfig, TrainOptions, train};
 use timbrescope::ui::Workbench;
-
-fn step_until(harness: &mut Harness<'_, Workbench>, what: &str, done: impl Fn(&Workbench) -> bool) {
-    let start = Instant::now();
-    while !done(harness.state()) {
-        assert!(start.elapsed() < Duration::from_secs(60), "{what} never happened");
-        std::thread::sleep(Duration::from_millis(20));
-        harness.step();
-    }
-    harness.run_steps(3);
-}
 
 /// Picks `option` in the combo box labelled `label`.
 fn choose(harness: &mut Harness<'_, Workbench>, label: &str, option: &str) {

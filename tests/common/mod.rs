@@ -5,6 +5,7 @@ pub mod gus;
 pub mod nsynth_data;
 pub mod sf2;
 pub mod tiny_data;
+pub mod ui;
 
 use std::f64::consts::TAU;
 use std::path::{Path, PathBuf};
