@@ -1,6 +1,7 @@
 //! The training tab under egui_kittest: a tiny job started with the button runs to completion
 //! on its worker, its curves and confusion matrix appear, a click on a cell lists its notes, a
-//! click on a note loads it into the views, and the new model drives the prediction panel.
+//! click on a note loads it into the views, and the new model drives the prediction panel; a
+//! run that fails on its worker says so in the panel and the status bar, and can start again.
 
 mod common;
 
@@ -101,6 +102,38 @@ fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
     });
     let prediction = harness.state().prediction().clean.clone().unwrap();
     assert_eq!(prediction.head("instrument").unwrap().top.len(), 3, "three instruments, all listed");
+}
+
+#[test]
+fn a_run_that_fails_on_its_worker_is_reported_and_the_panel_starts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = common::tiny_data::build(dir.path());
+    // The notes' audio is gone: the run starts, then fails building the feature store.
+    std::fs::remove_dir_all(data.join("audio")).unwrap();
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 1000.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None));
+    harness.state_mut().set_mode(Mode::Training);
+    {
+        let panel = harness.state_mut().train_panel_mut();
+        panel.settings.dataset = data.display().to_string();
+        panel.settings.config = concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.toml").into();
+        panel.settings.runs_dir = dir.path().join("runs").display().to_string();
+    }
+    harness.run_steps(2);
+    for attempt in 0..2 {
+        harness.get_by_label("Start training").click();
+        harness.run_steps(2);
+        let panel = harness.state().train_panel();
+        assert!(panel.is_running() || panel.message.as_ref().is_some_and(|m| m.1), "attempt {attempt}: not started");
+        wait(&mut harness, "the failure", 60, |app| !app.train_panel().is_running());
+        let (message, is_error) = harness.state().train_panel().message.clone().unwrap();
+        assert!(is_error && message.contains("audio"), "attempt {attempt}: {message}");
+        let status = harness.state().status_text().unwrap_or_default().to_owned();
+        assert!(status.starts_with("Training failed") && status.contains("audio"), "attempt {attempt}: {status}");
+        // Shown once: the next frames leave the panel as it is.
+        harness.run_steps(3);
+        assert!(!harness.state().train_panel().is_running());
+    }
 }
 
 #[test]

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
+use super::worker::{Context, Job, Worker};
 use crate::audio::{Clip, load_clip};
 use crate::dsp::{Scale, Spectrogram, View};
 use crate::features::Analyzer;
@@ -25,6 +25,15 @@ pub struct Analysis {
 impl Analysis {
     /// Computes both views now, on the calling thread.
     pub fn compute(clip: Clip, analyzer: &mut Analyzer) -> Result<Self, String> {
+        Ok(Self::compute_unless(clip, analyzer, &|| false)?.expect("never cancelled"))
+    }
+
+    /// [`Self::compute`], given up (None) when `cancelled` turns true between the views.
+    pub fn compute_unless(
+        clip: Clip,
+        analyzer: &mut Analyzer,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Option<Self>, String> {
         if clip.duration_secs() > MAX_VIEW_SECS {
             return Err(format!(
                 "{} is {:.0} s long; the views show clips up to {:.0} s (use `timbrescope features` for longer files)",
@@ -33,11 +42,17 @@ impl Analysis {
                 MAX_VIEW_SECS
             ));
         }
+        if cancelled() {
+            return Ok(None);
+        }
         let start = Instant::now();
         let stft = analyzer.compute(View::Stft, &clip.samples, Scale::Db);
+        if cancelled() {
+            return Ok(None);
+        }
         let cqt = analyzer.compute(View::Cqt, &clip.samples, Scale::Db);
         let max_db = stft.max_value().unwrap_or(0.0).max(cqt.max_value().unwrap_or(0.0));
-        Ok(Self { clip, stft, cqt, max_db, elapsed_ms: start.elapsed().as_secs_f64() * 1e3 })
+        Ok(Some(Self { clip, stft, cqt, max_db, elapsed_ms: start.elapsed().as_secs_f64() * 1e3 }))
     }
 
     pub fn view(&self, view: View) -> &Spectrogram {
@@ -48,82 +63,60 @@ impl Analysis {
     }
 }
 
-/// What a job reports; `ticket` identifies the request so stale answers can be dropped.
-pub enum JobEvent {
-    Loaded { ticket: u64, clip: Clip },
-    Analyzed { ticket: u64, analysis: Arc<Analysis> },
-    Failed { ticket: u64, message: String },
+/// What the analysis worker is asked to do.
+pub enum AnalysisRequest {
+    /// Load a file, then analyse it.
+    Load(PathBuf),
+    /// Analyse a clip already in memory.
+    Analyse(Clip),
 }
 
-/// Spawns load/analysis jobs and collects their events.
-pub struct AnalysisJobs {
-    tx: Sender<JobEvent>,
-    rx: Receiver<JobEvent>,
-    notify: Arc<dyn Fn() + Send + Sync>,
-    next_ticket: u64,
+pub enum AnalysisEvent {
+    Loaded(Clip),
+    Analyzed(Arc<Analysis>),
 }
 
-impl AnalysisJobs {
-    /// `notify` is called after every event (e.g. to request a repaint).
-    pub fn new(notify: Arc<dyn Fn() + Send + Sync>) -> Self {
-        let (tx, rx) = channel();
-        Self { tx, rx, notify, next_ticket: 0 }
-    }
+/// Loads and analyses clips, keeping its analyser between them. A newer request cancels one in
+/// progress between its STFT and its CQT: clicking through long clips never runs several
+/// analyses of hundreds of megabytes at once.
+pub struct AnalysisJob {
+    analyzer: Analyzer,
+}
 
-    /// Loads a file, then analyses it; reports `Loaded` and then `Analyzed` (or `Failed`).
-    pub fn load(&mut self, path: PathBuf) -> u64 {
-        let ticket = self.ticket();
-        self.spawn("load", ticket, move |send| {
-            let clip = load_clip(&path).map_err(|e| e.to_string())?;
-            send(JobEvent::Loaded { ticket, clip: clip.clone() });
-            analyse(ticket, clip)
-        });
-        ticket
+impl AnalysisJob {
+    pub fn new() -> Self {
+        Self { analyzer: Analyzer::default() }
     }
+}
 
-    /// Analyses a clip already in memory.
-    pub fn analyse(&mut self, clip: Clip) -> u64 {
-        let ticket = self.ticket();
-        self.spawn("analysis", ticket, move |_| analyse(ticket, clip));
-        ticket
+impl Default for AnalysisJob {
+    fn default() -> Self {
+        Self::new()
     }
+}
 
-    /// Events that arrived since the last call.
-    pub fn poll(&self) -> Vec<JobEvent> {
-        self.rx.try_iter().collect()
-    }
+impl Job for AnalysisJob {
+    type Request = AnalysisRequest;
+    type Event = AnalysisEvent;
 
-    fn ticket(&mut self) -> u64 {
-        self.next_ticket += 1;
-        self.next_ticket
-    }
-
-    fn spawn<F>(&self, name: &str, ticket: u64, work: F)
-    where
-        F: FnOnce(&dyn Fn(JobEvent)) -> Result<JobEvent, String> + Send + 'static,
-    {
-        let (tx, notify) = (self.tx.clone(), self.notify.clone());
-        let spawned = std::thread::Builder::new().name(format!("{name}-{ticket}")).spawn(move || {
-            let send = |event| {
-                // The receiver is gone only when the app is closing; nothing to report to then.
-                let _ = tx.send(event);
-                notify();
-            };
-            match work(&send) {
-                Ok(event) => send(event),
-                Err(message) => send(JobEvent::Failed { ticket, message }),
+    fn run(&mut self, request: AnalysisRequest, ctx: &Context<'_, AnalysisEvent>) -> Result<(), String> {
+        let clip = match request {
+            AnalysisRequest::Load(path) => {
+                let clip = load_clip(&path).map_err(|e| e.to_string())?;
+                ctx.report(AnalysisEvent::Loaded(clip.clone()));
+                clip
             }
-        });
-        if let Err(e) = spawned {
-            let _ = self.tx.send(JobEvent::Failed { ticket, message: format!("could not start a worker thread: {e}") });
+            AnalysisRequest::Analyse(clip) => clip,
+        };
+        if let Some(analysis) = Analysis::compute_unless(clip, &mut self.analyzer, &|| ctx.cancelled())? {
+            ctx.report(AnalysisEvent::Analyzed(Arc::new(analysis)));
         }
+        Ok(())
     }
 }
 
-fn analyse(ticket: u64, clip: Clip) -> Result<JobEvent, String> {
-    let analysis = Analysis::compute(clip, &mut Analyzer::default())?;
-    Ok(JobEvent::Analyzed { ticket, analysis: Arc::new(analysis) })
-}
+/// The clip views' worker.
+pub type AnalysisJobs = Worker<AnalysisJob>;
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
 
+use super::worker::{Context, Job, Worker};
 use crate::data::dataset::Dataset;
 use crate::data::mixture::{MixtureFile, read_npz};
 use crate::dsp::{FrequencyAxis, Scale, Spectrogram, StftConfig, View};
@@ -34,70 +34,72 @@ pub struct MixtureView {
     pub masks: Vec<Spectrogram>,
 }
 
+/// What the data worker is asked to do; each kind travels in its own lane, so opening a data
+/// set never waits for a grid.
+pub enum DataRequest {
+    OpenDataset(PathBuf),
+    Grid { dataset: Arc<Dataset>, request: GridRequest },
+    Mixture(PathBuf),
+}
+
+impl DataRequest {
+    pub const OPEN_LANE: usize = 0;
+    pub const GRID_LANE: usize = 1;
+    pub const MIXTURE_LANE: usize = 2;
+}
+
 pub enum DataEvent {
-    DatasetOpened(Result<Arc<Dataset>, String>),
-    Grid { ticket: u64, request: GridRequest, cells: Vec<GridCell> },
-    Mixture { ticket: u64, result: Result<Arc<MixtureView>, String> },
+    DatasetOpened(Arc<Dataset>),
+    Grid { request: GridRequest, cells: Vec<GridCell> },
+    Mixture(Arc<MixtureView>),
 }
 
-/// Spawns one named thread per request; results come back through one channel.
-pub struct DataJobs {
-    tx: Sender<DataEvent>,
-    rx: Receiver<DataEvent>,
-    wake: Arc<dyn Fn() + Send + Sync>,
-    next_ticket: u64,
-}
+/// Data set work: opening a folder, the instrument grid, mixture files.
+#[derive(Default)]
+pub struct DataJob;
 
-impl DataJobs {
-    pub fn new(wake: Arc<dyn Fn() + Send + Sync>) -> Self {
-        let (tx, rx) = channel();
-        Self { tx, rx, wake, next_ticket: 0 }
-    }
+impl Job for DataJob {
+    type Request = DataRequest;
+    type Event = DataEvent;
+    const LANES: usize = 3;
 
-    fn spawn(&self, name: &str, work: impl FnOnce() -> DataEvent + Send + 'static) {
-        let (tx, wake) = (self.tx.clone(), self.wake.clone());
-        let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
-            let _ = tx.send(work());
-            wake();
-        });
-        if let Err(e) = spawned {
-            log::error!("cannot start the {name} thread: {e}");
+    fn lane(request: &DataRequest) -> usize {
+        match request {
+            DataRequest::OpenDataset(_) => DataRequest::OPEN_LANE,
+            DataRequest::Grid { .. } => DataRequest::GRID_LANE,
+            DataRequest::Mixture(_) => DataRequest::MIXTURE_LANE,
         }
     }
 
-    pub fn open_dataset(&self, root: PathBuf) {
-        self.spawn("dataset-open", move || {
-            DataEvent::DatasetOpened(Dataset::open(&root).map(Arc::new).map_err(|e| e.to_string()))
-        });
-    }
-
-    pub fn grid(&mut self, dataset: Arc<Dataset>, request: GridRequest) -> u64 {
-        self.next_ticket += 1;
-        let ticket = self.next_ticket;
-        self.spawn("dataset-grid", move || {
-            let cells = grid_cells(&dataset, &request);
-            DataEvent::Grid { ticket, request, cells }
-        });
-        ticket
-    }
-
-    pub fn mixture(&mut self, path: PathBuf) -> u64 {
-        self.next_ticket += 1;
-        let ticket = self.next_ticket;
-        self.spawn("mixture-open", move || DataEvent::Mixture { ticket, result: mixture_view(path).map(Arc::new) });
-        ticket
-    }
-
-    pub fn poll(&self) -> Vec<DataEvent> {
-        self.rx.try_iter().collect()
+    fn run(&mut self, request: DataRequest, ctx: &Context<'_, DataEvent>) -> Result<(), String> {
+        match request {
+            DataRequest::OpenDataset(root) => {
+                let dataset = Dataset::open(&root).map_err(|e| e.to_string())?;
+                ctx.report(DataEvent::DatasetOpened(Arc::new(dataset)));
+            }
+            DataRequest::Grid { dataset, request } => {
+                if let Some(cells) = grid_cells(&dataset, &request, &|| ctx.cancelled()) {
+                    ctx.report(DataEvent::Grid { request, cells });
+                }
+            }
+            DataRequest::Mixture(path) => ctx.report(DataEvent::Mixture(Arc::new(mixture_view(path)?))),
+        }
+        Ok(())
     }
 }
 
-/// The note of every instrument at the request's pitch, velocity and bank, with its view in dB.
-pub fn grid_cells(dataset: &Dataset, request: &GridRequest) -> Vec<GridCell> {
+/// The data set views' worker.
+pub type DataJobs = Worker<DataJob>;
+
+/// The note of every instrument at the request's pitch, velocity and bank, with its view in dB;
+/// None once `cancelled` turns true.
+pub fn grid_cells(dataset: &Dataset, request: &GridRequest, cancelled: &dyn Fn() -> bool) -> Option<Vec<GridCell>> {
     let mut analyzer = Analyzer::default();
     (0..dataset.taxonomy.instruments.len())
         .map(|instrument| {
+            if cancelled() {
+                return None;
+            }
             let note = dataset.notes.iter().position(|n| {
                 n.labels.instrument == Some(instrument as u8)
                     && n.record.pitch == request.pitch
@@ -111,7 +113,7 @@ pub fn grid_cells(dataset: &Dataset, request: &GridRequest) -> Vec<GridCell> {
                     None
                 }
             });
-            GridCell { instrument, note, spectrogram }
+            Some(GridCell { instrument, note, spectrogram })
         })
         .collect()
 }

@@ -3,10 +3,10 @@
 //! the degraded clip with its views and its Δ views against the clean clip.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
 use super::analysis::Analysis;
+use super::worker::{Context, Job, Worker};
 use crate::audio::Clip;
 use crate::degrade::chain::Applied;
 use crate::degrade::{ChainRunner, Stage};
@@ -17,10 +17,10 @@ use crate::features::Analyzer;
 /// default colour range of the views).
 pub const DELTA_FLOOR_DB: f32 = 80.0;
 
-struct Request {
-    ticket: u64,
-    clean: Arc<Analysis>,
-    stages: Vec<Stage>,
+/// A clip and the chain to render it through.
+pub struct DegradeRequest {
+    pub clean: Arc<Analysis>,
+    pub stages: Vec<Stage>,
 }
 
 /// A degraded clip as the views show it and the speakers play it.
@@ -39,68 +39,47 @@ pub struct DegradedView {
     pub total_ms: f64,
 }
 
-pub enum DegradeEvent {
-    Ready(Arc<DegradedView>),
-    Failed { ticket: u64, message: String },
+/// Renders clips through a chain, keeping its chain runner (so a slider on a late stage
+/// recomputes only from there) and its analyser between requests.
+pub struct DegradeJob {
+    runner: ChainRunner,
+    analyzer: Analyzer,
 }
 
-pub struct DegradeWorker {
-    requests: Option<Sender<Request>>,
-    events: Receiver<DegradeEvent>,
-    next_ticket: u64,
-}
-
-impl DegradeWorker {
-    /// Starts the worker thread; `notify` is called after every event (e.g. to request a repaint).
-    pub fn new(notify: Arc<dyn Fn() + Send + Sync>) -> Self {
-        let (req_tx, req_rx) = channel::<Request>();
-        let (ev_tx, ev_rx) = channel();
-        let spawned = std::thread::Builder::new().name("degrade".into()).spawn(move || {
-            // Both ears: the B side of the A/B switch is listened to; the views show the mid.
-            let mut runner = ChainRunner::with_ears();
-            let mut analyzer = Analyzer::default();
-            while let Ok(mut request) = req_rx.recv() {
-                // Only the newest request matters: a slider sends many while it moves.
-                while let Ok(newer) = req_rx.try_recv() {
-                    request = newer;
-                }
-                let ticket = request.ticket;
-                let event = match process(request, &mut runner, &mut analyzer) {
-                    Ok(view) => DegradeEvent::Ready(Arc::new(view)),
-                    Err(message) => DegradeEvent::Failed { ticket, message },
-                };
-                if ev_tx.send(event).is_err() {
-                    break;
-                }
-                notify();
-            }
-        });
-        let requests = match spawned {
-            Ok(_) => Some(req_tx),
-            Err(e) => {
-                log::error!("could not start the degradation worker: {e}");
-                None
-            }
-        };
-        Self { requests, events: ev_rx, next_ticket: 0 }
-    }
-
-    /// Asks for `clean` through `stages`; answers arrive through [`DegradeWorker::poll`].
-    pub fn request(&mut self, clean: Arc<Analysis>, stages: Vec<Stage>) -> u64 {
-        self.next_ticket += 1;
-        let ticket = self.next_ticket;
-        if let Some(tx) = &self.requests {
-            let _ = tx.send(Request { ticket, clean, stages });
-        }
-        ticket
-    }
-
-    pub fn poll(&self) -> Vec<DegradeEvent> {
-        self.events.try_iter().collect()
+impl DegradeJob {
+    pub fn new() -> Self {
+        // Both ears: the B side of the A/B switch is listened to; the views show the mid.
+        Self { runner: ChainRunner::with_ears(), analyzer: Analyzer::default() }
     }
 }
 
-fn process(request: Request, runner: &mut ChainRunner, analyzer: &mut Analyzer) -> Result<DegradedView, String> {
+impl Default for DegradeJob {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Job for DegradeJob {
+    type Request = DegradeRequest;
+    type Event = Arc<DegradedView>;
+
+    fn run(&mut self, request: DegradeRequest, ctx: &Context<'_, Arc<DegradedView>>) -> Result<(), String> {
+        let view = process(ctx.ticket(), request, &mut self.runner, &mut self.analyzer)?;
+        ctx.report(Arc::new(view));
+        Ok(())
+    }
+}
+
+/// The live degradation worker: a slider sends many requests while it moves, and only the
+/// newest is rendered.
+pub type DegradeWorker = Worker<DegradeJob>;
+
+fn process(
+    ticket: u64,
+    request: DegradeRequest,
+    runner: &mut ChainRunner,
+    analyzer: &mut Analyzer,
+) -> Result<DegradedView, String> {
     let start = Instant::now();
     let clean = &request.clean;
     let clip = &clean.clip;
@@ -122,7 +101,7 @@ fn process(request: Request, runner: &mut ChainRunner, analyzer: &mut Analyzer) 
         degraded.channels.into_iter().map(Arc::from).collect()
     };
     Ok(DegradedView {
-        ticket: request.ticket,
+        ticket,
         channels,
         analysis,
         delta_stft,
@@ -135,8 +114,11 @@ fn process(request: Request, runner: &mut ChainRunner, analyzer: &mut Analyzer) 
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc::channel;
+
     use super::*;
     use crate::audio::ANALYSIS_RATE_HZ;
+    use crate::jobs::Report;
 
     #[test]
     fn the_worker_answers_with_views_and_deltas() {
@@ -145,14 +127,18 @@ mod tests {
             Arc::new(Analysis::compute(Clip::new("t", samples, ANALYSIS_RATE_HZ), &mut Analyzer::default()).unwrap());
         let (tx, rx) = channel();
         let tx = std::sync::Mutex::new(tx);
-        let mut worker = DegradeWorker::new(Arc::new(move || {
-            let _ = tx.lock().unwrap().send(());
-        }));
+        let mut worker = DegradeWorker::start(
+            "degrade",
+            DegradeJob::new,
+            Arc::new(move || {
+                let _ = tx.lock().unwrap().send(());
+            }),
+        );
         let stages = vec![Stage::HighShelf { freq_hz: 1000.0, gain_db: 12.0 }];
-        let ticket = worker.request(clean.clone(), stages);
+        let ticket = worker.submit(DegradeRequest { clean: clean.clone(), stages });
         rx.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer");
-        let events = worker.poll();
-        let Some(DegradeEvent::Ready(view)) = events.into_iter().next() else { panic!("no view") };
+        let reports = worker.poll();
+        let Some(Report::Event { event: view, .. }) = reports.into_iter().next() else { panic!("no view") };
         assert_eq!(view.ticket, ticket);
         assert_eq!(view.delta_stft.values.len(), clean.stft.values.len());
         // The tone (0.02 rad/sample, 51 Hz) sits on the shelf's flat low side: Δ near 0 dB there.

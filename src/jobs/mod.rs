@@ -5,5 +5,7 @@ pub mod data;
 pub mod degrade;
 pub mod predict;
 pub mod train;
+pub mod worker;
 
-pub use analysis::{Analysis, AnalysisJobs, JobEvent, MAX_VIEW_SECS};
+pub use analysis::{Analysis, AnalysisEvent, AnalysisJob, AnalysisJobs, AnalysisRequest, MAX_VIEW_SECS};
+pub use worker::{Report, Worker};

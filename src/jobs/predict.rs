@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
+use super::worker::{Context, Job, Worker};
 use crate::learn::{Prediction, Predictor};
 
 /// Which version of the clip in the views a prediction is for.
@@ -15,100 +15,68 @@ pub enum Version {
     Degraded,
 }
 
-enum Request {
+/// What the prediction worker is asked to do. Loading a model travels in the first lane, so it
+/// comes before the predictions queued with it; each version of the clip has its own lane.
+pub enum PredictRequest {
     Load(PathBuf),
-    Predict { ticket: u64, version: Version, samples: Arc<[f32]> },
+    Predict { version: Version, samples: Arc<[f32]> },
 }
 
 pub enum PredictEvent {
     Loaded { path: PathBuf, summary: String },
-    Ready { ticket: u64, version: Version, prediction: Prediction, millis: f64 },
-    Failed(String),
-}
-
-pub struct PredictWorker {
-    requests: Sender<Request>,
-    events: Receiver<PredictEvent>,
-    next_ticket: u64,
+    Ready { version: Version, prediction: Prediction, millis: f64 },
 }
 
 /// Labels per head the panel shows.
 pub const TOP: usize = 5;
 
-impl PredictWorker {
-    pub fn new(notify: Arc<dyn Fn() + Send + Sync>) -> Self {
-        let (req_tx, req_rx) = channel::<Request>();
-        let (ev_tx, ev_rx) = channel();
-        let spawned = std::thread::Builder::new().name("predict".into()).spawn(move || {
-            let mut predictor: Option<Predictor> = None;
-            while let Ok(first) = req_rx.recv() {
-                // Take everything queued; keep the newest request of each kind.
-                let mut load = None;
-                let mut latest: [Option<(u64, Arc<[f32]>)>; 2] = [None, None];
-                for request in std::iter::once(first).chain(req_rx.try_iter()) {
-                    match request {
-                        Request::Load(path) => load = Some(path),
-                        Request::Predict { ticket, version, samples } => {
-                            latest[version as usize] = Some((ticket, samples))
-                        }
-                    }
-                }
-                if let Some(path) = load {
-                    let event = match Predictor::load(&path) {
-                        Ok(p) => {
-                            let m = &p.model.meta;
-                            let primary = m.schema.primary();
-                            let summary = format!(
-                                "{} {}, {:?} backbone, trained {} epochs ({})",
-                                primary.classes.len(),
-                                if primary.name == "family" { "families" } else { "instruments" },
-                                m.spec.model.backbone,
-                                m.epoch,
-                                m.stage
-                            );
-                            predictor = Some(p);
-                            PredictEvent::Loaded { path, summary }
-                        }
-                        Err(e) => PredictEvent::Failed(e.to_string()),
-                    };
-                    let _ = ev_tx.send(event);
-                    notify();
-                }
-                let Some(p) = predictor.as_mut() else { continue };
-                for (version, slot) in [Version::Clean, Version::Degraded].into_iter().zip(latest) {
-                    let Some((ticket, samples)) = slot else { continue };
-                    let start = Instant::now();
-                    let event = match p.predict(&samples, TOP) {
-                        Ok(prediction) => PredictEvent::Ready {
-                            ticket,
-                            version,
-                            prediction,
-                            millis: start.elapsed().as_secs_f64() * 1e3,
-                        },
-                        Err(e) => PredictEvent::Failed(e.to_string()),
-                    };
-                    let _ = ev_tx.send(event);
-                    notify();
-                }
-            }
-        });
-        if let Err(e) = spawned {
-            log::error!("cannot start the prediction thread: {e}");
+/// Holds the loaded model and predicts the newest clip of each version.
+#[derive(Default)]
+pub struct PredictJob {
+    predictor: Option<Predictor>,
+}
+
+impl Job for PredictJob {
+    type Request = PredictRequest;
+    type Event = PredictEvent;
+    const LANES: usize = 3;
+
+    fn lane(request: &PredictRequest) -> usize {
+        match request {
+            PredictRequest::Load(_) => 0,
+            PredictRequest::Predict { version, .. } => 1 + *version as usize,
         }
-        Self { requests: req_tx, events: ev_rx, next_ticket: 0 }
     }
 
-    pub fn load(&self, path: PathBuf) {
-        let _ = self.requests.send(Request::Load(path));
-    }
-
-    pub fn request(&mut self, version: Version, samples: Arc<[f32]>) -> u64 {
-        self.next_ticket += 1;
-        let _ = self.requests.send(Request::Predict { ticket: self.next_ticket, version, samples });
-        self.next_ticket
-    }
-
-    pub fn drain(&self) -> Vec<PredictEvent> {
-        self.events.try_iter().collect()
+    fn run(&mut self, request: PredictRequest, ctx: &Context<'_, PredictEvent>) -> Result<(), String> {
+        match request {
+            PredictRequest::Load(path) => {
+                self.predictor = None;
+                let p = Predictor::load(&path).map_err(|e| e.to_string())?;
+                let m = &p.model.meta;
+                let primary = m.schema.primary();
+                let summary = format!(
+                    "{} {}, {:?} backbone, trained {} epochs ({})",
+                    primary.classes.len(),
+                    if primary.name == "family" { "families" } else { "instruments" },
+                    m.spec.model.backbone,
+                    m.epoch,
+                    m.stage
+                );
+                self.predictor = Some(p);
+                ctx.report(PredictEvent::Loaded { path, summary });
+            }
+            PredictRequest::Predict { version, samples } => {
+                // Without a model (its load failed, and said so) there is nothing to answer.
+                let Some(p) = self.predictor.as_mut() else { return Ok(()) };
+                let start = Instant::now();
+                let prediction = p.predict(&samples, TOP).map_err(|e| e.to_string())?;
+                ctx.report(PredictEvent::Ready { version, prediction, millis: start.elapsed().as_secs_f64() * 1e3 });
+            }
+        }
+        Ok(())
     }
 }
+
+/// Live predictions for the clip in the views.
+pub type PredictWorker = Worker<PredictJob>;

@@ -1,10 +1,10 @@
-//! Training on a named background thread: events through a channel, cancellation by a flag
-//! checked at every step, and the run's outcome as the last event.
+//! Training on the worker thread "train": events through the worker's reports, cancellation by
+//! the flag the training loop checks at every step, and the run's outcome as the last event. A
+//! panic in training ends the run with an error like any other failure.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 
+use super::worker::{Context, Job, Report, Worker};
 use crate::learn::{TrainEvent, TrainOptions, train};
 
 pub enum TrainJobEvent {
@@ -13,45 +13,51 @@ pub enum TrainJobEvent {
     Ended(Result<(), String>),
 }
 
+/// Each request is a whole run.
+#[derive(Default)]
+pub struct TrainRunner;
+
+impl Job for TrainRunner {
+    type Request = TrainOptions;
+    type Event = TrainEvent;
+
+    fn run(&mut self, options: TrainOptions, ctx: &Context<'_, TrainEvent>) -> Result<(), String> {
+        train(&options, ctx.cancel_flag(), &mut |event| ctx.report(event)).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
 pub struct TrainJob {
-    cancel: Arc<AtomicBool>,
-    events: Receiver<TrainJobEvent>,
-    finished: bool,
+    worker: Worker<TrainRunner>,
 }
 
 impl TrainJob {
     /// Starts training; `notify` is called after every event (e.g. to request a repaint).
-    pub fn start(options: TrainOptions, notify: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<Self> {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = channel();
-        let flag = cancel.clone();
-        std::thread::Builder::new().name("train".into()).spawn(move || {
-            let result = train(&options, &flag, &mut |event| {
-                let _ = tx.send(TrainJobEvent::Progress(event));
-                notify();
-            });
-            let _ = tx.send(TrainJobEvent::Ended(result.map(|_| ()).map_err(|e| e.to_string())));
-            notify();
-        })?;
-        Ok(Self { cancel, events: rx, finished: false })
+    pub fn start(options: TrainOptions, notify: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let mut worker = Worker::start("train", TrainRunner::default, notify);
+        worker.submit(options);
+        Self { worker }
     }
 
-    /// Asks the job to stop after the step in progress.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+    /// Asks the run to stop after the step in progress; its end is still reported.
+    pub fn cancel(&mut self) {
+        self.worker.cancel();
     }
 
     pub fn is_finished(&self) -> bool {
-        self.finished
+        !self.worker.is_any_busy()
     }
 
     /// Every event since the last call.
     pub fn drain(&mut self) -> Vec<TrainJobEvent> {
-        let events: Vec<TrainJobEvent> = self.events.try_iter().collect();
-        if events.iter().any(|e| matches!(e, TrainJobEvent::Ended(_))) {
-            self.finished = true;
-        }
-        events
+        self.worker
+            .poll()
+            .into_iter()
+            .map(|report| match report {
+                Report::Event { event, .. } => TrainJobEvent::Progress(event),
+                Report::Done { .. } => TrainJobEvent::Ended(Ok(())),
+                Report::Failed { message, .. } | Report::Stopped { message } => TrainJobEvent::Ended(Err(message)),
+            })
+            .collect()
     }
 }
 

@@ -355,7 +355,8 @@ impl<'a> Trainer<'a> {
             let mut meta = self.meta(stage, epoch + 1, optimizer.step);
             if stage == "mtl" {
                 let primary = format!("acc_{}", self.data.meta.schema.primary().name);
-                let (acc, loss) = (valid.values.get(&primary).copied().unwrap_or(0.0), valid.values["loss"]);
+                let acc = valid.values.get(&primary).copied().unwrap_or(0.0);
+                let loss = valid.values.get("loss").copied().unwrap_or(f64::INFINITY);
                 if improves(acc, loss, self.best) {
                     self.best = (acc, loss);
                     let mut best = meta.clone();

@@ -18,10 +18,10 @@ use super::views::{ColorSettings, DeltaRows, Hover, ViewSources, ViewWindow, vie
 use crate::audio::playback::Playback;
 use crate::audio::{Clip, save::save_wav};
 use crate::data::demo::{demo_clips, try_load_demo};
-use crate::jobs::data::{DataEvent, DataJobs, GridRequest, MixtureView};
-use crate::jobs::degrade::{DegradeWorker, DegradedView};
-use crate::jobs::predict::PredictWorker;
-use crate::jobs::{Analysis, AnalysisJobs, JobEvent};
+use crate::jobs::data::{DataEvent, DataJob, DataJobs, DataRequest, GridRequest, MixtureView};
+use crate::jobs::degrade::{DegradeJob, DegradeWorker, DegradedView};
+use crate::jobs::predict::{PredictJob, PredictWorker};
+use crate::jobs::{Analysis, AnalysisEvent, AnalysisJob, AnalysisJobs, AnalysisRequest, Report};
 use crate::render::Colormap;
 
 mod degrade;
@@ -109,8 +109,6 @@ pub struct Workbench {
     clips: Vec<Clip>,
     selected: Option<usize>,
     analysis: Option<Arc<Analysis>>,
-    /// The ticket of the analysis the views wait for.
-    pending: Option<u64>,
     window: Option<ViewWindow>,
     jobs: AnalysisJobs,
     dialogs: (Sender<DialogResult>, Receiver<DialogResult>),
@@ -126,9 +124,7 @@ pub struct Workbench {
     browser: Browser,
     data_jobs: DataJobs,
     grid: Option<GridState>,
-    grid_pending: Option<u64>,
     mixture: Option<Arc<MixtureView>>,
-    mixture_pending: Option<u64>,
     /// The clip list entry that browsing replaces, so clicking through notes does not pile up clips.
     browser_clip: Option<usize>,
     /// The load in flight came from the browser.
@@ -142,7 +138,6 @@ pub struct Workbench {
     degrade_worker: DegradeWorker,
     /// The degraded version of `analysis`, once rendered for the current chain.
     degraded: Option<Arc<DegradedView>>,
-    degrade_pending: Option<u64>,
     /// When the pending degradation was asked for, and how long the last one took from the
     /// request (a slider moving) to its views being on the GPU.
     degrade_requested_at: Option<std::time::Instant>,
@@ -175,9 +170,8 @@ impl Workbench {
             clips: Vec::new(),
             selected: None,
             analysis: None,
-            pending: None,
             window: None,
-            jobs: AnalysisJobs::new(Arc::new(move || ctx.request_repaint())),
+            jobs: AnalysisJobs::start("analysis", AnalysisJob::new, Arc::new(move || ctx.request_repaint())),
             dialogs: channel(),
             player: None,
             cursor_secs: 0.0,
@@ -188,24 +182,29 @@ impl Workbench {
             gpu,
             mode: Mode::Clip,
             browser: Browser::default(),
-            data_jobs: DataJobs::new(Arc::new(move || data_ctx.request_repaint())),
+            data_jobs: DataJobs::start("data", || DataJob, Arc::new(move || data_ctx.request_repaint())),
             grid: None,
-            grid_pending: None,
             mixture: None,
-            mixture_pending: None,
             browser_clip: None,
             loading_note: false,
             dialog_request: None,
             grid_on_open: None,
             panel_rects: Vec::new(),
-            degrade_worker: DegradeWorker::new(Arc::new(move || degrade_ctx.request_repaint())),
+            degrade_worker: DegradeWorker::start(
+                "degrade",
+                DegradeJob::new,
+                Arc::new(move || degrade_ctx.request_repaint()),
+            ),
             degraded: None,
-            degrade_pending: None,
             degrade_requested_at: None,
             degrade_latency_ms: None,
             delta_rects: None,
             train,
-            predictor: PredictWorker::new(std::sync::Arc::new(move || predict_ctx.request_repaint())),
+            predictor: PredictWorker::start(
+                "predict",
+                PredictJob::default,
+                Arc::new(move || predict_ctx.request_repaint()),
+            ),
             prediction: PredictPanel::default(),
         };
         let model = app.settings.model.clone().filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from(SHIPPED_MODEL));
@@ -239,7 +238,7 @@ impl Workbench {
 
     /// True while a load or analysis the views wait for is running.
     pub fn is_busy(&self) -> bool {
-        self.pending.is_some()
+        self.jobs.is_busy(0)
     }
 
     pub fn clips(&self) -> &[Clip] {
@@ -288,19 +287,19 @@ impl Workbench {
 
     /// True while a data set, grid or mixture request is running.
     pub fn is_data_busy(&self) -> bool {
-        self.grid_pending.is_some() || self.mixture_pending.is_some()
+        self.data_jobs.is_busy(DataRequest::GRID_LANE) || self.data_jobs.is_busy(DataRequest::MIXTURE_LANE)
     }
 
     /// Opens a data set folder (examples.json + audio/) in the browser, in the background.
     pub fn open_dataset(&mut self, root: PathBuf) {
         self.info(format!("Opening data set {}…", root.display()));
-        self.data_jobs.open_dataset(root);
+        self.data_jobs.submit(DataRequest::OpenDataset(root));
     }
 
     /// Opens a mixture .npz in the mixture view, in the background.
     pub fn open_mixture(&mut self, path: PathBuf) {
         self.info(format!("Opening mixture {}…", path.display()));
-        self.mixture_pending = Some(self.data_jobs.mixture(path));
+        self.data_jobs.submit(DataRequest::Mixture(path));
     }
 
     /// Shows the instrument grid at `pitch` once the data set being opened arrives.
@@ -318,7 +317,7 @@ impl Workbench {
     /// Shows every instrument of the open data set at one pitch.
     pub fn request_grid(&mut self, request: GridRequest) {
         if let Some(dataset) = self.browser.dataset().cloned() {
-            self.grid_pending = Some(self.data_jobs.grid(dataset, request));
+            self.data_jobs.submit(DataRequest::Grid { dataset, request });
             self.mode = Mode::Grid;
         }
     }
@@ -331,7 +330,7 @@ impl Workbench {
                 self.info(format!("Loading {name}…"));
                 self.loading_note = true;
                 self.mode = Mode::Clip;
-                self.pending = Some(self.jobs.load(path));
+                self.jobs.submit(AnalysisRequest::Load(path));
             }
             BrowserAction::Grid { pitch, velocity, bank } => {
                 let view = self.grid.as_ref().map_or(crate::dsp::View::Cqt, |g| g.request.view);
@@ -341,9 +340,21 @@ impl Workbench {
     }
 
     fn handle_data_events(&mut self, frame: &eframe::Frame) {
-        for event in self.data_jobs.poll() {
+        for report in self.data_jobs.poll() {
+            let event = match report {
+                Report::Event { event, .. } => event,
+                Report::Failed { message, .. } => {
+                    self.error(message);
+                    continue;
+                }
+                Report::Stopped { message } => {
+                    self.error(format!("Data set work: {message}"));
+                    continue;
+                }
+                Report::Done { .. } => continue,
+            };
             match event {
-                DataEvent::DatasetOpened(Ok(dataset)) => {
+                DataEvent::DatasetOpened(dataset) => {
                     self.info(format!("Data set {}: {} notes", dataset.root().display(), dataset.notes.len()));
                     self.settings.last_dataset = Some(dataset.root().to_owned());
                     self.browser.set_dataset(dataset);
@@ -353,9 +364,7 @@ impl Workbench {
                         self.request_grid(GridRequest { view: crate::dsp::View::Cqt, pitch, velocity, bank });
                     }
                 }
-                DataEvent::DatasetOpened(Err(message)) => self.error(message),
-                DataEvent::Grid { ticket, request, cells } if Some(ticket) == self.grid_pending => {
-                    self.grid_pending = None;
+                DataEvent::Grid { request, cells } => {
                     if let Some(rs) = frame.wgpu_render_state() {
                         for (i, cell) in cells.iter().enumerate() {
                             if let Some(spec) = &cell.spectrogram {
@@ -368,24 +377,17 @@ impl Workbench {
                     self.info(format!("{found} of {} instruments have a note at {pitch}", cells.len()));
                     self.grid = Some(GridState::new(request, cells));
                 }
-                DataEvent::Mixture { ticket, result } if Some(ticket) == self.mixture_pending => {
-                    self.mixture_pending = None;
-                    match result {
-                        Ok(view) => {
-                            if let Some(rs) = frame.wgpu_render_state() {
-                                gpu_views::upload_spectrogram(rs, Slot::Mixture(0), &view.mixture_db);
-                                for (k, mask) in view.masks.iter().enumerate() {
-                                    gpu_views::upload_spectrogram(rs, Slot::Mixture(k as u8 + 1), mask);
-                                }
-                            }
-                            self.info(format!("{}: {} sources", view.path.display(), view.masks.len()));
-                            self.mixture = Some(view);
-                            self.mode = Mode::Mixture;
+                DataEvent::Mixture(view) => {
+                    if let Some(rs) = frame.wgpu_render_state() {
+                        gpu_views::upload_spectrogram(rs, Slot::Mixture(0), &view.mixture_db);
+                        for (k, mask) in view.masks.iter().enumerate() {
+                            gpu_views::upload_spectrogram(rs, Slot::Mixture(k as u8 + 1), mask);
                         }
-                        Err(message) => self.error(message),
                     }
+                    self.info(format!("{}: {} sources", view.path.display(), view.masks.len()));
+                    self.mixture = Some(view);
+                    self.mode = Mode::Mixture;
                 }
-                _ => {} // superseded
             }
         }
     }
@@ -417,7 +419,7 @@ impl Workbench {
         if let Some(clip) = self.clips.get(index).cloned() {
             self.stop_playback();
             self.selected = Some(index);
-            self.pending = Some(self.jobs.analyse(clip));
+            self.jobs.submit(AnalysisRequest::Analyse(clip));
         }
     }
 
@@ -425,7 +427,7 @@ impl Workbench {
         self.stop_playback();
         self.settings.last_dir = path.parent().map(|p| p.to_path_buf());
         self.info(format!("Loading {}…", path.display()));
-        self.pending = Some(self.jobs.load(path));
+        self.jobs.submit(AnalysisRequest::Load(path));
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -439,9 +441,9 @@ impl Workbench {
     }
 
     fn handle_job_events(&mut self, frame: &eframe::Frame) {
-        for event in self.jobs.poll() {
-            match event {
-                JobEvent::Loaded { ticket, clip } if Some(ticket) == self.pending => {
+        for report in self.jobs.poll() {
+            match report {
+                Report::Event { event: AnalysisEvent::Loaded(clip), .. } => {
                     let index = match self.browser_clip.filter(|&i| self.loading_note && i < self.clips.len()) {
                         Some(i) => {
                             self.clips[i] = clip;
@@ -459,8 +461,7 @@ impl Workbench {
                     self.loading_note = false;
                     self.selected = Some(index);
                 }
-                JobEvent::Analyzed { ticket, analysis } if Some(ticket) == self.pending => {
-                    self.pending = None;
+                Report::Event { event: AnalysisEvent::Analyzed(analysis), .. } => {
                     if let Some(rs) = frame.wgpu_render_state() {
                         gpu_views::upload_waveform(rs, Slot::Waveform, &analysis.clip.samples);
                         gpu_views::upload_spectrogram(rs, Slot::Stft, &analysis.stft);
@@ -483,11 +484,9 @@ impl Workbench {
                     self.request_degrade();
                     self.request_predictions();
                 }
-                JobEvent::Failed { ticket, message } if Some(ticket) == self.pending => {
-                    self.pending = None;
-                    self.error(message);
-                }
-                _ => {} // an answer to a request superseded since
+                Report::Failed { message, .. } => self.error(message),
+                Report::Stopped { message } => self.error(format!("Clip analysis: {message}")),
+                Report::Done { .. } => {}
             }
         }
     }
@@ -744,7 +743,7 @@ impl Workbench {
 
     fn status_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            if self.pending.is_some() {
+            if self.jobs.is_busy(0) {
                 ui.spinner();
             }
             if let Some(status) = &self.status {
@@ -828,12 +827,13 @@ impl Workbench {
     fn grid_view_ui(&mut self, ui: &mut egui::Ui) {
         let action = match (&self.grid, self.browser.dataset()) {
             (Some(grid), Some(dataset)) if self.gpu => {
-                let (action, rects) = grid_ui(ui, grid, dataset, &self.settings.colors, self.grid_pending.is_some());
+                let (action, rects) =
+                    grid_ui(ui, grid, dataset, &self.settings.colors, self.data_jobs.is_busy(DataRequest::GRID_LANE));
                 self.panel_rects = rects;
                 action
             }
             _ => {
-                let text = if self.grid_pending.is_some() {
+                let text = if self.data_jobs.is_busy(DataRequest::GRID_LANE) {
                     "Rendering the grid…"
                 } else {
                     "Open a data set (Ctrl+D) and press \"Instrument grid\" (G) to see every instrument at one pitch."
@@ -857,7 +857,7 @@ impl Workbench {
                 action
             }
             _ => {
-                let text = if self.mixture_pending.is_some() {
+                let text = if self.data_jobs.is_busy(DataRequest::MIXTURE_LANE) {
                     "Reading the mixture…"
                 } else {
                     "Open a mixture .npz made by `timbrescope mix` (Ctrl+M)."
@@ -921,7 +921,7 @@ impl Workbench {
                 }
                 _ => {
                     ui.centered_and_justified(|ui| {
-                        let text = if self.pending.is_some() {
+                        let text = if self.jobs.is_busy(0) {
                             "Analysing…"
                         } else {
                             "Open a clip (Ctrl+O), drop one here, or pick a demo clip."

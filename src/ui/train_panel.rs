@@ -54,6 +54,8 @@ pub enum TrainAction {
     LoadNote { dataset: PathBuf, note: String },
     /// Use this model file for predictions.
     UseModel(PathBuf),
+    /// The run failed: say so in the status bar too.
+    Failed(String),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -151,8 +153,7 @@ impl TrainPanel {
             init: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let job = TrainJob::start(options, notify).map_err(|e| format!("cannot start the training thread: {e}"))?;
-        self.job = Some(job);
+        self.job = Some(TrainJob::start(options, notify));
         self.live = Some(run.clone());
         self.progress = Some(Progress::default());
         self.watch(run.clone());
@@ -162,7 +163,7 @@ impl TrainPanel {
     }
 
     pub fn cancel(&mut self) {
-        if let Some(job) = &self.job {
+        if let Some(job) = &mut self.job {
             job.cancel();
             self.message = Some(("Cancelling after the current step…".into(), false));
         }
@@ -223,6 +224,9 @@ impl TrainPanel {
                     TrainJobEvent::Ended(Ok(())) => self.message = Some(("Training finished".into(), false)),
                     TrainJobEvent::Ended(Err(e)) => {
                         let is_error = e != "cancelled";
+                        if is_error {
+                            action = Some(TrainAction::Failed(e.clone()));
+                        }
                         self.message = Some((e, is_error));
                     }
                 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::{Dialog, Workbench};
-use crate::jobs::degrade::{DegradeEvent, DegradedView};
+use crate::jobs::Report;
+use crate::jobs::degrade::{DegradeRequest, DegradedView};
 use crate::ui::degrade_panel::{DegradePanel, Listen};
 use crate::ui::gpu_views::{self, Slot};
 
@@ -24,7 +25,7 @@ impl Workbench {
 
     /// True while a degradation the views wait for is rendering.
     pub fn is_degrade_busy(&self) -> bool {
-        self.degrade_pending.is_some()
+        self.degrade_worker.is_busy(0)
     }
 
     /// From the last chain change to its degraded views uploaded, in ms.
@@ -48,12 +49,12 @@ impl Workbench {
         match &self.analysis {
             Some(clean) if self.settings.degrade.enabled => {
                 let stages = self.settings.degrade.active_stages();
-                self.degrade_pending = Some(self.degrade_worker.request(clean.clone(), stages));
+                self.degrade_worker.submit(DegradeRequest { clean: clean.clone(), stages });
                 self.degrade_requested_at = Some(std::time::Instant::now());
             }
             _ => {
                 self.degraded = None;
-                self.degrade_pending = None;
+                self.degrade_worker.cancel();
             }
         }
     }
@@ -81,10 +82,9 @@ impl Workbench {
     }
 
     pub(super) fn handle_degrade_events(&mut self, frame: &eframe::Frame) {
-        for event in self.degrade_worker.poll() {
-            match event {
-                DegradeEvent::Ready(view) if Some(view.ticket) == self.degrade_pending => {
-                    self.degrade_pending = None;
+        for report in self.degrade_worker.poll() {
+            match report {
+                Report::Event { event: view, .. } => {
                     if let Some(rs) = frame.wgpu_render_state() {
                         gpu_views::upload_waveform(rs, Slot::DegradedWaveform, &view.analysis.clip.samples);
                         gpu_views::upload_spectrogram(rs, Slot::DegradedStft, &view.analysis.stft);
@@ -96,11 +96,9 @@ impl Workbench {
                     self.degraded = Some(view);
                     self.request_predictions();
                 }
-                DegradeEvent::Failed { ticket, message } if Some(ticket) == self.degrade_pending => {
-                    self.degrade_pending = None;
-                    self.error(format!("Cannot degrade: {message}"));
-                }
-                _ => {} // superseded by a newer chain or clip
+                Report::Failed { message, .. } => self.error(format!("Cannot degrade: {message}")),
+                Report::Stopped { message } => self.error(format!("Degradation: {message}")),
+                Report::Done { .. } => {}
             }
         }
     }
@@ -130,7 +128,7 @@ impl Workbench {
     pub(super) fn degrade_panel_ui(&mut self, ui: &mut egui::Ui) {
         let last = self.shown_degraded().cloned();
         let response =
-            self.settings.degrade.ui(ui, last.as_deref(), self.degrade_latency_ms, self.degrade_pending.is_some());
+            self.settings.degrade.ui(ui, last.as_deref(), self.degrade_latency_ms, self.degrade_worker.is_busy(0));
         if response.changed {
             self.request_degrade();
         }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use eframe::egui;
 
 use super::{Dialog, Workbench};
-use crate::jobs::predict::{PredictEvent, Version};
+use crate::jobs::Report;
+use crate::jobs::predict::{PredictEvent, PredictRequest, Version};
 use crate::ui::train_panel::{TrainAction, TrainPanel};
 
 impl Workbench {
@@ -27,7 +28,7 @@ impl Workbench {
         self.prediction.model = Some(path.clone());
         self.prediction.summary = None;
         self.settings.model = Some(path.clone());
-        self.predictor.load(path);
+        self.predictor.submit(PredictRequest::Load(path));
         self.request_predictions();
     }
 
@@ -37,11 +38,13 @@ impl Workbench {
             return;
         }
         if let Some(a) = &self.analysis {
-            self.prediction.pending[0] = Some(self.predictor.request(Version::Clean, a.clip.samples.clone()));
+            let request = PredictRequest::Predict { version: Version::Clean, samples: a.clip.samples.clone() };
+            self.prediction.pending[0] = Some(self.predictor.submit(request));
         }
         if let Some(d) = self.shown_degraded() {
             let samples = d.analysis.clip.samples.clone();
-            self.prediction.pending[1] = Some(self.predictor.request(Version::Degraded, samples));
+            let request = PredictRequest::Predict { version: Version::Degraded, samples };
+            self.prediction.pending[1] = Some(self.predictor.submit(request));
         }
     }
 
@@ -49,16 +52,19 @@ impl Workbench {
         match self.train.logic(ctx) {
             Some(TrainAction::UseModel(path)) => self.use_model(path),
             Some(TrainAction::LoadNote { dataset, note }) => self.load_run_note(dataset, &note),
+            Some(TrainAction::Failed(message)) => self.error(format!("Training failed: {message}")),
             None => {}
         }
-        for event in self.predictor.drain() {
-            match event {
-                PredictEvent::Loaded { path, summary } if self.prediction.model.as_ref() == Some(&path) => {
+        for report in self.predictor.poll() {
+            match report {
+                Report::Event { event: PredictEvent::Loaded { path, summary }, .. }
+                    if self.prediction.model.as_ref() == Some(&path) =>
+                {
                     self.prediction.summary = Some(summary);
                     self.prediction.error = None;
                 }
-                PredictEvent::Loaded { .. } => {}
-                PredictEvent::Ready { ticket, version, prediction, millis } => {
+                Report::Event { event: PredictEvent::Loaded { .. }, .. } | Report::Done { .. } => {}
+                Report::Event { ticket, event: PredictEvent::Ready { version, prediction, millis } } => {
                     let slot = version as usize;
                     if self.prediction.pending[slot] == Some(ticket) {
                         self.prediction.pending[slot] = None;
@@ -69,9 +75,13 @@ impl Workbench {
                     }
                     self.prediction.millis = Some(millis);
                 }
-                PredictEvent::Failed(message) => {
-                    self.prediction.pending = [None, None];
+                Report::Failed { ticket, message } => {
+                    self.prediction.pending.iter_mut().filter(|p| **p == Some(ticket)).for_each(|p| *p = None);
                     self.prediction.error = Some(message);
+                }
+                Report::Stopped { message } => {
+                    self.prediction.pending = [None, None];
+                    self.prediction.error = Some(format!("Predictions: {message}"));
                 }
             }
         }
@@ -98,6 +108,7 @@ impl Workbench {
             match action {
                 TrainAction::UseModel(path) => self.use_model(path),
                 TrainAction::LoadNote { dataset, note } => self.load_run_note(dataset, &note),
+                TrainAction::Failed(message) => self.error(format!("Training failed: {message}")),
             }
         }
     }
