@@ -1,5 +1,5 @@
-// Waveform view: samples in one storage buffer, a min/max pyramid (blocks of 2, 4, 8, ...
-// samples) in another, so any zoom level costs a handful of reads per pixel.
+// Waveform view: samples in one texture, a min/max pyramid (blocks of 2, 4, 8, ... samples) in
+// another, both in rows of ROW texels, so any zoom level costs a handful of reads per pixel.
 
 struct Params {
     sample_lo: f32,     // fractional sample at the left edge
@@ -17,8 +17,14 @@ struct Params {
 };
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> samples: array<f32>;
-@group(0) @binding(2) var<storage, read> pyramid: array<vec2<f32>>;
+@group(0) @binding(1) var samples: texture_2d<f32>;
+@group(0) @binding(2) var pyramid: texture_2d<f32>;
+
+const ROW: u32 = 4096u;
+
+fn texel(i: u32) -> vec2<u32> {
+    return vec2<u32>(i % ROW, i / ROW);
+}
 
 struct VsOut {
     @builtin(position) position: vec4<f32>,
@@ -36,7 +42,7 @@ fn vs_main(@builtin(vertex_index) index: u32) -> VsOut {
 }
 
 fn sample_at(i: i32) -> f32 {
-    return samples[u32(clamp(i, 0, i32(params.n_samples) - 1))];
+    return textureLoad(samples, texel(u32(clamp(i, 0, i32(params.n_samples) - 1))), 0).x;
 }
 
 // The signal as straight lines between samples, evaluated at a fractional position.
@@ -72,7 +78,7 @@ fn range_over(a: f32, b: f32) -> vec2<f32> {
     let first = u32(max(floor(a / block), 0.0));
     let last = min(u32(max(floor(b / block), 0.0)), count - 1u);
     for (var i = first; i <= last; i = i + 1u) {
-        let mm = pyramid[offset + i];
+        let mm = textureLoad(pyramid, texel(offset + i), 0).xy;
         lo = min(lo, mm.x);
         hi = max(hi, mm.y);
     }

@@ -1,7 +1,8 @@
 //! timbrescope: a workbench for robust musical-instrument recognition.
 //!
 //! Everything outside `ui` and `render` is plain Rust that never touches egui or wgpu, so the
-//! whole analysis core builds, tests and runs headless.
+//! whole analysis core builds, tests and runs headless: `cargo build --no-default-features`
+//! leaves out the window (`gui`), offscreen drawing (`render`) and audio devices (`audio-io`).
 
 pub mod atomic_file;
 pub mod audio;
@@ -11,5 +12,7 @@ pub mod dsp;
 pub mod features;
 pub mod jobs;
 pub mod learn;
+#[cfg(feature = "render")]
 pub mod render;
+#[cfg(feature = "gui")]
 pub mod ui;

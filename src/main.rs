@@ -39,6 +39,7 @@ struct Args {
 #[derive(Subcommand)]
 enum Verb {
     /// Render a view of a clip offscreen through the workbench's shaders into a PNG.
+    #[cfg(feature = "render")]
     Render(cli::render::RenderArgs),
     /// Export STFT or CQT features as float32 .npy [bins, frames].
     Features(cli::features::FeaturesArgs),
@@ -65,10 +66,13 @@ enum Verb {
     /// A model's top predictions for a clip, per head, as JSON.
     Predict(cli::learn::PredictArgs),
     /// Record from an input device into a WAV file.
+    #[cfg(feature = "audio-io")]
     Record(cli::record::RecordArgs),
     /// Play a clip on the default output device.
+    #[cfg(feature = "audio-io")]
     Play(cli::play::PlayArgs),
     /// List audio input and output devices.
+    #[cfg(feature = "audio-io")]
     Devices,
 }
 
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         .init();
     let args = Args::parse();
     let result = match args.verb {
+        #[cfg(feature = "gui")]
         None => cli::gui::run(cli::gui::Start {
             clip: args.clip,
             dataset: args.dataset,
@@ -94,6 +99,11 @@ fn main() -> ExitCode {
             model: args.model,
             lolo: args.lolo,
         }),
+        #[cfg(not(feature = "gui"))]
+        None => Err(anyhow::anyhow!(
+            "this timbrescope was built without its window (the `gui` feature); give a verb (see --help)"
+        )),
+        #[cfg(feature = "render")]
         Some(Verb::Render(a)) => cli::render::run(a),
         Some(Verb::Features(a)) => cli::features::run(a),
         Some(Verb::Dataset(v)) => cli::dataset::run(v),
@@ -106,8 +116,11 @@ fn main() -> ExitCode {
         Some(Verb::Eval(a)) => cli::learn::run_eval(a),
         Some(Verb::Lolo(a)) => cli::learn::run_lolo(a),
         Some(Verb::Predict(a)) => cli::learn::run_predict(a),
+        #[cfg(feature = "audio-io")]
         Some(Verb::Record(a)) => cli::record::run(a),
+        #[cfg(feature = "audio-io")]
         Some(Verb::Play(a)) => cli::play::run(a),
+        #[cfg(feature = "audio-io")]
         Some(Verb::Devices) => cli::record::list_devices(),
     };
     match result {

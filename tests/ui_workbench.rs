@@ -129,3 +129,60 @@ fn a_bad_file_is_reported_and_the_app_keeps_working() {
     wait_for_analysis(&mut harness);
     assert_eq!(harness.state().analysis().unwrap().clip.name, "trumpet_Bb4");
 }
+
+#[test]
+fn a_twenty_minute_clip_is_drawn_in_all_three_views() {
+    // 20 minutes at 48 kHz: 57.6 million samples, 230 MB as f32, whose waveform and pyramid no
+    // storage buffer binding of wgpu's default limits holds. A tone whose level steps up every
+    // minute, so the whole-clip waveform has an envelope to check.
+    let rate = 48_000u32;
+    let minutes = 20usize;
+    let samples: Vec<f32> = (0..minutes * 60 * rate as usize)
+        .map(|i| {
+            let level = 0.04 * (1 + i / (60 * rate as usize)) as f32;
+            level * (std::f32::consts::TAU * 440.0 * i as f32 / rate as f32).sin()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.wav");
+    timbrescope::audio::save_wav_pcm16(&path, &timbrescope::audio::Clip::new("long", samples, rate)).unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1000.0))
+        .wgpu()
+        .build_eframe(move |cc| Workbench::new(cc, Some(path.clone())));
+    let start = Instant::now();
+    while harness.state().is_busy() || harness.state().analysis().is_none_or(|a| a.clip.name != "long") {
+        assert!(start.elapsed() < Duration::from_secs(120), "the long clip's analysis never arrived");
+        assert!(
+            harness.state().status_text().is_none_or(|s| !s.contains("Cannot")),
+            "{:?}",
+            harness.state().status_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        harness.step();
+    }
+    harness.run_steps(3);
+    let analysis = harness.state().analysis().unwrap().clone();
+    assert!((analysis.clip.duration_secs() - 1200.0).abs() < 0.01);
+    let [wave, stft, cqt] = harness.state().view_rects().expect("views drawn");
+    let image = harness.render().expect("wgpu render");
+    // The waveform's trace spans more rows at the end (level 0.8) than at the start (0.04).
+    let traced = |x: f32| {
+        (wave.top() as u32 + 2..wave.bottom() as u32 - 2)
+            .filter(|&y| {
+                let p = image.get_pixel(x as u32, y);
+                p[2] > 200 && p[0] < 170
+            })
+            .count()
+    };
+    let (early, late) = (traced(wave.left() + 0.02 * wave.width()), traced(wave.right() - 0.02 * wave.width()));
+    assert!(late > 5 * early.max(1), "trace rows: {early} at the start, {late} at the end");
+    // Both spectrograms show the tone: some row is far brighter than the median row.
+    for (name, rect) in [("STFT", stft), ("CQT", cqt)] {
+        let mut profile = row_profile(&image, rect, 1.0);
+        let brightest = profile.iter().copied().fold(0.0, f64::max);
+        profile.sort_by(f64::total_cmp);
+        let median = profile[profile.len() / 2];
+        assert!(brightest > median + 60.0, "{name}: brightest row {brightest}, median {median}");
+    }
+}

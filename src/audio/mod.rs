@@ -1,17 +1,23 @@
 //! Audio in and out: decoding files, resampling to the analysis rate, saving, and devices.
 
+#[cfg(feature = "audio-io")]
 pub mod capture;
 pub mod clip;
+#[cfg(feature = "audio-io")]
 pub mod devices;
 pub mod load;
+#[cfg(feature = "audio-io")]
 pub mod playback;
 pub mod resample;
 pub mod save;
 
+#[cfg(feature = "audio-io")]
 pub use capture::{Capture, record_blocking};
 pub use clip::{ANALYSIS_RATE_HZ, Clip};
+#[cfg(feature = "audio-io")]
 pub use devices::{DeviceError, input_devices, output_devices};
 pub use load::{AudioError, MAX_CLIP_SECS, load_clip, load_clip_from_bytes};
+#[cfg(feature = "audio-io")]
 pub use playback::Playback;
 pub use resample::{ResampleError, resample};
 pub use save::{save_wav, save_wav_channels, save_wav_pcm16};

@@ -99,7 +99,7 @@ impl HeadlessGpu {
         match content {
             Content::Waveform { samples, params } => {
                 let renderer = WaveformRenderer::new(&self.device, FORMAT);
-                let layer = renderer.upload(&self.device, samples);
+                let layer = renderer.upload(&self.device, &self.queue, samples);
                 renderer.prepare(&self.queue, &layer, params);
                 let mut pass = begin_pass(&mut encoder, &view, clear);
                 renderer.paint(&mut pass, &layer);

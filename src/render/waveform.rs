@@ -1,6 +1,9 @@
 //! Waveform renderer: samples plus a min/max pyramid on the GPU, any zoom at a few reads a pixel.
+//! Both live in 2-D textures, rows of `width` values: a storage buffer binding is limited to
+//! 128 MiB by default, under a 20-minute clip's samples and pyramid at 48 kHz, while a texture of
+//! 8192 x 8192 holds 67 million values.
 
-use super::pipeline::{fullscreen_pipeline, storage_buffer, storage_entry, uniform_buffer, uniform_entry};
+use super::pipeline::{fullscreen_pipeline, texture_entry, uniform_buffer, uniform_entry};
 
 /// Pyramid levels addressable by the shader's offset table.
 const MAX_LEVELS: usize = 32;
@@ -31,6 +34,9 @@ struct Uniform {
     level_offsets: [u32; MAX_LEVELS],
 }
 
+/// Values per texture row.
+const ROW: u32 = 4096;
+
 pub struct WaveformRenderer {
     pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
@@ -43,6 +49,8 @@ pub struct WaveformLayer {
     n_samples: u32,
     levels: u32,
     level_offsets: [u32; MAX_LEVELS],
+    /// Samples of the clip per stored sample: 1 unless the clip is too long for the textures.
+    step: usize,
 }
 
 /// Min/max of blocks of 2, 4, 8, ... samples, concatenated; `offsets[l]` is where level `l`
@@ -77,28 +85,39 @@ impl WaveformRenderer {
     pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("waveform"),
-            entries: &[uniform_entry(0), storage_entry(1), storage_entry(2)],
+            entries: &[uniform_entry(0), texture_entry(1), texture_entry(2)],
         });
         let source = include_str!("../../shaders/waveform.wgsl");
         let pipeline = fullscreen_pipeline(device, "waveform", source, &layout, target_format);
         Self { pipeline, layout, srgb_target: target_format.is_srgb() }
     }
 
-    pub fn upload(&self, device: &wgpu::Device, samples: &[f32]) -> WaveformLayer {
+    pub fn upload(&self, device: &wgpu::Device, queue: &wgpu::Queue, samples: &[f32]) -> WaveformLayer {
+        // Longer than the textures hold (hours at 48 kHz): keep each block's loudest sample.
+        let rows = device.limits().max_texture_dimension_2d.max(1) as usize;
+        let step = samples.len().div_ceil(ROW as usize * rows).max(1);
+        let decimated;
+        let samples = if step == 1 {
+            samples
+        } else {
+            decimated = loudest_per_block(samples, step);
+            &decimated
+        };
         let (pyramid, offsets) = min_max_pyramid(samples);
         let mut level_offsets = [0u32; MAX_LEVELS];
         level_offsets[..offsets.len()].copy_from_slice(&offsets);
-        let sample_buffer = storage_buffer(device, "waveform samples", samples);
         let pyramid_flat: Vec<f32> = pyramid.iter().flatten().copied().collect();
-        let pyramid_buffer = storage_buffer(device, "waveform pyramid", &pyramid_flat);
+        let sample_view = value_texture(device, queue, "waveform samples", wgpu::TextureFormat::R32Float, samples, 1);
+        let pyramid_view =
+            value_texture(device, queue, "waveform pyramid", wgpu::TextureFormat::Rg32Float, &pyramid_flat, 2);
         let uniform = uniform_buffer(device, "waveform params", std::mem::size_of::<Uniform>());
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("waveform"),
             layout: &self.layout,
             entries: &[
                 wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: sample_buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: pyramid_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(&sample_view) },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&pyramid_view) },
             ],
         });
         WaveformLayer {
@@ -107,13 +126,15 @@ impl WaveformRenderer {
             n_samples: samples.len() as u32,
             levels: offsets.len().saturating_sub(1) as u32,
             level_offsets,
+            step,
         }
     }
 
     pub fn prepare(&self, queue: &wgpu::Queue, layer: &WaveformLayer, params: &WaveformParams) {
+        let step = layer.step as f32;
         let uniform = Uniform {
-            sample_lo: params.samples[0],
-            sample_hi: params.samples[1],
+            sample_lo: params.samples[0] / step,
+            sample_hi: params.samples[1] / step,
             amplitude: params.amplitude.max(1e-6),
             n_samples: layer.n_samples,
             levels: layer.levels,
@@ -134,6 +155,43 @@ impl WaveformRenderer {
         pass.set_bind_group(0, &layer.bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
+}
+
+/// Each block of `step` samples as its sample of largest magnitude.
+fn loudest_per_block(samples: &[f32], step: usize) -> Vec<f32> {
+    samples.chunks(step).map(|c| c.iter().copied().fold(0f32, |a, x| if x.abs() > a.abs() { x } else { a })).collect()
+}
+
+/// `values` (`components` a texel) in rows of [`ROW`] texels of a texture, padded with zeros.
+fn value_texture(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    label: &str,
+    format: wgpu::TextureFormat,
+    values: &[f32],
+    components: usize,
+) -> wgpu::TextureView {
+    use wgpu::util::DeviceExt as _;
+    let texels = (values.len() / components).max(1);
+    let rows = texels.div_ceil(ROW as usize);
+    let mut padded = values.to_vec();
+    padded.resize(rows * ROW as usize * components, 0.0);
+    let texture = device.create_texture_with_data(
+        queue,
+        &wgpu::TextureDescriptor {
+            label: Some(label),
+            size: wgpu::Extent3d { width: ROW, height: rows as u32, depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        bytemuck::cast_slice(&padded),
+    );
+    texture.create_view(&Default::default())
 }
 
 #[cfg(test)]

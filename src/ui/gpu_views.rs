@@ -60,7 +60,7 @@ pub fn install(render_state: &RenderState) {
 
 pub fn upload_waveform(render_state: &RenderState, slot: Slot, samples: &[f32]) {
     with_views(render_state, |views| {
-        let layer = views.waveform.upload(&render_state.device, samples);
+        let layer = views.waveform.upload(&render_state.device, &render_state.queue, samples);
         views.layers.insert(slot, Layer::Waveform(layer));
     });
 }
