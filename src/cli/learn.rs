@@ -10,6 +10,7 @@ use super::progress::{Progress, threads};
 use timbrescope::audio::load_clip;
 use timbrescope::data::dataset::Split;
 use timbrescope::learn::eval::{EvalOptions, evaluate};
+use timbrescope::learn::modelfile;
 use timbrescope::learn::{Predictor, Stage, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
 
 #[derive(Args)]
@@ -99,9 +100,9 @@ pub struct EvalArgs {
 pub struct PredictArgs {
     /// Clip (WAV, FLAC, MP3, Ogg Vorbis); its first 4 s from the onset are analysed.
     clip: PathBuf,
-    /// Model file, e.g. models/timbrescope-small.safetensors.
+    /// Model file; without it, the model shipped inside the binary (models/timbrescope-small.safetensors).
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Labels per head.
     #[arg(long, default_value_t = 5)]
     top: usize,
@@ -228,7 +229,10 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.top >= 1, "--top must be at least 1");
     let clip = load_clip(&args.clip)?;
-    let mut predictor = Predictor::load(&args.model)?;
+    let mut predictor = match &args.model {
+        Some(path) => Predictor::load(path)?,
+        None => Predictor::shipped()?,
+    };
     let prediction = predictor.predict(&clip.samples, args.top)?;
     let heads: serde_json::Map<String, serde_json::Value> = prediction
         .heads
@@ -243,7 +247,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
         prediction.descriptors.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
     let out = serde_json::json!({
         "clip": args.clip.display().to_string(),
-        "model": args.model.display().to_string(),
+        "model": args.model.as_deref().map_or(modelfile::SHIPPED_MODEL_NAME.into(), |p| p.display().to_string()),
         "shift_votes": predictor.model.meta.shift_votes,
         "window_start_secs": prediction.window_start_secs,
         "heads": heads,

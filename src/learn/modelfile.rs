@@ -134,10 +134,19 @@ pub fn save(path: &Path, meta: &ModelMeta, varmap: &VarMap, extra: &[(String, Te
 
 /// Reads a model file or checkpoint: its metadata and every tensor.
 pub fn read(path: &Path, device: &Device) -> Result<(ModelMeta, HashMap<String, Tensor>), LearnError> {
-    let bad = |problem: String| LearnError::Model { path: path.to_owned(), problem };
     let bytes = std::fs::read(path).map_err(|source| LearnError::Read { path: path.to_owned(), source })?;
+    read_bytes(&bytes, path, device)
+}
+
+/// [`read`] of a model file's bytes; `path` names it in errors.
+pub fn read_bytes(
+    bytes: &[u8],
+    path: &Path,
+    device: &Device,
+) -> Result<(ModelMeta, HashMap<String, Tensor>), LearnError> {
+    let bad = |problem: String| LearnError::Model { path: path.to_owned(), problem };
     let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
     let text = header
         .metadata()
         .as_ref()
@@ -147,7 +156,7 @@ pub fn read(path: &Path, device: &Device) -> Result<(ModelMeta, HashMap<String, 
     if meta.format != MODEL_FORMAT {
         return Err(bad(format!("format {:?}, this version reads {MODEL_FORMAT:?}", meta.format)));
     }
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| bad(e.to_string()))?;
+    let tensors = candle_core::safetensors::load_buffer(bytes, device).map_err(|e| bad(e.to_string()))?;
     Ok((meta, tensors))
 }
 
@@ -176,6 +185,26 @@ pub struct LoadedModel {
 
 pub fn load(path: &Path, device: &Device) -> Result<LoadedModel, LearnError> {
     let (meta, tensors) = read(path, device)?;
+    assemble(path, meta, tensors, device)
+}
+
+/// The model shipped inside the binary (`models/timbrescope-small.safetensors` at build time),
+/// so an installed binary predicts without the source tree.
+pub fn load_shipped(device: &Device) -> Result<LoadedModel, LearnError> {
+    let path = Path::new(SHIPPED_MODEL_NAME);
+    let (meta, tensors) = read_bytes(SHIPPED_MODEL, path, device)?;
+    assemble(path, meta, tensors, device)
+}
+
+pub const SHIPPED_MODEL_NAME: &str = "timbrescope-small.safetensors";
+static SHIPPED_MODEL: &[u8] = include_bytes!("../../models/timbrescope-small.safetensors");
+
+fn assemble(
+    path: &Path,
+    meta: ModelMeta,
+    tensors: HashMap<String, Tensor>,
+    device: &Device,
+) -> Result<LoadedModel, LearnError> {
     let varmap = VarMap::new();
     let model = Model::new(VarBuilder::from_varmap(&varmap, DType::F32, device), &meta.spec)
         .map_err(|e| LearnError::Architecture { path: path.to_owned(), problem: e.to_string() })?;

@@ -54,7 +54,16 @@ pub fn onset(samples: &[f32]) -> usize {
 
 impl Predictor {
     pub fn load(path: &Path) -> Result<Self, LearnError> {
-        let model = modelfile::load(path, &Device::Cpu)?;
+        Self::with_model(modelfile::load(path, &Device::Cpu)?)
+    }
+
+    /// The model shipped inside the binary.
+    pub fn shipped() -> Result<Self, LearnError> {
+        Self::with_model(modelfile::load_shipped(&Device::Cpu)?)
+    }
+
+    fn with_model(model: modelfile::LoadedModel) -> Result<Self, LearnError> {
+        let path = &model.path;
         let voter = Voter::new(&model.meta, model.meta.shift_votes)
             .map_err(|problem| LearnError::Model { path: path.to_owned(), problem })?;
         Ok(Self { model, analyzer: Analyzer::default(), voter })
