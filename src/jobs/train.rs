@@ -21,6 +21,12 @@ impl Job for TrainRunner {
     type Request = TrainOptions;
     type Event = TrainEvent;
 
+    // The panel reads the run folder's metrics too; a tick missed while the window is hidden
+    // is made good by the next one.
+    fn droppable(event: &TrainEvent) -> bool {
+        matches!(event, TrainEvent::Step { .. } | TrainEvent::Preparing { .. })
+    }
+
     fn run(&mut self, options: TrainOptions, ctx: &Context<'_, TrainEvent>) -> Result<(), String> {
         train(&options, ctx.cancel_flag(), &mut |event| ctx.report(event)).map(|_| ()).map_err(|e| e.to_string())
     }

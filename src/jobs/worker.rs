@@ -24,6 +24,13 @@ pub trait Job: Send + 'static {
         0
     }
 
+    /// Whether an event may be dropped when the UI has not taken the events before it (a
+    /// progress tick whose successor says as much): a job never waits on a hidden window for
+    /// those. Other events wait for room.
+    fn droppable(_event: &Self::Event) -> bool {
+        false
+    }
+
     /// Works on one request, reporting as it goes; returns soon after `ctx.cancelled()` turns
     /// true. An error ends in a `Failed` report.
     fn run(&mut self, request: Self::Request, ctx: &Context<'_, Self::Event>) -> Result<(), String>;
@@ -55,7 +62,8 @@ pub enum Report<E> {
 pub struct Context<'a, E> {
     ticket: u64,
     cancel: &'a AtomicBool,
-    send: &'a dyn Fn(Report<E>),
+    send: &'a dyn Fn(Report<E>, bool),
+    droppable: fn(&E) -> bool,
 }
 
 impl<E> Context<'_, E> {
@@ -74,7 +82,8 @@ impl<E> Context<'_, E> {
     }
 
     pub fn report(&self, event: E) {
-        (self.send)(Report::Event { ticket: self.ticket, event });
+        let droppable = (self.droppable)(&event);
+        (self.send)(Report::Event { ticket: self.ticket, event }, droppable);
     }
 }
 
@@ -228,8 +237,16 @@ fn serve<J: Job>(
     notify: &(dyn Fn() + Send + Sync),
 ) {
     let gone = AtomicBool::new(false);
-    let send = |report: Report<J::Event>| {
-        if tx.send(report).is_err() {
+    let send = |report: Report<J::Event>, droppable: bool| {
+        let sent = if droppable {
+            match tx.try_send(report) {
+                Ok(()) | Err(std::sync::mpsc::TrySendError::Full(_)) => Ok(()),
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(()),
+            }
+        } else {
+            tx.send(report).map_err(|_| ())
+        };
+        if sent.is_err() {
             gone.store(true, Ordering::Relaxed);
         }
         notify();
@@ -251,19 +268,19 @@ fn serve<J: Job>(
                 guard = mailbox.ready.wait(guard).unwrap_or_else(std::sync::PoisonError::into_inner);
             }
         };
-        let ctx = Context { ticket, cancel: &cancel, send: &send };
+        let ctx = Context { ticket, cancel: &cancel, send: &send, droppable: J::droppable };
         let outcome = catch_unwind(AssertUnwindSafe(|| job.run(request, &ctx)));
         mailbox.lock().0[lane].running = None;
         match outcome {
-            Ok(Ok(())) => send(Report::Done { ticket }),
-            Ok(Err(message)) => send(Report::Failed { ticket, message }),
+            Ok(Ok(())) => send(Report::Done { ticket }, false),
+            Ok(Err(message)) => send(Report::Failed { ticket, message }, false),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "no message".into());
-                send(Report::Failed { ticket, message: format!("the job failed unexpectedly ({what})") });
+                send(Report::Failed { ticket, message: format!("the job failed unexpectedly ({what})") }, false);
                 // What the job held may be half-changed: start again from a fresh state.
                 job = make();
             }
@@ -357,6 +374,34 @@ mod tests {
             matches!(seen[..], [Report::Event { ticket: a, event: 9 }, Report::Done { ticket: b }] if a == last && b == last)
         );
         assert!(!worker.is_busy(0));
+    }
+
+    #[test]
+    fn droppable_events_never_hold_a_job_up_while_nobody_polls() {
+        static FINISHED: AtomicBool = AtomicBool::new(false);
+        struct Ticks;
+        impl Job for Ticks {
+            type Request = u32;
+            type Event = u32;
+            fn droppable(_: &u32) -> bool {
+                true
+            }
+            fn run(&mut self, n: u32, ctx: &Context<'_, u32>) -> Result<(), String> {
+                (0..n).for_each(|k| ctx.report(k));
+                FINISHED.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+        }
+        let mut worker = Worker::start("ticks", || Ticks, Arc::new(|| {}));
+        worker.submit(10 * EVENT_CAPACITY as u32);
+        let start = Instant::now();
+        while !FINISHED.load(Ordering::Relaxed) {
+            assert!(start.elapsed() < Duration::from_secs(10), "the job waited for room");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let seen = until(&mut worker, |r| matches!(r, Report::Done { .. }));
+        // The first ticks filled the queue; the rest were dropped; the end still came.
+        assert_eq!(seen.len(), EVENT_CAPACITY + 1);
     }
 
     #[test]
