@@ -6,9 +6,9 @@
 //! views as 8-bit steps below it. Each step is stored as its difference from the same bin in the
 //! frame before, and the record compressed with zstd (level 1): a note changes slowly from frame
 //! to frame and decays into silence, so the differences are small and mostly repeat. On the
-//! scale benchmark's notes this takes a record from 79 KB to 33.8 KB (LZ4 without the
-//! differences: 50.6 KB), and decoding one takes tens of microseconds. The record ends are kept in
-//! memory, so note `i` is still one positional read.
+//! scale benchmark's notes this takes a record from 79 KB to 33.8 KB, and decoding one takes
+//! tens of microseconds. The record ends are kept in memory, so note `i` is still one
+//! positional read.
 
 use super::super::inputs::RawViews;
 use super::super::moments::Moments;
