@@ -7,6 +7,7 @@ use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use timbrescope::degrade::Stage;
+use timbrescope::learn::ModelSource;
 use timbrescope::ui::Workbench;
 use timbrescope::ui::degrade_panel::{DegradePanel, Listen, PanelStage};
 
@@ -108,4 +109,32 @@ fn moving_the_rt60_slider_changes_the_delta_views() {
     harness.get_by_label("apply the chain").click();
     harness.run_steps(3);
     assert!(harness.state().delta_rects().is_none());
+}
+
+#[test]
+fn a_first_launch_predicts_with_the_model_inside_the_binary_and_a_shipped_chain_loads_from_its_menu() {
+    let mut harness = harness();
+    wait(&mut harness, "the demo clip's prediction", |app| {
+        let p = app.prediction();
+        !app.is_busy() && (p.clean.is_some() || p.error.is_some())
+    });
+    let p = harness.state().prediction();
+    assert_eq!(p.model, Some(ModelSource::Shipped));
+    assert_eq!(p.error, None);
+    // The first demo clip is the piano's C4.
+    let top = &p.clean.as_ref().unwrap().head("instrument").unwrap().top[0].0;
+    assert_eq!(top, "acoustic_grand_piano");
+
+    harness.get_by_label("shipped").click();
+    harness.run_steps(2);
+    harness.get_by_label("eval/pink_10db").click_accesskit();
+    harness.run_steps(2);
+    wait(&mut harness, "the shipped chain's rendering", |app| !app.is_degrade_busy() && app.degraded().is_some());
+    let panel = harness.state().degrade_panel();
+    assert!(panel.enabled);
+    assert!(
+        matches!(panel.stages[..], [PanelStage { stage: Stage::Noise { snr_db, .. }, .. }] if snr_db == 10.0),
+        "{:?}",
+        panel.stages
+    );
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use timbrescope::learn::TrainConfig;
 use timbrescope::learn::run::RunState;
+use timbrescope::learn::{ModelSource, TrainConfig};
 use timbrescope::ui::{Mode, Workbench};
 
 fn wait(harness: &mut Harness<'_, Workbench>, what: &str, secs: u64, done: impl Fn(&Workbench) -> bool) {
@@ -81,7 +81,7 @@ fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
     // Three instruments in the tiny taxonomy: a 3 x 3 heatmap.
     wait(&mut harness, "the confusion matrix", 10, |app| app.train_panel().confusion.cell_rects.len() == 9);
     let live = harness.state().train_panel().live_run().unwrap().to_owned();
-    assert_eq!(harness.state().prediction().model.as_deref(), Some(live.join("best.safetensors").as_path()));
+    assert_eq!(harness.state().prediction().model, Some(ModelSource::File(live.join("best.safetensors"))));
 
     // Click the cell of the first validation note, wherever the tiny model put it (a few steps of
     // training decide little): the cell's notes are listed; click that note to load it.
@@ -116,7 +116,7 @@ fn a_run_that_fails_on_its_worker_is_reported_and_the_panel_starts_again() {
     {
         let panel = harness.state_mut().train_panel_mut();
         panel.settings.dataset = data.display().to_string();
-        panel.settings.config = concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.toml").into();
+        panel.settings.config = String::new();
         panel.settings.runs_dir = dir.path().join("runs").display().to_string();
     }
     harness.run_steps(2);

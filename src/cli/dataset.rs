@@ -28,7 +28,7 @@ pub struct DegradeDatasetArgs {
     /// Output folder for the degraded copy (not the data set itself).
     #[arg(long)]
     out: PathBuf,
-    /// Chain file (TOML, or JSON), e.g. assets/chains/target_domain.toml.
+    /// Chain file (TOML, or JSON), e.g. assets/chains/target_domain.toml, or a shipped chain: shipped:target_domain.
     #[arg(long)]
     chain: PathBuf,
     /// Seed of every draw; each note's own seed comes from it and the note's name.

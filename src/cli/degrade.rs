@@ -20,7 +20,7 @@ pub struct DegradeArgs {
     /// Output WAV (32-bit float; two channels after a binaural room).
     #[arg(long)]
     out: PathBuf,
-    /// A chain file (TOML, or JSON); instead of the stage flags.
+    /// A chain file (TOML, or JSON), or a shipped chain (`shipped:target_domain`); instead of the stage flags.
     #[arg(long, conflicts_with_all = ["reverb_rt60", "noise", "eq", "codec"])]
     chain: Option<PathBuf>,
     /// Room reverberation with this RT60 (seconds).

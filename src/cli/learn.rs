@@ -15,7 +15,8 @@ use timbrescope::learn::{Predictor, Stage, TrainConfig, TrainEvent, TrainOptions
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Training config (TOML), e.g. models/default.toml; a resumed run uses its own when left out.
+    /// Training config (TOML); left out, a new run uses the shipped models/default.toml and a resumed
+    /// run its own.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Data set folder (from `dataset synth`, or NSynth's layout).
@@ -110,12 +111,14 @@ pub struct PredictArgs {
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let stage = Stage::parse(&args.stage).with_context(|| format!("--stage {:?}: use ssl, mtl or both", args.stage))?;
-    let config_path = match &args.config {
-        Some(p) => p.clone(),
-        None if args.resume => args.run.join(timbrescope::learn::run::CONFIG_TOML),
-        None => anyhow::bail!("--config is needed to start a run (e.g. --config models/default.toml)"),
+    let mut config = match &args.config {
+        Some(p) => TrainConfig::load(p)?,
+        None if args.resume => TrainConfig::load(&args.run.join(timbrescope::learn::run::CONFIG_TOML))?,
+        None => {
+            log::info!("no --config: the shipped models/default.toml");
+            TrainConfig::shipped_default()
+        }
     };
-    let mut config = TrainConfig::load(&config_path)?;
     if args.clean {
         config.feature_noise = None;
         config.feature_reverb = None;

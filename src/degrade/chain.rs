@@ -156,9 +156,16 @@ fn in_range(name: &'static str, lo: f64, hi: f64, unit: &'static str) -> impl Fn
 
 impl ChainSpec {
     /// Reads a chain from TOML, or JSON when the file name ends in `.json`; checks every value.
+    /// `shipped:NAME` reads the chain of that name inside the binary (`assets/chains/NAME.toml`).
     pub fn load(path: &Path) -> Result<Self, DegradeError> {
         let bad = |reason: String| DegradeError::ChainFile { path: path.to_owned(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let text = match path.to_str().and_then(super::shipped::text) {
+            Some(shipped) => shipped.map_err(bad)?.to_owned(),
+            None => std::fs::read_to_string(path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => bad(format!("{e} ({})", super::shipped::names())),
+                _ => bad(e.to_string()),
+            })?,
+        };
         let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
         let spec: ChainSpec = if json {
             serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?

@@ -10,6 +10,7 @@ pub mod hrir;
 pub mod noise;
 pub mod rir;
 pub mod rt60;
+pub mod shipped;
 
 pub use chain::{ChainRunner, ChainSpec, Degraded, Stage, StageSpec, apply_chain, apply_chain_ears};
 

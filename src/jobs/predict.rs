@@ -1,12 +1,11 @@
 //! Live predictions on a named thread: holds the loaded model, works on the newest clip of each
 //! kind (clean, degraded) and drops the requests it was too slow for.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::worker::{Context, Job, Worker};
-use crate::learn::{Prediction, Predictor};
+use crate::learn::{ModelSource, Prediction, Predictor};
 
 /// Which version of the clip in the views a prediction is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,12 +17,12 @@ pub enum Version {
 /// What the prediction worker is asked to do. Loading a model travels in the first lane, so it
 /// comes before the predictions queued with it; each version of the clip has its own lane.
 pub enum PredictRequest {
-    Load(PathBuf),
+    Load(ModelSource),
     Predict { version: Version, samples: Arc<[f32]> },
 }
 
 pub enum PredictEvent {
-    Loaded { path: PathBuf, summary: String },
+    Loaded { source: ModelSource, summary: String },
     Ready { version: Version, prediction: Prediction, millis: f64 },
 }
 
@@ -50,9 +49,9 @@ impl Job for PredictJob {
 
     fn run(&mut self, request: PredictRequest, ctx: &Context<'_, PredictEvent>) -> Result<(), String> {
         match request {
-            PredictRequest::Load(path) => {
+            PredictRequest::Load(source) => {
                 self.predictor = None;
-                let p = Predictor::load(&path).map_err(|e| e.to_string())?;
+                let p = Predictor::open(&source).map_err(|e| e.to_string())?;
                 let m = &p.model.meta;
                 let primary = m.schema.primary();
                 let summary = format!(
@@ -64,7 +63,7 @@ impl Job for PredictJob {
                     m.stage
                 );
                 self.predictor = Some(p);
-                ctx.report(PredictEvent::Loaded { path, summary });
+                ctx.report(PredictEvent::Loaded { source, summary });
             }
             PredictRequest::Predict { version, samples } => {
                 // Without a model (its load failed, and said so) there is nothing to answer.

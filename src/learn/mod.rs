@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 pub use config::TrainConfig;
 pub use eval::{EvalReport, evaluate};
-pub use predict::{Prediction, Predictor};
+pub use predict::{ModelSource, Prediction, Predictor};
 pub use run::{MetricRecord, RunFolder};
 pub use train::{Stage, TrainEvent, TrainOptions, train};
 

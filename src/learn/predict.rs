@@ -52,6 +52,25 @@ pub fn onset(samples: &[f32]) -> usize {
     at.saturating_sub(PRE_ONSET_SAMPLES)
 }
 
+/// Where a model comes from: the one inside the binary, or a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelSource {
+    Shipped,
+    File(std::path::PathBuf),
+}
+
+impl ModelSource {
+    /// The name a user sees: the file's name, or the shipped model's.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Shipped => format!("{} (shipped)", modelfile::SHIPPED_MODEL_NAME),
+            Self::File(path) => {
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+            }
+        }
+    }
+}
+
 impl Predictor {
     pub fn load(path: &Path) -> Result<Self, LearnError> {
         Self::with_model(modelfile::load(path, &Device::Cpu)?)
@@ -60,6 +79,13 @@ impl Predictor {
     /// The model shipped inside the binary.
     pub fn shipped() -> Result<Self, LearnError> {
         Self::with_model(modelfile::load_shipped(&Device::Cpu)?)
+    }
+
+    pub fn open(source: &ModelSource) -> Result<Self, LearnError> {
+        match source {
+            ModelSource::Shipped => Self::shipped(),
+            ModelSource::File(path) => Self::load(path),
+        }
     }
 
     fn with_model(model: modelfile::LoadedModel) -> Result<Self, LearnError> {

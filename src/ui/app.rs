@@ -11,7 +11,7 @@ use super::degrade_panel::DegradePanel;
 use super::gpu_views::{self, Slot};
 use super::grid::{GridAction, GridState, grid_ui};
 use super::mixture_view::{MixtureAction, mixture_ui};
-use super::predict_panel::{PredictPanel, SHIPPED_MODEL};
+use super::predict_panel::PredictPanel;
 use super::record_panel::RecordPanel;
 use super::train_panel::{TrainPanel, TrainSettings};
 use super::views::{ColorSettings, DeltaRows, Hover, ViewSources, ViewWindow, views_ui};
@@ -22,6 +22,7 @@ use crate::jobs::data::{DataEvent, DataJob, DataJobs, DataRequest, GridRequest, 
 use crate::jobs::degrade::{DegradeJob, DegradeWorker, DegradedView};
 use crate::jobs::predict::{PredictJob, PredictWorker};
 use crate::jobs::{Analysis, AnalysisEvent, AnalysisJob, AnalysisJobs, AnalysisRequest, Report};
+use crate::learn::ModelSource;
 use crate::render::Colormap;
 
 mod degrade;
@@ -207,9 +208,10 @@ impl Workbench {
             ),
             prediction: PredictPanel::default(),
         };
-        let model = app.settings.model.clone().filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from(SHIPPED_MODEL));
-        if model.exists() {
-            app.use_model(model);
+        // A first launch, or a remembered model that has gone, uses the one inside the binary.
+        match app.settings.model.clone().filter(|p| p.exists()) {
+            Some(model) => app.use_model(model),
+            None => app.use_model_from(ModelSource::Shipped),
         }
         if let Some(dir) = app.settings.last_dataset.clone().filter(|d| d.join("examples.json").exists()) {
             app.open_dataset(dir);

@@ -72,6 +72,8 @@ pub struct PanelResponse {
     pub changed: bool,
     pub load_chain: bool,
     pub save_chain: bool,
+    /// A chain shipped inside the binary, by name (`assets/chains`).
+    pub shipped_chain: Option<&'static str>,
 }
 
 /// The stages the panel can add, with a fresh stage of each kind.
@@ -165,7 +167,21 @@ impl DegradePanel {
                 ui.spinner();
             }
         });
-        ui.checkbox(&mut self.enabled, "apply the chain").on_hover_text("Show the degraded clip and the Δ views");
+        // Loading a chain turns it on, so loading is offered while the chain is off too.
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut self.enabled, "apply the chain").on_hover_text("Show the degraded clip and the Δ views");
+            response.load_chain = ui.button("load chain…").on_hover_text("A TOML or JSON chain file").clicked();
+            ui.menu_button("shipped", |ui| {
+                for (name, _) in crate::degrade::shipped::CHAINS {
+                    if ui.button(*name).clicked() {
+                        response.shipped_chain = Some(name);
+                        ui.close();
+                    }
+                }
+            })
+            .response
+            .on_hover_text("The chains of assets/chains, inside the binary");
+        });
         ui.add_enabled_ui(self.enabled, |ui| {
             ui.horizontal(|ui| {
                 ui.label("hear and see");
@@ -234,7 +250,6 @@ impl DegradePanel {
                         }
                     }
                 });
-                response.load_chain = ui.button("load chain…").on_hover_text("A TOML or JSON chain file").clicked();
                 response.save_chain =
                     ui.button("save chain…").on_hover_text("The active stages as a TOML chain file").clicked();
             });

@@ -1,18 +1,13 @@
 //! The prediction panel: the model's top classes for the clip in the views, clean and degraded
 //! side by side, so a moving slider shows where the prediction flips.
 
-use std::path::PathBuf;
-
 use eframe::egui::{self, Color32};
 
-use crate::learn::Prediction;
-
-/// The model a first launch uses, trained by `models/default.toml` (see models/README.md).
-pub const SHIPPED_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/timbrescope-small.safetensors");
+use crate::learn::{ModelSource, Prediction};
 
 #[derive(Default)]
 pub struct PredictPanel {
-    pub model: Option<PathBuf>,
+    pub model: Option<ModelSource>,
     pub summary: Option<String>,
     pub clean: Option<Prediction>,
     pub degraded: Option<Prediction>,
@@ -35,11 +30,7 @@ impl PredictPanel {
             }
         });
         ui.horizontal(|ui| {
-            let name = self
-                .model
-                .as_ref()
-                .and_then(|p| p.file_name())
-                .map_or("no model".into(), |n| n.to_string_lossy().into_owned());
+            let name = self.model.as_ref().map_or("no model".into(), ModelSource::name);
             let label = ui.label(name);
             if let Some(s) = &self.summary {
                 label.on_hover_text(s);

@@ -38,7 +38,8 @@ impl Default for TrainSettings {
         Self {
             dataset: "data/nsynth-sf2".into(),
             degraded: String::new(),
-            config: concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.toml").into(),
+            // Empty: the config inside the binary, which is models/default.toml.
+            config: String::new(),
             stage: "both".into(),
             runs_dir: "runs".into(),
             watched: Vec::new(),
@@ -131,7 +132,10 @@ impl TrainPanel {
         }
         let s = &self.settings;
         let stage = Stage::parse(&s.stage).ok_or_else(|| format!("stage {:?}: use ssl, mtl or both", s.stage))?;
-        let config = TrainConfig::load(Path::new(&s.config)).map_err(|e| e.to_string())?;
+        let config = match s.config.trim() {
+            "" => TrainConfig::shipped_default(),
+            path => TrainConfig::load(Path::new(path)).map_err(|e| e.to_string())?,
+        };
         let dataset = PathBuf::from(&s.dataset);
         if !dataset.join("examples.json").exists() {
             return Err(format!("{} is not a data set folder (no examples.json)", dataset.display()));
@@ -316,7 +320,7 @@ impl TrainPanel {
             let mut s = self.settings.clone();
             row(ui, "data set", &mut s.dataset, Pick::Dataset, "folder with examples.json");
             row(ui, "degraded copies", &mut s.degraded, Pick::Degraded, "optional: `dataset degrade` folders; a; b");
-            row(ui, "config", &mut s.config, Pick::Config, "models/default.toml");
+            row(ui, "config", &mut s.config, Pick::Config, "empty: the shipped models/default.toml");
             self.settings = s;
             ui.label("stage");
             ui.add_enabled_ui(!running, |ui| {

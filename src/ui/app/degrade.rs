@@ -138,5 +138,8 @@ impl Workbench {
         if response.save_chain {
             self.spawn_dialog(Dialog::SaveChain, ui.ctx());
         }
+        if let Some(name) = response.shipped_chain {
+            self.load_chain(format!("{}{name}", crate::degrade::shipped::PREFIX).into());
+        }
     }
 }

@@ -8,6 +8,7 @@ use eframe::egui;
 use super::{Dialog, Workbench};
 use crate::jobs::Report;
 use crate::jobs::predict::{PredictEvent, PredictRequest, Version};
+use crate::learn::ModelSource;
 use crate::ui::train_panel::{TrainAction, TrainPanel};
 
 impl Workbench {
@@ -25,10 +26,14 @@ impl Workbench {
 
     /// Loads a model file for the prediction panel.
     pub fn use_model(&mut self, path: PathBuf) {
-        self.prediction.model = Some(path.clone());
-        self.prediction.summary = None;
         self.settings.model = Some(path.clone());
-        self.predictor.submit(PredictRequest::Load(path));
+        self.use_model_from(ModelSource::File(path));
+    }
+
+    pub(super) fn use_model_from(&mut self, source: ModelSource) {
+        self.prediction.model = Some(source.clone());
+        self.prediction.summary = None;
+        self.predictor.submit(PredictRequest::Load(source));
         self.request_predictions();
     }
 
@@ -57,8 +62,8 @@ impl Workbench {
         }
         for report in self.predictor.poll() {
             match report {
-                Report::Event { event: PredictEvent::Loaded { path, summary }, .. }
-                    if self.prediction.model.as_ref() == Some(&path) =>
+                Report::Event { event: PredictEvent::Loaded { source, summary }, .. }
+                    if self.prediction.model.as_ref() == Some(&source) =>
                 {
                     self.prediction.summary = Some(summary);
                     self.prediction.error = None;
