@@ -35,12 +35,14 @@ fn folder(c: &mut Criterion) {
         }
     }
     let out = tempfile::tempdir().unwrap();
-    let mut group = c.benchmark_group("features_folder_cqt");
+    // Read, analyse, write the .npy and flush: what `timbrescope features DIR` does, and what
+    // benches/librosa_ref.py times librosa and numpy doing.
+    let mut group = c.benchmark_group("features_folder");
     group.throughput(Throughput::Elements(32));
-    group.sample_size(10);
-    for threads in [1, 2] {
-        group.bench_with_input(BenchmarkId::from_parameter(threads), &threads, |b, &threads| {
-            b.iter(|| export_folder(dir.path(), out.path(), View::Cqt, Scale::Db, threads, &|_, _| {}).unwrap())
+    group.sample_size(20);
+    for (view, name, threads) in [(View::Stft, "stft", 1), (View::Cqt, "cqt", 1), (View::Cqt, "cqt", 2)] {
+        group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
+            b.iter(|| export_folder(dir.path(), out.path(), view, Scale::Db, threads, &|_, _| {}).unwrap())
         });
     }
     group.finish();

@@ -39,6 +39,9 @@ Measurements (JSON keys):
                             returned, vqt scales it in place). This is the cost of
                             the transform itself with precomputed kernels:
                             STFTs, sparse products and soxr decimation.
+  export_stft_ms            what `timbrescope features DIR --view stft` does, per clip: read the
+                            WAV (soundfile), stft_log above, np.save into a temporary folder.
+  export_cqt_ms             the same with 20*log10(max(|librosa.cqt|, 1e-5)) (defaults).
   torch_stft_log_ms         (only if torch is importable) torch.stft equivalent of
                             stft_log_ms, torch.set_num_threads(1).
   nnaudio_cqt2010v2_ms      (only if nnAudio is importable) nnAudio CQT2010v2 with the
@@ -163,7 +166,34 @@ def librosa_measurements(clips, args, disk_cache_mode: bool) -> dict:
 
     if not disk_cache_mode:
         results.update(memo_measurement(clips, args))
+        results.update(export_measurements(args, stft_log))
     return results
+
+
+def export_measurements(args, stft_log) -> dict:
+    """Read, analyse and save, file by file, as the feature export does: the demo clips as
+    they are on disk (no tiling), each timed as one call."""
+    import librosa
+    import soundfile as sf
+
+    def cqt_db(y):
+        return 20.0 * np.log10(np.maximum(np.abs(librosa.cqt(y, **CQT_PARAMS)), 1e-5))
+
+    files = sorted((ROOT / "assets" / "demo").glob("*.wav"))
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="export_") as tmp:
+        for key, analyse in [("export_stft_ms", stft_log), ("export_cqt_ms", cqt_db)]:
+            for path in files:
+                target = Path(tmp) / (path.stem + ".npy")
+
+                def run():
+                    y, _ = sf.read(str(path), dtype="float32")
+                    np.save(target, analyse(y).astype(np.float32))
+
+                r = bench(run, args.min_runs, args.min_secs, args.max_runs)
+                out.setdefault(key, []).append(dict(clip=path.name, **r))
+                log(f"  {path.name:24s} {key:26s} median {r['median_ms']:9.3f} ms")
+    return out
 
 
 def memo_measurement(clips, args) -> dict:
@@ -313,7 +343,8 @@ def main() -> int:
 
     result = {}
     order = ["stft_log_ms", "cqt_ms", "cqt_nocache_ms", "cqt_basis_memo_ms", "cqt_diskcache_ms",
-             "cqt_diskcache_cleared_ms", "torch_stft_log_ms", "nnaudio_cqt2010v2_ms"]
+             "cqt_diskcache_cleared_ms", "export_stft_ms", "export_cqt_ms", "torch_stft_log_ms",
+             "nnaudio_cqt2010v2_ms"]
     for key in order:
         if key in per:
             result[key] = round(statistics.median(r["median_ms"] for r in per[key]), 4)

@@ -12,7 +12,7 @@
 //! stream ended early. A decoder panic on malformed data is caught and reported as corruption.
 
 use std::fs::File;
-use std::io::{self, BufReader, Cursor, Read, SeekFrom};
+use std::io::{self, Cursor, Read, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -25,13 +25,14 @@ use symphonia::core::meta::MetadataOptions;
 
 use super::clip::{ANALYSIS_RATE_HZ, Clip};
 use super::resample::{ResampleError, StreamResampler};
+use super::wav::{HoundFailure, decode_wav_hound};
 
 /// Longest clip accepted: three hours.
 pub const MAX_CLIP_SECS: f64 = 3.0 * 3600.0;
 
 /// Frames decoded per block before downmixing and resampling (hound blocks hold up to 8 times
 /// as many samples, whatever the channel count).
-const BLOCK_FRAMES: usize = 8192;
+pub(super) const BLOCK_FRAMES: usize = 8192;
 
 /// Output reserved up front from a header's length claim; beyond it the Vec grows as decoded,
 /// so a lying header cannot make a tiny file reserve gigabytes.
@@ -97,11 +98,13 @@ fn decode<S: MediaSource>(label: &str, source: S) -> Result<Vec<f32>, AudioError
 
 fn decode_inner<S: MediaSource>(label: &str, mut source: S) -> Result<Vec<f32>, AudioError> {
     let unreadable = |error| AudioError::Unreadable { path: label.into(), error };
-    let mut magic = [0u8; 12];
-    let magic_len = read_up_to(&mut source, &mut magic).map_err(unreadable)?;
+    // Enough for a WAV's fmt chunk, wherever a few chunks before it put it.
+    let mut head = [0u8; 512];
+    let head_len = read_up_to(&mut source, &mut head).map_err(unreadable)?;
+    let head = &head[..head_len];
     source.seek(SeekFrom::Start(0)).map_err(unreadable)?;
-    if magic_len == 12 && &magic[0..4] == b"RIFF" && &magic[8..12] == b"WAVE" {
-        match decode_wav_hound(label, &mut source) {
+    if head_len >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+        match decode_wav_hound(label, &mut source, head) {
             Err(HoundFailure::Refused { malformed, detail: hound_detail }) => {
                 // hound reads only plain PCM and float and is strict about the header; symphonia
                 // knows more WAV encodings. If it cannot read the file either, hound's reason is
@@ -128,7 +131,7 @@ fn decode_inner<S: MediaSource>(label: &str, mut source: S) -> Result<Vec<f32>, 
     }
 }
 
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -142,7 +145,7 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Downmixes interleaved blocks, checks them, and feeds the streaming resampler.
-struct MonoSink<'a> {
+pub(super) struct MonoSink<'a> {
     label: &'a str,
     rate_hz: u32,
     resampler: StreamResampler,
@@ -152,7 +155,7 @@ struct MonoSink<'a> {
 }
 
 impl<'a> MonoSink<'a> {
-    fn new(label: &'a str, rate_hz: u32, expected_frames: Option<u64>) -> Result<Self, AudioError> {
+    pub(super) fn new(label: &'a str, rate_hz: u32, expected_frames: Option<u64>) -> Result<Self, AudioError> {
         if rate_hz == 0 {
             return Err(AudioError::Corrupt { path: label.into(), detail: "sample rate is 0 Hz".into() });
         }
@@ -176,21 +179,27 @@ impl<'a> MonoSink<'a> {
         Ok(sink)
     }
 
-    fn push_interleaved(&mut self, interleaved: &[f32], channels: usize) -> Result<(), AudioError> {
+    pub(super) fn push_interleaved(&mut self, interleaved: &[f32], channels: usize) -> Result<(), AudioError> {
         let channels = channels.max(1);
         let inv_channels = 1.0 / channels as f32;
         self.mono.clear();
-        for frame in interleaved.chunks_exact(channels) {
-            let mut sum = 0.0f32;
-            for &x in frame {
-                if x.is_finite() {
-                    sum += x;
-                } else {
-                    self.non_finite += 1;
-                }
+        // Non-finite samples count as silence here, and make `finish` refuse the clip. Selects
+        // rather than branches, so the mono loop vectorises.
+        let finite = |x: f32, bad: &mut u64| {
+            let ok = x.is_finite();
+            *bad += u64::from(!ok);
+            if ok { x } else { 0.0 }
+        };
+        let mut bad = 0;
+        if channels == 1 {
+            self.mono.extend(interleaved.iter().map(|&x| finite(x, &mut bad)));
+        } else {
+            for frame in interleaved.chunks_exact(channels) {
+                let sum: f32 = frame.iter().map(|&x| finite(x, &mut bad)).sum();
+                self.mono.push(sum * inv_channels);
             }
-            self.mono.push(sum * inv_channels);
         }
+        self.non_finite += bad;
         let frames = self.resampler.frames_in() + self.mono.len() as u64;
         if frames > self.max_frames {
             return Err(AudioError::TooLong {
@@ -201,11 +210,11 @@ impl<'a> MonoSink<'a> {
         self.resampler.push(&self.mono).map_err(|error| AudioError::Resample { path: self.label.into(), error })
     }
 
-    fn frames(&self) -> u64 {
+    pub(super) fn frames(&self) -> u64 {
         self.resampler.frames_in()
     }
 
-    fn finish(self) -> Result<Vec<f32>, AudioError> {
+    pub(super) fn finish(self) -> Result<Vec<f32>, AudioError> {
         if self.non_finite > 0 {
             return Err(AudioError::NonFinite { path: self.label.into(), count: self.non_finite });
         }
@@ -223,98 +232,6 @@ fn check_duration(label: &str, frames: u64, rate_hz: u32) -> Result<(), AudioErr
         return Err(AudioError::TooLong { path: label.into(), duration_secs });
     }
     Ok(())
-}
-
-enum HoundFailure {
-    /// hound does not handle this WAV flavour (`malformed`: or finds its header invalid);
-    /// another decoder may.
-    Refused {
-        malformed: bool,
-        detail: String,
-    },
-    Fatal(AudioError),
-}
-
-impl From<AudioError> for HoundFailure {
-    fn from(e: AudioError) -> Self {
-        HoundFailure::Fatal(e)
-    }
-}
-
-fn decode_wav_hound<R: Read>(label: &str, source: R) -> Result<Vec<f32>, HoundFailure> {
-    let mut reader = match hound::WavReader::new(BufReader::with_capacity(1 << 16, source)) {
-        Ok(reader) => reader,
-        Err(hound::Error::IoError(e)) if is_eof(&e) => {
-            return Err(HoundFailure::Fatal(AudioError::Corrupt {
-                path: label.into(),
-                detail: "the WAV header is incomplete".into(),
-            }));
-        }
-        Err(hound::Error::IoError(error)) => {
-            return Err(HoundFailure::Fatal(AudioError::Unreadable { path: label.into(), error }));
-        }
-        Err(e @ hound::Error::FormatError(_)) => {
-            return Err(HoundFailure::Refused { malformed: true, detail: e.to_string() });
-        }
-        Err(e) => return Err(HoundFailure::Refused { malformed: false, detail: e.to_string() }),
-    };
-    let spec = reader.spec();
-    let channels = spec.channels as usize;
-    let frames_promised = reader.duration() as u64;
-    let mut sink = MonoSink::new(label, spec.sample_rate, Some(frames_promised))?;
-    // Whole frames only, at least one, however many channels the header claims.
-    let block_len = (BLOCK_FRAMES * 8 / channels).max(1) * channels;
-    let mut block: Vec<f32> = Vec::with_capacity(block_len);
-    let truncated = |sink: &MonoSink, block: &[f32]| {
-        let frames_read = sink.frames() + (block.len() / channels) as u64;
-        AudioError::Corrupt {
-            path: label.into(),
-            detail: format!(
-                "truncated: the header promises {frames_promised} frames but the data stops after {frames_read}"
-            ),
-        }
-    };
-    let read_error = |e: hound::Error, sink: &MonoSink, block: &[f32]| match e {
-        hound::Error::IoError(e) if is_eof(&e) => truncated(sink, block),
-        hound::Error::IoError(error) => AudioError::Unreadable { path: label.into(), error },
-        other => AudioError::Corrupt { path: label.into(), detail: other.to_string() },
-    };
-    match spec.sample_format {
-        hound::SampleFormat::Float if spec.bits_per_sample == 32 => {
-            for sample in reader.samples::<f32>() {
-                block.push(sample.map_err(|e| read_error(e, &sink, &block))?);
-                if block.len() == block_len {
-                    sink.push_interleaved(&block, channels)?;
-                    block.clear();
-                }
-            }
-        }
-        hound::SampleFormat::Int if (8..=32).contains(&spec.bits_per_sample) => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f64;
-            for sample in reader.samples::<i32>() {
-                let value = sample.map_err(|e| read_error(e, &sink, &block))?;
-                block.push((value as f64 * scale) as f32);
-                if block.len() == block_len {
-                    sink.push_interleaved(&block, channels)?;
-                    block.clear();
-                }
-            }
-        }
-        format => {
-            return Err(HoundFailure::Refused {
-                malformed: false,
-                detail: format!("{}-bit {format:?} samples", spec.bits_per_sample),
-            });
-        }
-    }
-    sink.push_interleaved(&block, channels)?;
-    Ok(sink.finish()?)
-}
-
-/// End of data where more was promised. hound reports it as `Other` with a fixed message.
-fn is_eof(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::UnexpectedEof
-        || (e.kind() == io::ErrorKind::Other && e.to_string() == "Failed to read enough bytes.")
 }
 
 fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Vec<f32>, AudioError> {

@@ -10,6 +10,7 @@ pub mod load;
 pub mod playback;
 pub mod resample;
 pub mod save;
+mod wav;
 
 #[cfg(feature = "audio-io")]
 pub use capture::{Capture, record_blocking};

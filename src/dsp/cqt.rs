@@ -20,6 +20,7 @@ use realfft::num_complex::{Complex32, Complex64};
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 
+use super::spectrogram::Layout;
 use super::{DspError, FrequencyAxis, Scale, Spectrogram, db};
 use crate::audio::ANALYSIS_RATE_HZ;
 
@@ -151,15 +152,37 @@ impl Cqt {
     /// Magnitudes (or dB), frame-major, `[frames][n_bins]`.
     pub fn compute(&mut self, signal: &[f32], scale: Scale) -> Spectrogram {
         let cfg = self.config;
+        let values = self.compute_in(signal, scale, Layout::FramesByBins);
+        Spectrogram {
+            bins: cfg.n_bins,
+            frames: cfg.frames(signal.len()),
+            values,
+            hop_len: cfg.hop_len,
+            sample_rate_hz: cfg.sample_rate_hz,
+            axis: FrequencyAxis::Log { fmin_hz: cfg.fmin_hz, bins_per_octave: cfg.bins_per_octave },
+            scale,
+        }
+    }
+
+    /// The same values as [`Cqt::compute`], laid out `[n_bins, frames]` (librosa's orientation,
+    /// what `features` writes). Each bin's frames come out of one inverse FFT, so this layout is
+    /// the natural one.
+    pub fn compute_bins_by_frames(&mut self, signal: &[f32], scale: Scale) -> Vec<f32> {
+        self.compute_in(signal, scale, Layout::BinsByFrames)
+    }
+
+    fn compute_in(&mut self, signal: &[f32], scale: Scale, layout: Layout) -> Vec<f32> {
+        let cfg = self.config;
         let frames = cfg.frames(signal.len());
         let mut values = vec![0.0f32; frames * cfg.n_bins];
+        let strides = layout.strides(cfg.n_bins, frames);
         let hop = cfg.hop_len;
         // Short clips: one block, zeros after the clip double as the padding before it (the
         // kernels of early frames wrap around into them).
         let single = (signal.len().div_ceil(hop) + self.margin_hops + 1).max(frames);
         if single <= MAX_FOLDED_LEN {
             let folded_len = next_fast_len(single);
-            self.block(signal, 0, 0, frames, folded_len, &mut values);
+            self.block(signal, 0, 0, 0..frames, folded_len, strides, &mut values);
         } else {
             let folded_len = MAX_FOLDED_LEN;
             let per_block = folded_len - 2 * self.margin_hops - 1;
@@ -167,34 +190,27 @@ impl Cqt {
             while first < frames {
                 let count = per_block.min(frames - first);
                 let start = first as isize * hop as isize - (self.margin_hops * hop) as isize;
-                let out = &mut values[first * cfg.n_bins..(first + count) * cfg.n_bins];
-                self.block(signal, start, self.margin_hops, count, folded_len, out);
+                self.block(signal, start, self.margin_hops, first..first + count, folded_len, strides, &mut values);
                 first += count;
             }
         }
         if scale == Scale::Db {
             db::amplitudes_to_db_in_place(&mut values);
         }
-        Spectrogram {
-            bins: cfg.n_bins,
-            frames,
-            values,
-            hop_len: hop,
-            sample_rate_hz: cfg.sample_rate_hz,
-            axis: FrequencyAxis::Log { fmin_hz: cfg.fmin_hz, bins_per_octave: cfg.bins_per_octave },
-            scale,
-        }
+        values
     }
 
-    /// Frames `first_hop..first_hop+count` (in folded-output units) of the buffer that starts at
-    /// signal sample `start`; writes `count` frames of magnitudes into `out`.
+    /// Frames `first_hop..` (in folded-output units) of the buffer that starts at signal sample
+    /// `start`; writes their magnitudes as the output's `frames`, `strides` apart (bin, frame).
+    #[allow(clippy::too_many_arguments)]
     fn block(
         &mut self,
         signal: &[f32],
         start: isize,
         first_hop: usize,
-        count: usize,
+        frames: std::ops::Range<usize>,
         folded_len: usize,
+        (bin_stride, frame_stride): (usize, usize),
         out: &mut [f32],
     ) {
         let plan = shared_plan(&self.config, folded_len);
@@ -213,7 +229,6 @@ impl Cqt {
         plan.forward
             .process_with_scratch(&mut self.buffer, &mut self.spectrum, &mut self.scratch)
             .expect("buffer sizes come from the plan");
-        let bins = self.config.n_bins;
         self.folded.resize(folded_len, Complex32::ZERO);
         for (k, kernel) in plan.kernels.iter().enumerate() {
             self.folded.fill(Complex32::ZERO);
@@ -232,8 +247,9 @@ impl Cqt {
                 r = 0;
             }
             plan.inverse.process_with_scratch(&mut self.folded, &mut self.scratch);
-            for t in 0..count {
-                out[t * bins + k] = self.folded[first_hop + t].norm();
+            let folded = &self.folded[first_hop..first_hop + frames.len()];
+            for (t, z) in frames.clone().zip(folded) {
+                out[k * bin_stride + t * frame_stride] = z.norm();
             }
         }
     }
@@ -452,6 +468,17 @@ mod tests {
         assert_eq!(next_fast_len(384), 384);
         assert_eq!(next_fast_len(517), 540);
         assert_eq!(next_fast_len(7), 8);
+    }
+
+    #[test]
+    fn bins_by_frames_is_the_transposition_of_compute() {
+        let config = CqtConfig { n_bins: 200, ..CqtConfig::default() };
+        let mut cqt = Cqt::new(config).unwrap();
+        // One block, and a clip long enough for several.
+        for len in [3000, 16_000 * 80] {
+            let x: Vec<f32> = (0..len).map(|n| ((n as f32) * 0.05).sin() * ((n % 97) as f32 * 0.01)).collect();
+            assert_eq!(cqt.compute_bins_by_frames(&x, Scale::Db), cqt.compute(&x, Scale::Db).to_bins_by_frames());
+        }
     }
 
     #[test]

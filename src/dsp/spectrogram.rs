@@ -19,6 +19,25 @@ pub enum Scale {
     Db,
 }
 
+/// How the values of a spectrogram are laid out in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// `[frames][bins]`: [`Spectrogram`]'s.
+    FramesByBins,
+    /// `[bins][frames]`: librosa's.
+    BinsByFrames,
+}
+
+impl Layout {
+    /// Where value (`bin`, `frame`) lives, per unit step of each.
+    pub(crate) fn strides(self, bins: usize, frames: usize) -> (usize, usize) {
+        match self {
+            Self::FramesByBins => (1, bins),
+            Self::BinsByFrames => (frames, 1),
+        }
+    }
+}
+
 /// Values stored frame-major: `values[frame * bins + bin]`, one contiguous run of bins per frame,
 /// which is how transforms produce them and how the GPU reads them.
 #[derive(Clone, Debug)]

@@ -8,6 +8,7 @@ use realfft::{RealFftPlanner, RealToComplex};
 use super::batch_fft::BatchRealFft;
 #[cfg(target_arch = "x86_64")]
 use super::batch_fft::{LANES, Lanes};
+use super::spectrogram::Layout;
 use super::{DspError, FrequencyAxis, Scale, Spectrogram, db};
 use crate::audio::ANALYSIS_RATE_HZ;
 
@@ -83,6 +84,27 @@ impl Stft {
 
     /// Magnitudes |X| (or their dB when `scale` is [`Scale::Db`]), frame-major.
     pub fn compute(&mut self, signal: &[f32], scale: Scale) -> Spectrogram {
+        let frames = self.config.frames(signal.len());
+        match self.compute_batched(signal, scale, Layout::FramesByBins) {
+            Some(values) => self.spectrogram(frames, values, scale),
+            // Elsewhere rustfft's own SIMD paths, one frame at a time, are the faster choice.
+            None => self.compute_per_frame(signal, scale),
+        }
+    }
+
+    /// The same values as [`Stft::compute`], laid out `[bins, frames]` (librosa's orientation,
+    /// what `features` writes): the batched path writes each bin's eight frames side by side, so
+    /// the transposition costs nothing.
+    pub fn compute_bins_by_frames(&mut self, signal: &[f32], scale: Scale) -> Vec<f32> {
+        match self.compute_batched(signal, scale, Layout::BinsByFrames) {
+            Some(values) => values,
+            None => self.compute_per_frame(signal, scale).to_bins_by_frames(),
+        }
+    }
+
+    /// The AVX2 path, where the CPU and the size allow it.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+    fn compute_batched(&self, signal: &[f32], scale: Scale, layout: Layout) -> Option<Vec<f32>> {
         #[cfg(target_arch = "x86_64")]
         if let Some(batch) = &self.batch
             && std::arch::is_x86_feature_detected!("avx2")
@@ -91,11 +113,10 @@ impl Stft {
             let frames = self.config.frames(signal.len());
             let mut values = vec![0.0; self.config.bins() * frames];
             // SAFETY: the CPU has the features the function is compiled for.
-            unsafe { batched_avx2(batch, &self.config, &self.window, signal, scale, &mut values) };
-            return self.spectrogram(frames, values, scale);
+            unsafe { batched_avx2(batch, &self.config, &self.window, signal, scale, layout, &mut values) };
+            return Some(values);
         }
-        // Elsewhere rustfft's own SIMD paths, one frame at a time, are the faster choice.
-        self.compute_per_frame(signal, scale)
+        None
     }
 
     /// One frame at a time through realfft: the reference the batched path is tested against,
@@ -156,14 +177,30 @@ impl Stft {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn batched_avx2(fft: &BatchRealFft, cfg: &StftConfig, window: &[f32], signal: &[f32], scale: Scale, out: &mut [f32]) {
-    batched(fft, cfg, window, signal, scale, out);
+fn batched_avx2(
+    fft: &BatchRealFft,
+    cfg: &StftConfig,
+    window: &[f32],
+    signal: &[f32],
+    scale: Scale,
+    layout: Layout,
+    out: &mut [f32],
+) {
+    batched(fft, cfg, window, signal, scale, layout, out);
 }
 
 /// Eight frames per FFT pass; only called compiled for AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn batched(fft: &BatchRealFft, cfg: &StftConfig, window: &[f32], signal: &[f32], scale: Scale, out: &mut [f32]) {
+fn batched(
+    fft: &BatchRealFft,
+    cfg: &StftConfig,
+    window: &[f32],
+    signal: &[f32],
+    scale: Scale,
+    layout: Layout,
+    out: &mut [f32],
+) {
     let (n, hop, bins) = (cfg.n_fft, cfg.hop_len, cfg.bins());
     let frames = cfg.frames(signal.len());
     let batches = frames.div_ceil(LANES);
@@ -184,9 +221,18 @@ fn batched(fft: &BatchRealFft, cfg: &StftConfig, window: &[f32], signal: &[f32],
             };
         }
         let lanes = LANES.min(frames - first);
-        for (l, row) in out[first * bins..(first + lanes) * bins].chunks_exact_mut(bins).enumerate() {
-            for (o, p) in row.iter_mut().zip(&power) {
-                *o = p.0[l];
+        match layout {
+            Layout::FramesByBins => {
+                for (l, row) in out[first * bins..(first + lanes) * bins].chunks_exact_mut(bins).enumerate() {
+                    for (o, p) in row.iter_mut().zip(&power) {
+                        *o = p.0[l];
+                    }
+                }
+            }
+            Layout::BinsByFrames => {
+                for (row, p) in out.chunks_exact_mut(frames).zip(&power) {
+                    row[first..first + lanes].copy_from_slice(&p.0[..lanes]);
+                }
             }
         }
     }
@@ -251,6 +297,17 @@ mod tests {
                         assert!((linear(*a) - linear(*b)).abs() <= 1e-5 * max, "len {len} frame {t}: {a} vs {b}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn bins_by_frames_is_the_transposition_of_compute() {
+        let mut stft = Stft::new(StftConfig::default()).unwrap();
+        for len in [0, 300, 16_123] {
+            let x: Vec<f32> = (0..len).map(|n| ((n as f32) * 0.02).sin()).collect();
+            for scale in [Scale::Linear, Scale::Db] {
+                assert_eq!(stft.compute_bins_by_frames(&x, scale), stft.compute(&x, scale).to_bins_by_frames());
             }
         }
     }
