@@ -3,7 +3,9 @@
 
 mod common;
 
-use timbrescope::data::gus::patch::{MODE_ENVELOPE, MODE_LOOPING, MODE_SUSTAIN, PatchSample, parse, write};
+use timbrescope::data::gus::patch::{
+    MODE_ENVELOPE, MODE_LOOPING, MODE_PINGPONG, MODE_SUSTAIN, PatchSample, parse, write,
+};
 use timbrescope::data::gus::voice::{PatchOptions, envelope_rate_per_sec, render};
 use timbrescope::data::soundfont::NoteSpec;
 
@@ -104,4 +106,28 @@ fn velocity_scales_the_level_linearly() {
     let soft = render(&patch, &PatchOptions::default(), 69, 25, &NoteSpec::NSYNTH);
     let gap = level_db(&loud, 2.0) - level_db(&soft, 2.0);
     assert!((gap - 20.0 * (127.0f64 / 25.0).log10()).abs() < 0.1, "{gap:.2} dB");
+}
+
+#[test]
+fn a_ping_pong_loop_far_shorter_than_a_step_renders_and_stays_inside_the_loop() {
+    // Found by fuzzing: a root frequency of 2 mHz made each step span thousands of loops, and a
+    // position landing exactly on the loop's end reflected onto itself for ever.
+    let mut sample = sine_sample(MODE_LOOPING | MODE_PINGPONG | MODE_SUSTAIN, [63; 6], [254; 6]);
+    sample.root_freq_mhz = 2;
+    let start = std::time::Instant::now();
+    let x = play(sample, 60);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(x.iter().all(|v| v.is_finite()) && x.iter().any(|&v| v != 0.0));
+}
+
+#[test]
+fn a_ping_pong_flag_without_a_valid_loop_plays_the_sample_once() {
+    // Found by fuzzing: the loop was checked only when the looping flag was set, so ping-pong
+    // alone kept a loop whose start lay after its end.
+    let mut sample = sine_sample(MODE_PINGPONG | MODE_SUSTAIN, [63; 6], [254; 6]);
+    (sample.loop_start, sample.loop_end) = (900.0, 100.0);
+    let patch = parse(&write(&[sample])).unwrap();
+    assert_eq!(patch.samples[0].modes & (MODE_LOOPING | MODE_PINGPONG), 0);
+    let x = render(&patch, &PatchOptions::default(), 69, 127, &NoteSpec::NSYNTH);
+    assert!(x.iter().all(|v| v.is_finite()));
 }

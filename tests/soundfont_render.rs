@@ -159,6 +159,6 @@ fn non_sf2_file_is_a_parse_error_naming_the_path() {
     let bogus = dir.path().join("bogus.sf2");
     std::fs::write(&bogus, b"RIFF\x04\x00\x00\x00WAVE").expect("write bogus file");
     let err = SoundFontBank::load(&bogus).expect_err("a WAV header is not an SF2");
-    assert!(matches!(err, BankError::Parse { .. }));
+    assert!(matches!(err, BankError::Malformed { .. }));
     assert!(err.to_string().contains(&bogus.display().to_string()), "message: {err}");
 }

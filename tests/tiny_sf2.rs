@@ -5,7 +5,7 @@ mod common;
 
 use common::sf2::*;
 use common::{dft_magnitude, dominant_frequency};
-use timbrescope::data::soundfont::{NoteSpec, SoundFontBank, peak_abs};
+use timbrescope::data::soundfont::{NoteSpec, RenderError, SoundFontBank, peak_abs};
 
 const VELOCITY: u8 = 100;
 const SPEC: NoteSpec = NoteSpec::NSYNTH;
@@ -121,4 +121,37 @@ fn notes_decay_after_note_off() {
         // ignores note-off, or a release longer than about 1.3 s, fails it.
         assert!(tail < held - 40.0, "program {program} pitch {pitch}: held {held:.1} dB, tail {tail:.1} dB");
     }
+}
+
+/// Offset of the four bytes that give the size of chunk `id` (the first one found).
+fn size_offset(bytes: &[u8], id: &[u8; 4]) -> usize {
+    bytes.windows(4).position(|w| w == id).expect("the chunk is there") + 4
+}
+
+#[test]
+fn a_chunk_claiming_more_than_the_file_is_refused_before_anything_is_allocated() {
+    // Found by fuzzing: rustysynth allocated the 4 GB that a damaged sample chunk claimed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = tiny_sf2(&two_presets());
+    let at = size_offset(&bytes, b"smpl");
+    bytes[at..at + 4].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    let path = dir.path().join("huge.sf2");
+    std::fs::write(&path, &bytes).unwrap();
+    let error = SoundFontBank::load(&path).unwrap_err().to_string();
+    assert!(error.contains("huge.sf2") && error.contains("\"smpl\"") && error.contains("past its list"), "{error}");
+}
+
+#[test]
+fn a_bank_that_breaks_the_synthesizer_fails_its_note_with_an_error_every_time() {
+    // Found by fuzzing (fuzz/regressions/sf2): rustysynth's oscillator indexed past its sample
+    // data and panicked. The note is an error naming the bank and program, and the renderer,
+    // its synthesizer rebuilt, answers the next request the same way.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/sf2/synth-panics-program-0.sf2");
+    let bank = SoundFontBank::load(&path).unwrap();
+    let mut renderer = bank.renderer(16_000).unwrap();
+    let error = renderer.render_note(0, 60, VELOCITY, &SPEC).unwrap_err();
+    assert!(matches!(error, RenderError::Damaged { program: 0, .. }), "{error}");
+    assert!(error.to_string().contains("synth-panics-program-0.sf2"), "{error}");
+    let again = renderer.render_note(0, 60, VELOCITY, &SPEC).unwrap_err();
+    assert!(matches!(again, RenderError::Damaged { .. }), "the same note fails the same way: {again}");
 }

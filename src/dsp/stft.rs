@@ -175,24 +175,10 @@ impl Stft {
     }
 }
 
+/// Eight frames per FFT pass, compiled for AVX2 and FMA (the FFT's arithmetic inlines here).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn batched_avx2(
-    fft: &BatchRealFft,
-    cfg: &StftConfig,
-    window: &[f32],
-    signal: &[f32],
-    scale: Scale,
-    layout: Layout,
-    out: &mut [f32],
-) {
-    batched(fft, cfg, window, signal, scale, layout, out);
-}
-
-/// Eight frames per FFT pass; only called compiled for AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn batched(
     fft: &BatchRealFft,
     cfg: &StftConfig,
     window: &[f32],

@@ -9,11 +9,13 @@ use candle_nn::{VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
+use super::config::CACHE_FRAMES;
 use super::inputs::Standardizer;
 use super::model::{Model, ModelSpec};
 use crate::atomic_file::write_atomically;
 use crate::data::schema::{ClassHead, LabelSchema, PitchLabels, SchemaKind};
 use crate::data::taxonomy::PITCH_CLASSES;
+use crate::dsp::{CqtConfig, StftConfig};
 
 pub const MODEL_FORMAT: &str = "timbrescope-model-1";
 const META_KEY: &str = "timbrescope";
@@ -156,12 +158,39 @@ pub fn read_bytes(
     if meta.format != MODEL_FORMAT {
         return Err(bad(format!("format {:?}, this version reads {MODEL_FORMAT:?}", meta.format)));
     }
+    check_inputs(&meta).map_err(|problem| bad(format!("the metadata's inputs do not fit together: {problem}")))?;
     let tensors = candle_core::safetensors::load_buffer(bytes, device).map_err(|e| bad(e.to_string()))?;
     Ok((meta, tensors))
 }
 
 /// Copies the tensors into a model of architecture `spec`: every parameter must be there with
 /// its shape, or the file is of another architecture.
+/// The input statistics and pooling describe the views this version computes, and the network
+/// takes what they give: otherwise finishing an input would index past the statistics.
+fn check_inputs(meta: &ModelMeta) -> Result<(), String> {
+    let (s, input) = (&meta.standardizer, &meta.spec.input);
+    let views = [
+        ("STFT", &s.stft_mean, &s.stft_std, StftConfig::default().bins(), input.stft_pool, meta.spec.stft_bins),
+        ("CQT", &s.cqt_mean, &s.cqt_std, CqtConfig::default().n_bins, input.cqt_pool, meta.spec.cqt_bins),
+    ];
+    for (view, mean, std, raw, pool, bins) in views {
+        if mean.len() != raw || std.len() != raw {
+            return Err(format!("{view} statistics of {} and {} bins, for a view of {raw}", mean.len(), std.len()));
+        }
+        if mean.iter().chain(std.iter()).any(|v| !v.is_finite()) {
+            return Err(format!("non-finite {view} statistics"));
+        }
+        // Pitch shifts interpolate between two pooled bins, so there must be two.
+        if pool == 0 || raw / pool < 2 || raw / pool != bins {
+            return Err(format!("{view} pooled by {pool} from {raw} bins, for a network of {bins}"));
+        }
+    }
+    if input.time_pool == 0 || CACHE_FRAMES / input.time_pool == 0 {
+        return Err(format!("time pooling by {} of {CACHE_FRAMES} frames", input.time_pool));
+    }
+    Ok(())
+}
+
 pub fn fill(varmap: &VarMap, tensors: &HashMap<String, Tensor>, path: &Path) -> Result<(), LearnError> {
     let data = varmap.data().lock().expect("the var map is not poisoned");
     for (name, var) in data.iter() {

@@ -191,7 +191,10 @@ fn read_sample(r: &mut Reader) -> Result<PatchSample, PatchError> {
         modes,
     };
     // A loop outside the data or of no length cannot be played: treat the sample as one-shot.
-    if sample.looping() && !(0.0 <= loop_start && loop_start + 1.0 <= loop_end && loop_end <= len) {
+    // The voice loops on either flag, so both are checked.
+    if sample.modes & (MODE_LOOPING | MODE_PINGPONG) != 0
+        && !(0.0 <= loop_start && loop_start + 1.0 <= loop_end && loop_end <= len)
+    {
         sample.modes &= !(MODE_LOOPING | MODE_PINGPONG);
     }
     Ok(sample)

@@ -196,9 +196,19 @@ pub fn render(patch: &Patch, options: &PatchOptions, pitch: u8, velocity: u8, sp
         if in_loop {
             let span = loop_end - loop_start;
             if pingpong {
-                // Reflect off the loop's ends; a step longer than the loop stays inside it.
-                while pos >= loop_end || pos < loop_start {
-                    if pos >= loop_end {
+                // Two reflections move the position by twice the loop and keep the direction:
+                // remove whole rounds first, so a step many loops long (a damaged root
+                // frequency) costs two reflections rather than millions.
+                let round = 2.0 * span;
+                if pos >= loop_end + round {
+                    pos -= ((pos - loop_end) / round).floor() * round;
+                } else if pos < loop_start - round {
+                    pos += ((loop_start - pos) / round).floor() * round;
+                }
+                // Reflect off the loop's ends; a step longer than the loop stays inside it. The
+                // end itself is inside: reflected there, a position would stay there for ever.
+                while pos > loop_end || pos < loop_start {
+                    if pos > loop_end {
                         pos = 2.0 * loop_end - pos;
                         forward = false;
                     } else {

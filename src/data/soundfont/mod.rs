@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::BufReader;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,6 +10,8 @@ use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use thiserror::Error;
 
 use crate::audio::ANALYSIS_RATE_HZ;
+
+mod check;
 
 /// Melodic channel used for every note; GM reserves channel 10 (index 9) for drums.
 const MELODIC_CHANNEL: i32 = 0;
@@ -32,6 +35,8 @@ pub enum BankError {
     },
     #[error("{path}, line {line}: {problem}")]
     Config { path: PathBuf, line: usize, problem: String },
+    #[error("{path} is not a valid SF2 SoundFont: {problem}")]
+    Malformed { path: PathBuf, problem: String },
 }
 
 /// A note could not be rendered.
@@ -47,6 +52,8 @@ pub enum RenderError {
     Synth(#[from] rustysynth::SynthesizerError),
     #[error("GUS patch {path}: {problem}")]
     Patch { path: PathBuf, problem: String },
+    #[error("{path}: the synthesizer failed on program {program}'s data (a damaged bank?)")]
+    Damaged { program: u8, path: PathBuf },
 }
 
 /// Timing and rate of one rendered note.
@@ -98,9 +105,14 @@ impl SoundFontBank {
     /// Parses the whole file once; renderers share the parsed samples.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, BankError> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path).map_err(|source| BankError::Open { path: path.clone(), source })?;
-        let sound_font = SoundFont::new(&mut BufReader::new(file))
+        let mut file = File::open(&path).map_err(|source| BankError::Open { path: path.clone(), source })?;
+        let malformed = |problem: String| BankError::Malformed { path: path.clone(), problem };
+        check::chunk_sizes(&mut file).map_err(malformed)?;
+        // rustysynth indexes its tables with values from the file: a damaged bank can panic it.
+        let sound_font = catch_unwind(AssertUnwindSafe(|| SoundFont::new(&mut BufReader::new(file))))
+            .map_err(|_| malformed("its tables point outside themselves (the parser failed)".into()))?
             .map_err(|source| BankError::Parse { path: path.clone(), source })?;
+        check::sample_ranges(&sound_font).map_err(malformed)?;
         Ok(Self { path, sound_font: Arc::new(sound_font) })
     }
 
@@ -178,14 +190,23 @@ impl NoteRenderer {
         self.left.resize(total, 0.0);
         self.right.resize(total, 0.0);
 
-        // reset() also sets the next render to start a fresh block, so the note starts at sample 0.
-        self.synth.reset();
-        self.synth.process_midi_message(MELODIC_CHANNEL, PROGRAM_CHANGE, i32::from(program), 0);
-        self.synth.note_on(MELODIC_CHANNEL, i32::from(pitch), i32::from(velocity));
-        self.synth.render(&mut self.left[..hold], &mut self.right[..hold]);
-        // Takes effect at the next 64-sample block (4 ms at 16 kHz); exact when hold is a multiple.
-        self.synth.note_off(MELODIC_CHANNEL, i32::from(pitch));
-        self.synth.render(&mut self.left[hold..], &mut self.right[hold..]);
+        let (synth, left, right) = (&mut self.synth, &mut self.left, &mut self.right);
+        // The ranges were checked at load, but an extreme pitch can still step an oscillator past
+        // a short loop inside rustysynth: that note is an error, and the synthesizer is rebuilt.
+        let played = catch_unwind(AssertUnwindSafe(|| {
+            // reset() also sets the next render to start a fresh block, so the note starts at sample 0.
+            synth.reset();
+            synth.process_midi_message(MELODIC_CHANNEL, PROGRAM_CHANGE, i32::from(program), 0);
+            synth.note_on(MELODIC_CHANNEL, i32::from(pitch), i32::from(velocity));
+            synth.render(&mut left[..hold], &mut right[..hold]);
+            // Takes effect at the next 64-sample block (4 ms at 16 kHz); exact when hold is a multiple.
+            synth.note_off(MELODIC_CHANNEL, i32::from(pitch));
+            synth.render(&mut left[hold..], &mut right[hold..]);
+        }));
+        if played.is_err() {
+            self.synth = dry_synth(&self.bank.sound_font, spec.sample_rate_hz)?;
+            return Err(RenderError::Damaged { program, path: self.bank.path.clone() });
+        }
 
         Ok(self.left.iter().zip(&self.right).map(|(l, r)| 0.5 * (l + r)).collect())
     }
