@@ -1,7 +1,7 @@
 //! Long fuzzing runs of every reader of a user's file, and the seeds they start from.
 //!
 //! ```sh
-//! cargo run --example fuzz -- [--execs 1000000] [--secs S] [--threads 2] [TARGET ...]
+//! cargo run --example fuzz -- [--execs 1000000] [--secs S] [--threads 2] [--hang-secs 10] [TARGET ...]
 //! cargo run --example fuzz -- corpus    # rewrites the seeds this program makes
 //! cargo run --example fuzz -- replay TARGET FILE    # one input, panics unhidden
 //! ```
@@ -42,7 +42,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let (mut execs, mut secs, mut threads) = (1_000_000u64, f64::INFINITY, 2usize);
+    let (mut execs, mut secs, mut threads, mut hang_secs) = (1_000_000u64, f64::INFINITY, 2usize, harness::HANG_SECS);
     let mut names = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| anyhow::anyhow!("{name} needs a value"));
@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             "--execs" => execs = value("--execs")?.parse()?,
             "--secs" => secs = value("--secs")?.parse()?,
             "--threads" => threads = value("--threads")?.parse::<usize>()?.max(1),
+            "--hang-secs" => hang_secs = value("--hang-secs")?.parse()?,
             name => {
                 anyhow::ensure!(harness::target(name).is_some(), "no target {name:?}; targets: {}", target_names());
                 names.push(name.to_owned());
@@ -61,9 +62,9 @@ fn main() -> anyhow::Result<()> {
     }
     let out = root.join("target/fuzz");
     harness::quiet_panics();
-    let dog = Watchdog::start();
-    println!("| target | executions | refused | panics | executions/s |");
-    println!("|---|---|---|---|---|");
+    let dog = Watchdog::start(hang_secs);
+    println!("| target | executions | refused | panics | executions/s | slowest execution |");
+    println!("|---|---|---|---|---|---|");
     let mut panics = 0;
     for name in &names {
         let target = harness::target(name).expect("checked above");
@@ -84,6 +85,7 @@ fn main() -> anyhow::Result<()> {
             total.refused += part.refused;
             total.panics += part.panics;
             total.secs = total.secs.max(part.secs);
+            total.slowest_ms = total.slowest_ms.max(part.slowest_ms);
             total.panic_messages.extend(part.panic_messages);
         }
         println!("{}", harness::report_line(name, &total));

@@ -33,7 +33,7 @@ use timbrescope::data::soundfont::{NoteSpec, SoundFontBank};
 use timbrescope::degrade::{ChainSpec, apply_chain};
 use timbrescope::learn::Predictor;
 
-/// An execution longer than this is a hang.
+/// An execution longer than this is a hang, unless a run sets its own limit.
 pub const HANG_SECS: u64 = 10;
 /// Live heap above this is refused, so a file that makes the program allocate without bound
 /// fails here (the infallible allocation aborts) instead of exhausting the machine.
@@ -230,6 +230,8 @@ pub struct Stats {
     /// The first panic messages, with where their inputs were saved.
     pub panic_messages: Vec<String>,
     pub secs: f64,
+    /// The longest single execution.
+    pub slowest_ms: f64,
 }
 
 /// How long a run of one target lasts: whichever limit comes first.
@@ -256,6 +258,7 @@ pub fn quiet_panics() {
 pub struct Watchdog {
     slots: Mutex<Vec<Arc<Slot>>>,
     stop: AtomicBool,
+    hang_secs: u64,
 }
 
 pub struct Slot {
@@ -267,8 +270,8 @@ pub struct Slot {
 }
 
 impl Watchdog {
-    pub fn start() -> Arc<Watchdog> {
-        let dog = Arc::new(Watchdog { slots: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });
+    pub fn start(hang_secs: u64) -> Arc<Watchdog> {
+        let dog = Arc::new(Watchdog { slots: Mutex::new(Vec::new()), stop: AtomicBool::new(false), hang_secs });
         let watching = dog.clone();
         std::thread::Builder::new()
             .name("fuzz-watchdog".into())
@@ -278,10 +281,11 @@ impl Watchdog {
                     for slot in watching.slots.lock().unwrap().iter() {
                         let started = slot.started_ms.load(Ordering::Relaxed);
                         let now = slot.epoch.elapsed().as_millis() as u64;
-                        if started > 0 && now.saturating_sub(started) > HANG_SECS * 1000 {
+                        if started > 0 && now.saturating_sub(started) > watching.hang_secs * 1000 {
                             eprintln!(
-                                "HANG: target {} ran over {HANG_SECS} s on the input in {}",
+                                "HANG: target {} ran over {} s on the input in {}",
                                 slot.target.lock().unwrap(),
+                                watching.hang_secs,
                                 slot.input.display()
                             );
                             std::process::abort();
@@ -339,7 +343,9 @@ pub fn fuzz(
         std::fs::write(&current, &input).expect("writing the current input");
         scratch.exec = stats.execs;
         slot.started_ms.store(slot.epoch.elapsed().as_millis() as u64 + 1, Ordering::Relaxed);
+        let began = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| (target.run)(&input, &mut scratch)));
+        stats.slowest_ms = stats.slowest_ms.max(began.elapsed().as_secs_f64() * 1e3);
         slot.started_ms.store(0, Ordering::Relaxed);
         stats.execs += 1;
         match outcome {
@@ -514,14 +520,15 @@ fn edit_line(input: &mut Vec<u8>, rng: &mut ChaCha8Rng, repeat: bool) {
     }
 }
 
-/// A line of the report: `target  execs  refused  panics  execs/s`.
+/// A line of the report: target, executions, refused, panics, executions a second, slowest.
 pub fn report_line(name: &str, stats: &Stats) -> String {
     format!(
-        "| {name} | {} | {} | {} | {:.0} |",
+        "| {name} | {} | {} | {} | {:.0} | {:.0} ms |",
         stats.execs,
         stats.refused,
         stats.panics,
-        stats.execs as f64 / stats.secs.max(1e-9)
+        stats.execs as f64 / stats.secs.max(1e-9),
+        stats.slowest_ms
     )
 }
 

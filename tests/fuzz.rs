@@ -35,7 +35,7 @@ fn every_reader_survives_a_short_fuzz_run_and_every_saved_failure() {
         }
     }
 
-    let dog = Watchdog::start();
+    let dog = Watchdog::start(harness::HANG_SECS);
     let mut failures = Vec::new();
     for target in TARGETS {
         let seeds: Vec<Vec<u8>> = harness::corpus(root, target.name).into_iter().map(|(_, b)| b).collect();

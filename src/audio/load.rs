@@ -36,7 +36,7 @@ pub(super) const BLOCK_FRAMES: usize = 8192;
 
 /// Output reserved up front from a header's length claim; beyond it the Vec grows as decoded,
 /// so a lying header cannot make a tiny file reserve gigabytes.
-const MAX_RESERVE_FRAMES: u64 = 10 * 60 * ANALYSIS_RATE_HZ as u64;
+const MAX_RESERVE_SECS: u64 = 10 * 60;
 
 /// Why a file could not become a clip. Every message starts with the file it is about.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +63,23 @@ pub enum AudioError {
 
 /// Loads any supported audio file as a mono clip at [`ANALYSIS_RATE_HZ`].
 pub fn load_clip(path: &Path) -> Result<Clip, AudioError> {
+    load(path, Rate::Analysis)
+}
+
+/// Loads an audio file as a mono clip at its own rate (the mean of its channels, nothing
+/// resampled): what the decoders give, to compare with reference decoders.
+pub fn load_clip_native(path: &Path) -> Result<Clip, AudioError> {
+    load(path, Rate::Native)
+}
+
+/// The rate a decoded clip comes out at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Rate {
+    Analysis,
+    Native,
+}
+
+fn load(path: &Path, rate: Rate) -> Result<Clip, AudioError> {
     let label = path.display().to_string();
     let unreadable = |error| AudioError::Unreadable { path: label.clone(), error };
     let file = File::open(path).map_err(unreadable)?;
@@ -70,9 +87,9 @@ pub fn load_clip(path: &Path) -> Result<Clip, AudioError> {
     if byte_len == 0 {
         return Err(AudioError::NotAudio { path: label, detail: "the file is empty".into() });
     }
-    let samples = decode(&label, file)?;
+    let (samples, rate_hz) = decode(&label, file, rate)?;
     let name = path.file_stem().map_or_else(|| label.clone(), |s| s.to_string_lossy().into_owned());
-    let mut clip = Clip::new(name, samples, ANALYSIS_RATE_HZ);
+    let mut clip = Clip::new(name, samples, rate_hz);
     clip.source = Some(PathBuf::from(path));
     Ok(clip)
 }
@@ -82,13 +99,13 @@ pub fn load_clip_from_bytes(name: &str, bytes: &[u8]) -> Result<Clip, AudioError
     if bytes.is_empty() {
         return Err(AudioError::NotAudio { path: name.into(), detail: "the data is empty".into() });
     }
-    let samples = decode(name, Cursor::new(bytes))?;
-    Ok(Clip::new(name, samples, ANALYSIS_RATE_HZ))
+    let (samples, rate_hz) = decode(name, Cursor::new(bytes), Rate::Analysis)?;
+    Ok(Clip::new(name, samples, rate_hz))
 }
 
 /// Sniffs, decodes, downmixes and resamples; catches decoder panics on malformed data.
-fn decode<S: MediaSource>(label: &str, source: S) -> Result<Vec<f32>, AudioError> {
-    match catch_unwind(AssertUnwindSafe(|| decode_inner(label, source))) {
+fn decode<S: MediaSource>(label: &str, source: S, rate: Rate) -> Result<(Vec<f32>, u32), AudioError> {
+    match catch_unwind(AssertUnwindSafe(|| decode_inner(label, source, rate))) {
         Ok(result) => result,
         Err(_) => {
             Err(AudioError::Corrupt { path: label.into(), detail: "the decoder failed on malformed data".into() })
@@ -96,7 +113,7 @@ fn decode<S: MediaSource>(label: &str, source: S) -> Result<Vec<f32>, AudioError
     }
 }
 
-fn decode_inner<S: MediaSource>(label: &str, mut source: S) -> Result<Vec<f32>, AudioError> {
+fn decode_inner<S: MediaSource>(label: &str, mut source: S, rate: Rate) -> Result<(Vec<f32>, u32), AudioError> {
     let unreadable = |error| AudioError::Unreadable { path: label.into(), error };
     // Enough for a WAV's fmt chunk, wherever a few chunks before it put it.
     let mut head = [0u8; 512];
@@ -104,13 +121,13 @@ fn decode_inner<S: MediaSource>(label: &str, mut source: S) -> Result<Vec<f32>, 
     let head = &head[..head_len];
     source.seek(SeekFrom::Start(0)).map_err(unreadable)?;
     if head_len >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WAVE" {
-        match decode_wav_hound(label, &mut source, head) {
+        match decode_wav_hound(label, &mut source, head, rate) {
             Err(HoundFailure::Refused { malformed, detail: hound_detail }) => {
                 // hound reads only plain PCM and float and is strict about the header; symphonia
                 // knows more WAV encodings. If it cannot read the file either, hound's reason is
                 // the clearer one.
                 source.seek(SeekFrom::Start(0)).map_err(unreadable)?;
-                decode_symphonia(label, Box::new(source)).map_err(|e| match e {
+                decode_symphonia(label, Box::new(source), rate).map_err(|e| match e {
                     AudioError::NotAudio { path, .. } | AudioError::Corrupt { path, .. } if malformed => {
                         AudioError::Corrupt { path, detail: format!("malformed WAV header ({hound_detail})") }
                     }
@@ -127,7 +144,7 @@ fn decode_inner<S: MediaSource>(label: &str, mut source: S) -> Result<Vec<f32>, 
             Ok(samples) => Ok(samples),
         }
     } else {
-        decode_symphonia(label, Box::new(source))
+        decode_symphonia(label, Box::new(source), rate)
     }
 }
 
@@ -148,6 +165,7 @@ pub(super) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<u
 pub(super) struct MonoSink<'a> {
     label: &'a str,
     rate_hz: u32,
+    out_rate_hz: u32,
     resampler: StreamResampler,
     mono: Vec<f32>,
     non_finite: u64,
@@ -155,25 +173,32 @@ pub(super) struct MonoSink<'a> {
 }
 
 impl<'a> MonoSink<'a> {
-    pub(super) fn new(label: &'a str, rate_hz: u32, expected_frames: Option<u64>) -> Result<Self, AudioError> {
+    pub(super) fn new(
+        label: &'a str,
+        rate_hz: u32,
+        expected_frames: Option<u64>,
+        rate: Rate,
+    ) -> Result<Self, AudioError> {
         if rate_hz == 0 {
             return Err(AudioError::Corrupt { path: label.into(), detail: "sample rate is 0 Hz".into() });
         }
         if let Some(frames) = expected_frames {
             check_duration(label, frames, rate_hz)?;
         }
-        let resampler = StreamResampler::new(rate_hz, ANALYSIS_RATE_HZ)
+        let out_rate_hz = if rate == Rate::Native { rate_hz } else { ANALYSIS_RATE_HZ };
+        let resampler = StreamResampler::new(rate_hz, out_rate_hz)
             .map_err(|error| AudioError::UnsupportedFormat { path: label.into(), detail: error.to_string() })?;
         let mut sink = Self {
             label,
             rate_hz,
+            out_rate_hz,
             resampler,
             mono: Vec::with_capacity(BLOCK_FRAMES),
             non_finite: 0,
             max_frames: (MAX_CLIP_SECS * rate_hz as f64) as u64,
         };
         if let Some(frames) = expected_frames {
-            let ten_minutes_in = MAX_RESERVE_FRAMES * rate_hz as u64 / ANALYSIS_RATE_HZ as u64;
+            let ten_minutes_in = MAX_RESERVE_SECS * rate_hz as u64;
             sink.resampler.reserve_for_input(frames.min(ten_minutes_in));
         }
         Ok(sink)
@@ -214,15 +239,17 @@ impl<'a> MonoSink<'a> {
         self.resampler.frames_in()
     }
 
-    pub(super) fn finish(self) -> Result<Vec<f32>, AudioError> {
+    /// The clip, and its rate.
+    pub(super) fn finish(self) -> Result<(Vec<f32>, u32), AudioError> {
         if self.non_finite > 0 {
             return Err(AudioError::NonFinite { path: self.label.into(), count: self.non_finite });
         }
         if self.resampler.frames_in() == 0 {
             return Err(AudioError::Empty { path: self.label.into() });
         }
-        let label = self.label;
-        self.resampler.finish().map_err(|error| AudioError::Resample { path: label.into(), error })
+        let (label, rate_hz) = (self.label, self.out_rate_hz);
+        let samples = self.resampler.finish().map_err(|error| AudioError::Resample { path: label.into(), error })?;
+        Ok((samples, rate_hz))
     }
 }
 
@@ -234,7 +261,7 @@ fn check_duration(label: &str, frames: u64, rate_hz: u32) -> Result<(), AudioErr
     Ok(())
 }
 
-fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Vec<f32>, AudioError> {
+fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>, rate: Rate) -> Result<(Vec<f32>, u32), AudioError> {
     let mss = MediaSourceStream::new(source, Default::default());
     let mut format = symphonia::default::get_probe()
         .probe(&Hint::new(), mss, FormatOptions::default(), MetadataOptions::default())
@@ -328,7 +355,7 @@ fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>) -> Result<Ve
                 });
             }
             Some(sink) => sink,
-            None => sink.insert(MonoSink::new(label, rate_hz, expected_frames)?),
+            None => sink.insert(MonoSink::new(label, rate_hz, expected_frames, rate)?),
         };
         buffer.copy_to_vec_interleaved(&mut interleaved);
         sink.push_interleaved(&interleaved, channels)?;

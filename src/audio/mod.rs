@@ -17,7 +17,7 @@ pub use capture::{Capture, record_blocking};
 pub use clip::{ANALYSIS_RATE_HZ, Clip};
 #[cfg(feature = "audio-io")]
 pub use devices::{DeviceError, input_devices, output_devices};
-pub use load::{AudioError, MAX_CLIP_SECS, load_clip, load_clip_from_bytes};
+pub use load::{AudioError, MAX_CLIP_SECS, load_clip, load_clip_from_bytes, load_clip_native};
 #[cfg(feature = "audio-io")]
 pub use playback::Playback;
 pub use resample::{ResampleError, resample};

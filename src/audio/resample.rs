@@ -7,13 +7,18 @@ use rubato::{Fft, FixedSync, Indexing, Resampler};
 /// rubato's FFT as long as the rate itself, so an absurd header rate would mean an absurd FFT.
 pub const MAX_RATE_HZ: u32 = 1_536_000;
 
+/// Lowest rate accepted on either side. No audio format in use records below 1 kHz, and a header
+/// claiming 1 Hz, upsampled 16,000 times, made rubato build FFTs millions of points long for a
+/// few hundred bytes of file (found by fuzzing: seconds, and gigabytes touched).
+pub const MIN_RATE_HZ: u32 = 1_000;
+
 /// Input frames per FFT block (rounded up by rubato to fit the rate ratio). About 2k input frames
 /// keeps the anti-aliasing transition band narrow; the delay it adds is trimmed anyway.
 const CHUNK_FRAMES: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResampleError {
-    #[error("sample rate {rate_hz} Hz is outside the supported range 1 Hz to {MAX_RATE_HZ} Hz")]
+    #[error("sample rate {rate_hz} Hz is outside the supported range {MIN_RATE_HZ} Hz to {MAX_RATE_HZ} Hz")]
     UnsupportedRate { rate_hz: u32 },
     #[error("resampler failed: {detail}")]
     Engine { detail: String },
@@ -64,7 +69,7 @@ struct Engine {
 impl StreamResampler {
     pub fn new(from_hz: u32, to_hz: u32) -> Result<Self, ResampleError> {
         for rate_hz in [from_hz, to_hz] {
-            if rate_hz == 0 || rate_hz > MAX_RATE_HZ {
+            if !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate_hz) {
                 return Err(ResampleError::UnsupportedRate { rate_hz });
             }
         }
@@ -238,6 +243,9 @@ mod tests {
     #[test]
     fn rejects_zero_and_absurd_rates() {
         assert!(resample(&[0.0], 0, 16_000).is_err());
+        assert!(resample(&[0.0], 1, 16_000).is_err());
+        assert!(resample(&[0.0], 999, 16_000).is_err());
+        assert!(resample(&[0.0], 1_000, 16_000).is_ok());
         assert!(resample(&[0.0], u32::MAX, 16_000).is_err());
     }
 }

@@ -5,7 +5,7 @@
 
 use std::io::{self, BufReader, Read};
 
-use super::load::{AudioError, BLOCK_FRAMES, MonoSink, read_up_to};
+use super::load::{AudioError, BLOCK_FRAMES, MonoSink, Rate, read_up_to};
 
 pub(super) enum HoundFailure {
     /// hound does not handle this WAV flavour (`malformed`: or finds its header invalid);
@@ -24,7 +24,12 @@ impl From<AudioError> for HoundFailure {
 }
 
 /// Decodes a WAV whose first bytes are `head` (where its fmt chunk usually is).
-pub(super) fn decode_wav_hound<R: Read>(label: &str, source: R, head: &[u8]) -> Result<Vec<f32>, HoundFailure> {
+pub(super) fn decode_wav_hound<R: Read>(
+    label: &str,
+    source: R,
+    head: &[u8],
+    rate: Rate,
+) -> Result<(Vec<f32>, u32), HoundFailure> {
     let mut reader = match hound::WavReader::new(BufReader::with_capacity(1 << 16, source)) {
         Ok(reader) => reader,
         Err(hound::Error::IoError(e)) if is_eof(&e) => {
@@ -44,7 +49,7 @@ pub(super) fn decode_wav_hound<R: Read>(label: &str, source: R, head: &[u8]) -> 
     let spec = reader.spec();
     let channels = spec.channels as usize;
     let frames_promised = reader.duration() as u64;
-    let mut sink = MonoSink::new(label, spec.sample_rate, Some(frames_promised))?;
+    let mut sink = MonoSink::new(label, spec.sample_rate, Some(frames_promised), rate)?;
     // Whole frames only, at least one, however many channels the header claims.
     let block_len = (BLOCK_FRAMES * 8 / channels).max(1) * channels;
     let mut block: Vec<f32> = Vec::with_capacity(block_len);

@@ -110,6 +110,8 @@ pub struct PredictArgs {
 }
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    // This process only trains, so the allocator's thresholds may be set for training steps.
+    timbrescope::learn::keep_freed_memory();
     let stage = Stage::parse(&args.stage).with_context(|| format!("--stage {:?}: use ssl, mtl or both", args.stage))?;
     let mut config = match &args.config {
         Some(p) => TrainConfig::load(p)?,

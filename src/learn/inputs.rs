@@ -196,13 +196,19 @@ pub fn dataset_views(
             samples = degraded.mid();
         }
         let raw = raw_views(analyzer, &samples).pool_time(input.time_pool);
-        Ok(StoredNote { power: super::augment::note_power(&samples), raw })
+        Ok(StoredNote { power: note_power(&samples), raw })
     })
 }
 
 /// Notes of a split that carry every label of the schema.
 pub fn labelled(dataset: &Dataset, split: Split, schema: &LabelSchema) -> Vec<usize> {
     dataset.split_indices(split).into_iter().filter(|&i| dataset.classes(i, schema).is_some()).collect()
+}
+
+/// Mean power of a note as the noise augmentation measures it: over its first 4 s, zero-padded.
+pub fn note_power(samples: &[f32]) -> f64 {
+    let n = samples.len().min(NOTE_SAMPLES);
+    crate::degrade::noise::power(&samples[..n]) * n as f64 / NOTE_SAMPLES as f64
 }
 
 #[cfg(test)]

@@ -61,7 +61,8 @@ pub unsafe fn park_candle_helpers() {
 /// Keeps freed memory in the process. A training step allocates and frees the same multi-megabyte
 /// tensors every time; by default glibc hands them back to the kernel, and the page faults that
 /// follow cost about an eighth of a step here (`benches/learn.rs`: 343 against 298 ms). The
-/// price: up to 1 GiB freed at the top of the heap stays with the process.
+/// price: up to 1 GiB freed at the top of the heap stays with the process. So `timbrescope
+/// train` calls it, and the window does not: training there leaves the window's allocator as it is.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; it is safe to call at any time.

@@ -59,10 +59,7 @@ pub struct RunStatus {
     pub host: Option<String>,
 }
 
-/// This machine's name, as the kernel has it.
-pub fn host_name() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string())
-}
+pub use crate::platform::host_name;
 
 impl RunStatus {
     /// Marked running, on this machine, by a process that no longer exists.
@@ -70,7 +67,7 @@ impl RunStatus {
         self.state == RunState::Running
             && self.host.is_some()
             && self.host == host_name()
-            && self.pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+            && self.pid.is_some_and(|pid| !crate::platform::process_alive(pid))
     }
 }
 

@@ -86,7 +86,6 @@ pub fn train(
     cancel: &AtomicBool,
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainSummary, LearnError> {
-    super::keep_freed_memory();
     let run = RunFolder::create(&opts.run)?;
     let config_path = run.path(CONFIG_TOML);
     if opts.resume && config_path.exists() {

@@ -19,9 +19,9 @@ pub use noise::NoiseBank;
 pub use reverb::RoomBank;
 pub use shift::{PitchShift, PitchShiftConfig};
 
-use super::inputs::{NOTE_SAMPLES, RawViews};
+use super::inputs::RawViews;
 use super::store::StoredNote;
-use crate::degrade::noise::{NoiseColor, SNR_RANGE_DB, power};
+use crate::degrade::noise::{NoiseColor, SNR_RANGE_DB};
 use crate::degrade::rir::RT60_RANGE_S;
 
 /// `[feature_noise]` in the config: the colour and the range of SNRs, drawn uniformly in dB;
@@ -128,16 +128,10 @@ impl FeatureAugment {
     }
 }
 
-/// Mean power of a note as the noise stage measures it: over its first 4 s, zero-padded.
-pub fn note_power(samples: &[f32]) -> f64 {
-    let n = samples.len().min(NOTE_SAMPLES);
-    power(&samples[..n]) * n as f64 / NOTE_SAMPLES as f64
-}
-
 /// A decaying harmonic note for the tests: ten partials of 220 Hz at amplitude 1/k, 1 s decay.
 #[cfg(test)]
 fn test_note() -> Vec<f32> {
-    (0..NOTE_SAMPLES)
+    (0..super::inputs::NOTE_SAMPLES)
         .map(|i| {
             let t = i as f32 / 16_000.0;
             let partials: f32 = (1..=10).map(|k| (std::f32::consts::TAU * 220.0 * k as f32 * t).sin() / k as f32).sum();
@@ -164,7 +158,7 @@ mod tests {
     use crate::features::Analyzer;
     use crate::learn::batch::{Examples, NoteSource, Targets};
     use crate::learn::config::InputConfig;
-    use crate::learn::inputs::{InputShape, NoteInputs, Standardizer, raw_views};
+    use crate::learn::inputs::{InputShape, NoteInputs, Standardizer, note_power, raw_views};
 
     #[test]
     fn draws_spread_over_the_copies_and_both_feature_degradations_by_weight() {

@@ -113,7 +113,8 @@ impl NoiseBank {
 mod tests {
     use super::*;
     use crate::degrade::noise::add_noise;
-    use crate::learn::augment::{FeatureNoiseConfig, mean_abs_db, mean_db, note_power, test_note};
+    use crate::learn::augment::{FeatureNoiseConfig, mean_abs_db, mean_db, test_note};
+    use crate::learn::inputs::note_power;
 
     #[test]
     fn log_add_sums_powers() {

@@ -11,7 +11,7 @@ use super::format::{self, Geometry, Header};
 use super::{STORE_FORMAT, STORE_JSON, Store, StoreError, StoreMeta, StoreSettings, check_shard, fingerprint};
 use crate::data::dataset::Dataset;
 use crate::features::Analyzer;
-use crate::learn::augment::note_power;
+use crate::learn::inputs::note_power;
 use crate::learn::inputs::raw_views;
 use crate::learn::moments::Moments;
 
@@ -269,7 +269,7 @@ fn remove_dead_partials(dir: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name.rsplit_once(".partial-").and_then(|(_, pid)| pid.parse::<u32>().ok()) else { continue };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
+        if !crate::platform::process_alive(pid) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -16,7 +16,6 @@ mod build;
 mod format;
 
 use std::fs::File;
-use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +29,7 @@ use super::inputs::{NOTE_SAMPLES, RawViews};
 use super::moments::Moments;
 use crate::data::dataset::{Dataset, Split};
 use crate::dsp::{CqtConfig, StftConfig};
+use crate::platform::read_exact_at;
 
 /// Bump when the analysis or the layout changes in a way the settings do not show.
 pub const STORE_FORMAT: u32 = 2;
@@ -252,9 +252,7 @@ impl Store {
         let start = if j == 0 { 0 } else { shard.ends[j - 1] };
         let mut bytes = vec![0u8; (shard.ends[j] - start) as usize];
         let offset = format::Geometry::records_offset(shard.ends.len()) as u64 + start;
-        shard
-            .file
-            .read_exact_at(&mut bytes, offset)
+        read_exact_at(&shard.file, &mut bytes, offset)
             .map_err(|source| StoreError::Read { path: shard.path.clone(), source })?;
         format::decompress_record(&bytes, &self.geometry)
             .map_err(|problem| StoreError::Damaged { path: shard.path.clone(), problem })
@@ -303,7 +301,7 @@ fn check_shard(path: &Path, key: u64, first: usize, notes: usize, g: &Geometry) 
         _ => StoreError::Read { path: path.to_owned(), source },
     })?;
     let read = |bytes: &mut [u8], offset: usize| {
-        file.read_exact_at(bytes, offset as u64).map_err(|source| StoreError::Read { path: path.to_owned(), source })
+        read_exact_at(&file, bytes, offset as u64).map_err(|source| StoreError::Read { path: path.to_owned(), source })
     };
     let len = file.metadata().map_err(|source| StoreError::Read { path: path.to_owned(), source })?.len() as usize;
     let truncated = || damaged(format!("{len} bytes long, too short for a whole shard of {notes} notes (truncated?)"));
