@@ -14,7 +14,9 @@ use timbrescope::learn::eval::{EvalOptions, evaluate};
 use timbrescope::learn::run::{RunFolder, RunState};
 use timbrescope::learn::store::{BuildOptions, StoreSettings, build};
 use timbrescope::learn::vote::{Voter, argmax};
-use timbrescope::learn::{LearnError, Predictor, Stage, TrainConfig, TrainEvent, TrainOptions, modelfile, train};
+use timbrescope::learn::{
+    LearnError, Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage, modelfile, train,
+};
 
 /// The default config, shrunk so a run over ~60 notes takes seconds.
 fn tiny_config() -> TrainConfig {
@@ -43,7 +45,7 @@ fn tiny_config() -> TrainConfig {
     c
 }
 
-fn options(data: &Path, run: &Path, config: TrainConfig, stage: Stage) -> TrainOptions {
+fn options(data: &Path, run: &Path, config: TrainConfig, stage: Stages) -> TrainOptions {
     TrainOptions {
         config,
         dataset: data.to_owned(),
@@ -69,7 +71,7 @@ fn a_tiny_run_learns_and_writes_every_file() {
     let run = dir.path().join("run");
     let mut events = Vec::new();
     let summary =
-        train(&options(&data, &run, tiny_config(), Stage::Both), &AtomicBool::new(false), &mut |e| events.push(e))
+        train(&options(&data, &run, tiny_config(), Stages::Both), &AtomicBool::new(false), &mut |e| events.push(e))
             .unwrap();
     for name in [
         "config.toml",
@@ -89,8 +91,8 @@ fn a_tiny_run_learns_and_writes_every_file() {
     assert_eq!(folder.read_status().unwrap().state, RunState::Done);
     assert_eq!(summary.best.as_deref(), Some(run.join("best.safetensors").as_path()));
     let records = folder.read_metrics().unwrap();
-    let ssl: Vec<_> = records.iter().filter(|r| r.stage == "ssl" && r.split == "train").collect();
-    let mtl: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "train").collect();
+    let ssl: Vec<_> = records.iter().filter(|r| r.stage == TrainStage::Ssl && r.split == "train").collect();
+    let mtl: Vec<_> = records.iter().filter(|r| r.stage == TrainStage::Mtl && r.split == "train").collect();
     // ~58 training notes in batches of 16: 3 steps per epoch.
     assert_eq!(ssl.len(), 2 * 3);
     assert_eq!(mtl.len(), 4 * 3);
@@ -126,7 +128,7 @@ fn a_tiny_run_learns_and_writes_every_file() {
     eprintln!("multi-task loss {total0} -> {total1}, instrument {inst0} -> {inst1}");
     assert!(total1 < 0.95 * total0, "multi-task loss {total0} -> {total1}");
     assert!(inst1 < 0.75 * inst0, "instrument loss {inst0} -> {inst1}");
-    let valid: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "valid").collect();
+    let valid: Vec<_> = records.iter().filter(|r| r.stage == TrainStage::Mtl && r.split == "valid").collect();
     assert_eq!(valid.len(), 4);
     assert!(valid.iter().all(|r| r.values.contains_key("acc_family") && r.values.contains_key("r2_descriptors")));
     // Events: preparation, both stages, every step, every validation, one confusion matrix per mtl epoch.
@@ -196,7 +198,7 @@ fn training_and_evaluation_stream_from_the_store_once_the_audio_is_gone() {
     std::fs::remove_dir_all(data.join("audio")).unwrap();
     let run = dir.path().join("run");
     let mut preparing = Vec::new();
-    train(&options(&data, &run, config, Stage::Both), &AtomicBool::new(false), &mut |e| {
+    train(&options(&data, &run, config, Stages::Both), &AtomicBool::new(false), &mut |e| {
         if let TrainEvent::Preparing { what, .. } = e {
             preparing.push(what);
         }
@@ -205,7 +207,7 @@ fn training_and_evaluation_stream_from_the_store_once_the_audio_is_gone() {
     // Nothing was analysed: the store was complete, and only the floored statistics were read.
     assert!(preparing.iter().all(|w| !w.contains("analys")), "{preparing:?}");
     let records = RunFolder::new(&run).read_metrics().unwrap();
-    assert_eq!(records.iter().filter(|r| r.stage == "mtl" && r.split == "valid").count(), 2);
+    assert_eq!(records.iter().filter(|r| r.stage == TrainStage::Mtl && r.split == "valid").count(), 2);
     let report = evaluate(
         &EvalOptions { shift_votes: Some(0), ..EvalOptions::new(run, data.clone(), Split::Valid) },
         &|_, _| {},
@@ -233,11 +235,11 @@ fn a_killed_run_resumes_to_the_same_weights() {
     config.mtl.epochs = 3;
     // Uninterrupted.
     let whole = dir.path().join("whole");
-    train(&options(&data, &whole, config.clone(), Stage::Mtl), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    train(&options(&data, &whole, config.clone(), Stages::Mtl), &AtomicBool::new(false), &mut |_| {}).unwrap();
     // Cancelled once the first epoch's checkpoint is written, then resumed.
     let parts = dir.path().join("parts");
     let cancel = AtomicBool::new(false);
-    let err = train(&options(&data, &parts, config.clone(), Stage::Mtl), &cancel, &mut |e| {
+    let err = train(&options(&data, &parts, config.clone(), Stages::Mtl), &cancel, &mut |e| {
         if matches!(e, TrainEvent::Validated(_)) {
             cancel.store(true, Ordering::Relaxed);
         }
@@ -249,9 +251,9 @@ fn a_killed_run_resumes_to_the_same_weights() {
     assert_eq!(folder.read_status().unwrap().state, RunState::Cancelled);
     assert_eq!(folder.read_status().unwrap().epoch, 1);
     // Refused without --resume: the folder holds a run.
-    let again = train(&options(&data, &parts, config.clone(), Stage::Mtl), &AtomicBool::new(false), &mut |_| {});
+    let again = train(&options(&data, &parts, config.clone(), Stages::Mtl), &AtomicBool::new(false), &mut |_| {});
     assert!(matches!(again, Err(LearnError::Config { .. })));
-    let mut resume = options(&data, &parts, config.clone(), Stage::Mtl);
+    let mut resume = options(&data, &parts, config.clone(), Stages::Mtl);
     resume.resume = true;
     train(&resume, &AtomicBool::new(false), &mut |_| {}).unwrap();
     // Every step logged once, in order.
@@ -287,7 +289,7 @@ fn bad_input_is_refused_before_work_starts() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), no_valid.join("audio").join(entry.file_name())).unwrap();
     }
-    let err = train(&options(&no_valid, &dir.path().join("r1"), tiny_config(), Stage::Mtl), &cancel, &mut |_| {})
+    let err = train(&options(&no_valid, &dir.path().join("r1"), tiny_config(), Stages::Mtl), &cancel, &mut |_| {})
         .err()
         .unwrap();
     assert!(err.to_string().contains("valid split"), "{err}");
@@ -306,14 +308,14 @@ fn bad_input_is_refused_before_work_starts() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), partial.join("audio").join(entry.file_name())).unwrap();
     }
-    let mut opts = options(&data, &dir.path().join("r1b"), tiny_config(), Stage::Mtl);
+    let mut opts = options(&data, &dir.path().join("r1b"), tiny_config(), Stages::Mtl);
     opts.degraded = vec![data.clone(), partial.clone()];
     let err = train(&opts, &cancel, &mut |_| {}).err().unwrap();
     assert!(err.to_string().contains(&dropped) && err.to_string().contains("partial"), "{err}");
     // Both copies complete (here the clean notes twice): each has its store and the run trains.
     let mut config = tiny_config();
     config.mtl.epochs = 1;
-    let mut opts = options(&data, &dir.path().join("r1c"), config, Stage::Mtl);
+    let mut opts = options(&data, &dir.path().join("r1c"), config, Stages::Mtl);
     opts.degraded = vec![data.clone(), data.clone()];
     let mut copies = Vec::new();
     train(&opts, &cancel, &mut |e| {
@@ -328,7 +330,7 @@ fn bad_input_is_refused_before_work_starts() {
     let mut config = tiny_config();
     config.mtl.loss_weights.set("descriptors", 1e30);
     let run = dir.path().join("r2");
-    let err = train(&options(&data, &run, config, Stage::Mtl), &cancel, &mut |_| {}).err().unwrap();
+    let err = train(&options(&data, &run, config, Stages::Mtl), &cancel, &mut |_| {}).err().unwrap();
     assert!(matches!(err, LearnError::Diverged { step: 0, .. }), "{err}");
     let status = RunFolder::new(&run).read_status().unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -338,9 +340,9 @@ fn bad_input_is_refused_before_work_starts() {
     let small = dir.path().join("r3");
     let mut config = tiny_config();
     config.mtl.epochs = 1;
-    train(&options(&data, &small, config.clone(), Stage::Mtl), &cancel, &mut |_| {}).unwrap();
+    train(&options(&data, &small, config.clone(), Stages::Mtl), &cancel, &mut |_| {}).unwrap();
     config.model.width = 32;
-    let mut opts = options(&data, &dir.path().join("r4"), config, Stage::Mtl);
+    let mut opts = options(&data, &dir.path().join("r4"), config, Stages::Mtl);
     opts.init = Some(small.join("best.safetensors"));
     let err = train(&opts, &cancel, &mut |_| {}).err().unwrap();
     assert!(matches!(err, LearnError::Architecture { .. }), "{err}");
@@ -374,7 +376,7 @@ fn the_conformer_backbone_trains_and_round_trips_through_its_file() {
     // Never shifted in training, but voting over a semitone either way: the file carries it.
     config.pitch_shift = Some(PitchShiftConfig { probability: 0.0, semitones: 1, votes: 1 });
     let run = dir.path().join("conformer");
-    train(&options(&data, &run, config, Stage::Mtl), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    train(&options(&data, &run, config, Stages::Mtl), &AtomicBool::new(false), &mut |_| {}).unwrap();
     let records = RunFolder::new(&run).read_metrics().unwrap();
     let losses: Vec<f64> = records.iter().filter(|r| r.split == "train").map(|r| r.values["loss"]).collect();
     assert_eq!(losses.len(), 6);
@@ -473,11 +475,11 @@ fn two_libraries_train_with_the_adversary_and_cross_library_pairs_and_are_probed
     config.ssl.positives = timbrescope::learn::config::Positives::OtherLibrary;
     config.mtl.library_adversary = Some(timbrescope::learn::config::LibraryAdversary { weight: 0.5, reversal: 1.0 });
     let run = dir.path().join("run");
-    train(&options(&data, &run, config, Stage::Both), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    train(&options(&data, &run, config, Stages::Both), &AtomicBool::new(false), &mut |_| {}).unwrap();
     let records = RunFolder::new(&run).read_metrics().unwrap();
-    let mtl_steps: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "train").collect();
+    let mtl_steps: Vec<_> = records.iter().filter(|r| r.stage == TrainStage::Mtl && r.split == "train").collect();
     assert!(mtl_steps.iter().all(|r| r.values.contains_key("loss_library")), "the adversary's loss is logged");
-    let valid: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "valid").collect();
+    let valid: Vec<_> = records.iter().filter(|r| r.stage == TrainStage::Mtl && r.split == "valid").collect();
     for r in &valid {
         let (probe, chance) = (r.values["probe_library"], r.values["probe_chance"]);
         assert!((0.0..=1.0).contains(&probe) && (0.5..1.0).contains(&chance), "{probe} against {chance}");

@@ -14,7 +14,7 @@ use timbrescope::data::schema::SchemaKind;
 use timbrescope::data::taxonomy::NSYNTH_FAMILIES;
 use timbrescope::learn::eval::{EvalOptions, evaluate};
 use timbrescope::learn::run::RunFolder;
-use timbrescope::learn::{Predictor, Stage, TrainConfig, TrainOptions, modelfile, train};
+use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainOptions, TrainStage, modelfile, train};
 
 fn tiny_config() -> TrainConfig {
     let mut c = TrainConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/nsynth.toml")).unwrap();
@@ -55,7 +55,7 @@ fn nsynth_labels_make_the_heads_of_training_evaluation_and_prediction() {
         dataset: root.clone(),
         degraded: Vec::new(),
         run: run.clone(),
-        stage: Stage::Both,
+        stage: Stages::Both,
         device: Device::Cpu,
         resume: false,
         init: None,
@@ -63,7 +63,7 @@ fn nsynth_labels_make_the_heads_of_training_evaluation_and_prediction() {
     };
     train(&options, &AtomicBool::new(false), &mut |_| {}).unwrap();
     let records = RunFolder::new(&run).read_metrics().unwrap();
-    let steps: Vec<_> = records.iter().filter(|r| r.stage == "mtl" && r.split == "train").collect();
+    let steps: Vec<_> = records.iter().filter(|r| r.stage == TrainStage::Mtl && r.split == "train").collect();
     for key in ["loss_family", "loss_source", "loss_pitch", "loss_velocity", "loss_qualities", "acc_family"] {
         assert!(steps.iter().all(|r| r.values.contains_key(key)), "a step lacks {key}");
     }
@@ -118,7 +118,7 @@ fn unknown_families_qualities_and_loss_weights_are_refused_by_name() {
         dataset: root,
         degraded: Vec::new(),
         run: dir.path().join("run"),
-        stage: Stage::Mtl,
+        stage: Stages::Mtl,
         device: Device::Cpu,
         resume: false,
         init: None,

@@ -14,7 +14,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use timbrescope::data::dataset::Dataset;
 use timbrescope::data::schema::PitchLabels;
-use timbrescope::learn::{Stage, TrainConfig, TrainOptions, train};
+use timbrescope::learn::{Stages, TrainConfig, TrainOptions, train};
 use timbrescope::ui::Workbench;
 
 /// Picks `option` in the combo box labelled `label`.
@@ -71,7 +71,7 @@ fn the_browser_filters_and_the_prediction_panel_follow_nsynth_labels() {
         dataset: root,
         degraded: Vec::new(),
         run: run.clone(),
-        stage: Stage::Mtl,
+        stage: Stages::Mtl,
         device: Device::Cpu,
         resume: false,
         init: None,

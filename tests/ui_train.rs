@@ -11,7 +11,7 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use timbrescope::learn::run::RunState;
-use timbrescope::learn::{ModelSource, TrainConfig};
+use timbrescope::learn::{ModelSource, TrainConfig, TrainStage};
 use timbrescope::ui::{Mode, Workbench};
 
 fn wait(harness: &mut Harness<'_, Workbench>, what: &str, secs: u64, done: impl Fn(&Workbench) -> bool) {
@@ -74,10 +74,13 @@ fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
     });
     let panel = harness.state().train_panel();
     let progress = panel.progress.clone().unwrap();
-    assert_eq!((progress.stage.as_str(), progress.step), ("mtl", progress.steps), "{progress:?}");
+    assert_eq!((progress.stage, progress.step), (Some(TrainStage::Mtl), progress.steps), "{progress:?}");
     assert!(progress.samples_per_sec > 0.0);
     let watch = &panel.watches[0];
-    assert!(watch.records.iter().any(|r| r.stage == "ssl") && watch.records.iter().any(|r| r.stage == "mtl"));
+    assert!(
+        watch.records.iter().any(|r| r.stage == TrainStage::Ssl)
+            && watch.records.iter().any(|r| r.stage == TrainStage::Mtl)
+    );
     // Three instruments in the tiny taxonomy: a 3 x 3 heatmap.
     wait(&mut harness, "the confusion matrix", 10, |app| app.train_panel().confusion.cell_rects.len() == 9);
     let live = harness.state().train_panel().live_run().unwrap().to_owned();

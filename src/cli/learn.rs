@@ -11,7 +11,7 @@ use timbrescope::audio::load_clip;
 use timbrescope::data::dataset::Split;
 use timbrescope::learn::eval::{EvalOptions, evaluate};
 use timbrescope::learn::modelfile;
-use timbrescope::learn::{Predictor, Stage, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
+use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -112,7 +112,8 @@ pub struct PredictArgs {
 pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     // This process only trains, so the allocator's thresholds may be set for training steps.
     timbrescope::learn::keep_freed_memory();
-    let stage = Stage::parse(&args.stage).with_context(|| format!("--stage {:?}: use ssl, mtl or both", args.stage))?;
+    let stage =
+        Stages::parse(&args.stage).with_context(|| format!("--stage {:?}: use ssl, mtl or both", args.stage))?;
     let mut config = match &args.config {
         Some(p) => TrainConfig::load(p)?,
         None if args.resume => TrainConfig::load(&args.run.join(timbrescope::learn::run::CONFIG_TOML))?,
@@ -153,7 +154,7 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
                 b.finish();
             }
             eprintln!("{stage}: {epochs} epochs, {steps} steps, {parameters} parameters");
-            bar = Some((stage.clone(), Progress::new(&stage)));
+            bar = Some((stage.to_string(), Progress::new(stage.name())));
         }
         TrainEvent::Step { record, steps, .. } => {
             if let Some((_, b)) = &bar {

@@ -60,7 +60,7 @@ impl Job for PredictJob {
                     if primary.name == "family" { "families" } else { "instruments" },
                     m.spec.model.backbone,
                     m.epoch,
-                    m.stage
+                    m.stage.map_or("untrained", |s| s.name())
                 );
                 self.predictor = Some(p);
                 ctx.report(PredictEvent::Loaded { source, summary });

@@ -21,6 +21,7 @@ pub mod probe;
 pub mod run;
 pub mod schedule;
 pub mod score;
+pub mod stage;
 pub mod store;
 pub mod train;
 pub mod vote;
@@ -31,7 +32,8 @@ pub use config::TrainConfig;
 pub use eval::{EvalReport, evaluate};
 pub use predict::{ModelSource, Prediction, Predictor};
 pub use run::{MetricRecord, RunFolder};
-pub use train::{Stage, TrainEvent, TrainOptions, train};
+pub use stage::{Stages, TrainStage};
+pub use train::{TrainEvent, TrainOptions, train};
 
 /// Runs `f` on one of rayon's worker threads. The fused kernels split their loops with rayon;
 /// called from a worker, the caller starts on its own share at once and the other workers steal

@@ -12,6 +12,7 @@ use super::LearnError;
 use super::config::CACHE_FRAMES;
 use super::inputs::Standardizer;
 use super::model::{Model, ModelSpec};
+use super::stage::TrainStage;
 use crate::atomic_file::write_atomically;
 use crate::data::schema::{ClassHead, LabelSchema, PitchLabels, SchemaKind};
 use crate::data::taxonomy::PITCH_CLASSES;
@@ -31,8 +32,9 @@ pub struct ModelMeta {
     pub descriptor_std: [f32; 5],
     /// The labels the heads answer: their names and their classes' names.
     pub schema: LabelSchema,
-    /// Where the weights are in training: stage ("ssl" or "mtl"), finished epochs, optimiser steps.
-    pub stage: String,
+    /// Where the weights are in training: the stage (None before training starts), finished
+    /// epochs, optimiser steps.
+    pub stage: Option<TrainStage>,
     pub epoch: usize,
     pub step: usize,
     /// Predictions average over the input shifted by up to this many semitones either way
@@ -62,7 +64,8 @@ struct MetaFile {
     families: Vec<String>,
     #[serde(default)]
     velocities: Vec<u8>,
-    stage: String,
+    #[serde(deserialize_with = "super::stage::empty_as_none")]
+    stage: Option<TrainStage>,
     epoch: usize,
     step: usize,
     #[serde(default)]

@@ -185,7 +185,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         descriptor_mean: mean,
         descriptor_std: std,
         schema: schema.clone(),
-        stage: String::new(),
+        stage: None,
         epoch: 0,
         step: 0,
         shift_votes: config.pitch_shift.as_ref().map_or(0, |c| c.votes),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
+use super::stage::TrainStage;
 use crate::atomic_file::write_atomically;
 
 pub const CONFIG_TOML: &str = "config.toml";
@@ -21,7 +22,7 @@ pub const CONFUSION: &str = "confusion";
 /// One line of metrics.jsonl: a training step or a validation pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricRecord {
-    pub stage: String,
+    pub stage: TrainStage,
     /// "train" for a step, "valid" for the pass at the end of an epoch.
     pub split: String,
     pub step: usize,
@@ -44,7 +45,9 @@ pub enum RunState {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunStatus {
     pub state: RunState,
-    pub stage: String,
+    /// None while the run prepares its data.
+    #[serde(deserialize_with = "super::stage::empty_as_none")]
+    pub stage: Option<TrainStage>,
     pub epoch: usize,
     pub epochs: usize,
     pub step: usize,
@@ -138,7 +141,7 @@ impl RunFolder {
         self.dir.join(name)
     }
 
-    pub fn checkpoint(&self, stage: &str) -> PathBuf {
+    pub fn checkpoint(&self, stage: TrainStage) -> PathBuf {
         self.dir.join(CHECKPOINTS).join(format!("{stage}-last.safetensors"))
     }
 
@@ -303,7 +306,7 @@ mod tests {
     fn a_running_status_whose_process_is_gone_is_orphaned() {
         let status = |pid: u32, host: Option<String>| RunStatus {
             state: RunState::Running,
-            stage: "mtl".into(),
+            stage: Some(TrainStage::Mtl),
             epoch: 1,
             epochs: 2,
             step: 3,
@@ -325,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = RunFolder::create(dir.path()).unwrap();
         let record = |step| MetricRecord {
-            stage: "ssl".into(),
+            stage: TrainStage::Ssl,
             split: "train".into(),
             step,
             epoch: 0,

@@ -25,28 +25,11 @@ use super::probe::library_probe;
 use super::run::{BEST_MODEL, CONFIG_TOML, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON};
 use super::schedule::{OneCycle, Temperature};
 use super::score::{SoftTargets, mtl_loss, score};
+use super::stage::{Stages, TrainStage};
 use super::vote::Voter;
 
 /// A loss above this (or not finite) stops the run: far beyond any honest start (ln 16 = 2.8).
 pub const EXPLODED_LOSS: f64 = 1e4;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
-    Ssl,
-    Mtl,
-    Both,
-}
-
-impl Stage {
-    pub fn parse(s: &str) -> Option<Stage> {
-        match s {
-            "ssl" => Some(Stage::Ssl),
-            "mtl" => Some(Stage::Mtl),
-            "both" => Some(Stage::Both),
-            _ => None,
-        }
-    }
-}
 
 pub struct TrainOptions {
     pub config: TrainConfig,
@@ -55,7 +38,7 @@ pub struct TrainOptions {
     /// drawn from one of them, each as likely.
     pub degraded: Vec<PathBuf>,
     pub run: PathBuf,
-    pub stage: Stage,
+    pub stage: Stages,
     pub device: Device,
     pub resume: bool,
     /// Start the multi-task stage from this model file's encoders (e.g. another run's SSL).
@@ -67,7 +50,7 @@ pub struct TrainOptions {
 #[derive(Clone, Debug)]
 pub enum TrainEvent {
     Preparing { what: String, done: usize, total: usize },
-    Started { stage: String, epochs: usize, steps: usize, parameters: usize },
+    Started { stage: TrainStage, epochs: usize, steps: usize, parameters: usize },
     Step { record: MetricRecord, steps: usize, samples_per_sec: f64, eta_secs: f64 },
     Validated(MetricRecord),
     Confusion(Confusion),
@@ -167,7 +150,7 @@ impl<'a> Trainer<'a> {
         }
         let status = RunStatus {
             state: RunState::Running,
-            stage: String::new(),
+            stage: None,
             epoch: 0,
             epochs: 0,
             step: 0,
@@ -194,13 +177,13 @@ impl<'a> Trainer<'a> {
     }
 
     fn run_stages(&mut self, on_event: &mut dyn FnMut(TrainEvent)) -> Result<TrainSummary, LearnError> {
-        let stage = self.opts.stage;
-        let mtl_started = self.opts.resume && self.run.checkpoint("mtl").exists();
-        if matches!(stage, Stage::Ssl | Stage::Both) && !mtl_started {
-            self.stage("ssl", on_event)?;
+        let stages = self.opts.stage;
+        let mtl_started = self.opts.resume && self.run.checkpoint(TrainStage::Mtl).exists();
+        if stages.includes(TrainStage::Ssl) && !mtl_started {
+            self.stage(TrainStage::Ssl, on_event)?;
         }
-        if matches!(stage, Stage::Mtl | Stage::Both) {
-            self.stage("mtl", on_event)?;
+        if stages.includes(TrainStage::Mtl) {
+            self.stage(TrainStage::Mtl, on_event)?;
         }
         let best = self.run.path(BEST_MODEL);
         Ok(TrainSummary { best: best.exists().then_some(best), last_valid: self.last_valid.clone() })
@@ -210,9 +193,9 @@ impl<'a> Trainer<'a> {
         self.wall_offset + self.start.elapsed().as_secs_f64()
     }
 
-    fn meta(&self, stage: &str, epoch: usize, step: usize) -> ModelMeta {
+    fn meta(&self, stage: TrainStage, epoch: usize, step: usize) -> ModelMeta {
         let mut meta = self.data.meta.clone();
-        meta.stage = stage.into();
+        meta.stage = Some(stage);
         meta.epoch = epoch;
         meta.step = step;
         meta.notes.insert("wall_secs".into(), serde_json::json!(self.wall()));
@@ -220,12 +203,11 @@ impl<'a> Trainer<'a> {
     }
 
     /// Restores the stage's last checkpoint when resuming; returns the epoch to start from.
-    fn restore(&mut self, stage: &str, optimizer: &mut AdamW) -> Result<usize, LearnError> {
+    fn restore(&mut self, stage: TrainStage, optimizer: &mut AdamW) -> Result<usize, LearnError> {
         let path = self.run.checkpoint(stage);
         if !(self.opts.resume && path.exists()) {
             // A fresh stage: drop anything logged for it (and later stages) by an earlier attempt.
-            let stage = stage.to_string();
-            self.run.truncate_metrics(|r| r.stage != stage && !(stage == "ssl" && r.stage == "mtl"))?;
+            self.run.truncate_metrics(|r| r.stage < stage)?;
             return Ok(0);
         }
         let (meta, tensors) = modelfile::read(&path, &self.opts.device)?;
@@ -241,16 +223,16 @@ impl<'a> Trainer<'a> {
             // Checkpoints from before the loss was kept count any tie as better.
             self.best = (best, meta.notes.get("best_loss").and_then(|v| v.as_f64()).unwrap_or(f64::INFINITY));
         }
-        let (stage_name, epoch) = (stage.to_string(), meta.epoch);
-        self.run.truncate_metrics(|r| if r.stage == stage_name { r.epoch < epoch } else { stage_name == "mtl" })?;
+        let epoch = meta.epoch;
+        self.run.truncate_metrics(|r| if r.stage == stage { r.epoch < epoch } else { r.stage < stage })?;
         Ok(epoch)
     }
 
-    fn stage(&mut self, stage: &str, on_event: &mut dyn FnMut(TrainEvent)) -> Result<(), LearnError> {
+    fn stage(&mut self, stage: TrainStage, on_event: &mut dyn FnMut(TrainEvent)) -> Result<(), LearnError> {
         let config = &self.opts.config;
         let (epochs, batch, max_lr, wd) = match stage {
-            "ssl" => (config.ssl.epochs, config.ssl.batch, config.ssl.max_lr, config.ssl.weight_decay),
-            _ => (config.mtl.epochs, config.mtl.batch, config.mtl.max_lr, config.mtl.weight_decay),
+            TrainStage::Ssl => (config.ssl.epochs, config.ssl.batch, config.ssl.max_lr, config.ssl.weight_decay),
+            TrainStage::Mtl => (config.mtl.epochs, config.mtl.batch, config.mtl.max_lr, config.mtl.weight_decay),
         };
         let batch = batch.min(self.data.train.len());
         let steps_per_epoch = (self.data.train.len() / batch).max(1);
@@ -262,7 +244,7 @@ impl<'a> Trainer<'a> {
         let temperature =
             Temperature { start: config.ssl.temperature_start, end: config.ssl.temperature_end, total_steps: total };
         on_event(TrainEvent::Started {
-            stage: stage.into(),
+            stage,
             epochs,
             steps: total,
             parameters: super::model::parameters(&self.varmap),
@@ -274,9 +256,9 @@ impl<'a> Trainer<'a> {
         let mut stage_samples = 0usize;
         for epoch in first_epoch..epochs {
             // One generator per (seed, stage, epoch): a resumed epoch draws what it would have.
-            let stream = if stage == "ssl" { 1 } else { 2 };
+            let stream = if stage == TrainStage::Ssl { 1 } else { 2 };
             let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ (stream << 32) ^ epoch as u64);
-            let balanced = stage == "mtl" && config.mtl.class_balanced;
+            let balanced = stage == TrainStage::Mtl && config.mtl.class_balanced;
             let order = self.data.train.epoch_order(balanced, &mut rng);
             let (train, partners) = (&self.data.train, &self.partners);
             // The next batches are drawn from the store on another thread while this one steps;
@@ -289,7 +271,7 @@ impl<'a> Trainer<'a> {
                 producer
                     .spawn_scoped(scope, move || {
                         for chunk in order.chunks_exact(batch).take(steps_per_epoch) {
-                            let drawn = if stage == "ssl" {
+                            let drawn = if stage == TrainStage::Ssl {
                                 draw_ssl(train, partners, &config.ssl, chunk, &mut rng).map(Drawn::Ssl)
                             } else {
                                 draw_mtl(train, &config.mtl, chunk, &mut rng).map(Drawn::Mtl)
@@ -317,11 +299,11 @@ impl<'a> Trainer<'a> {
                         return Err(LearnError::Diverged { step, problem: format!("the loss is {loss}") });
                     }
                     values.insert("lr".into(), optimizer.lr);
-                    if stage == "ssl" {
+                    if stage == TrainStage::Ssl {
                         values.insert("temperature".into(), temperature.at(step));
                     }
                     let record = MetricRecord {
-                        stage: stage.into(),
+                        stage,
                         split: "train".into(),
                         step,
                         epoch,
@@ -346,13 +328,16 @@ impl<'a> Trainer<'a> {
             self.status.step = steps_done;
             outcome?;
             let step = (epoch + 1) * steps_per_epoch;
-            let valid =
-                if stage == "ssl" { self.ssl_valid(epoch, step)? } else { self.mtl_valid(epoch, step, on_event)? };
+            let valid = if stage == TrainStage::Ssl {
+                self.ssl_valid(epoch, step)?
+            } else {
+                self.mtl_valid(epoch, step, on_event)?
+            };
             self.run.append_metrics(std::slice::from_ref(&valid))?;
             on_event(TrainEvent::Validated(valid.clone()));
             self.last_valid = Some(valid.clone());
             let mut meta = self.meta(stage, epoch + 1, optimizer.step);
-            if stage == "mtl" {
+            if stage == TrainStage::Mtl {
                 let primary = format!("acc_{}", self.data.meta.schema.primary().name);
                 let acc = valid.values.get(&primary).copied().unwrap_or(0.0);
                 let loss = valid.values.get("loss").copied().unwrap_or(f64::INFINITY);
@@ -410,7 +395,7 @@ impl<'a> Trainer<'a> {
         }
         let n = n.max(1) as f64;
         Ok(MetricRecord {
-            stage: "ssl".into(),
+            stage: TrainStage::Ssl,
             split: "valid".into(),
             step,
             epoch,
@@ -502,7 +487,7 @@ impl<'a> Trainer<'a> {
         let confusion = Confusion::new(epoch, self.data.meta.primary_classes().to_vec(), scores.confused);
         self.run.write_json(&self.run.confusion_path(epoch), &confusion)?;
         on_event(TrainEvent::Confusion(confusion));
-        Ok(MetricRecord { stage: "mtl".into(), split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
+        Ok(MetricRecord { stage: TrainStage::Mtl, split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
     }
 }
 

@@ -13,7 +13,7 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 use crate::jobs::train::{TrainJob, TrainJobEvent};
 use crate::learn::lolo::LoloReport;
 use crate::learn::run::{MetricRecord, RunWatch};
-use crate::learn::{Stage, TrainConfig, TrainEvent, TrainOptions};
+use crate::learn::{Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage};
 
 /// Choices that survive a restart.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -22,7 +22,7 @@ pub struct TrainSettings {
     pub dataset: String,
     pub degraded: String,
     pub config: String,
-    pub stage: String,
+    pub stage: Stages,
     /// Where new runs are made, one folder each.
     pub runs_dir: String,
     /// Runs shown in the plots.
@@ -40,7 +40,7 @@ impl Default for TrainSettings {
             degraded: String::new(),
             // Empty: the config inside the binary, which is models/default.toml.
             config: String::new(),
-            stage: "both".into(),
+            stage: Stages::Both,
             runs_dir: "runs".into(),
             watched: Vec::new(),
             extra_series: "loss_instrument".into(),
@@ -62,7 +62,7 @@ pub enum TrainAction {
 #[derive(Clone, Debug, Default)]
 pub struct Progress {
     pub preparing: Option<(String, usize, usize)>,
-    pub stage: String,
+    pub stage: Option<TrainStage>,
     pub step: usize,
     pub steps: usize,
     pub samples_per_sec: f64,
@@ -131,7 +131,7 @@ impl TrainPanel {
             return Err("a run is already in progress; cancel it first".into());
         }
         let s = &self.settings;
-        let stage = Stage::parse(&s.stage).ok_or_else(|| format!("stage {:?}: use ssl, mtl or both", s.stage))?;
+        let stage = s.stage;
         let config = match s.config.trim() {
             "" => TrainConfig::shipped_default(),
             path => TrainConfig::load(Path::new(path)).map_err(|e| e.to_string())?,
@@ -211,7 +211,7 @@ impl TrainPanel {
                     }
                     TrainJobEvent::Progress(TrainEvent::Started { stage, steps, .. }) => {
                         progress.preparing = None;
-                        progress.stage = stage;
+                        progress.stage = Some(stage);
                         progress.steps = steps;
                         progress.step = 0;
                     }
@@ -324,9 +324,9 @@ impl TrainPanel {
             self.settings = s;
             ui.label("stage");
             ui.add_enabled_ui(!running, |ui| {
-                egui::ComboBox::from_id_salt("stage").selected_text(self.settings.stage.clone()).show_ui(ui, |ui| {
-                    for stage in ["both", "ssl", "mtl"] {
-                        ui.selectable_value(&mut self.settings.stage, stage.to_string(), stage);
+                egui::ComboBox::from_id_salt("stage").selected_text(self.settings.stage.name()).show_ui(ui, |ui| {
+                    for stage in Stages::ALL {
+                        ui.selectable_value(&mut self.settings.stage, stage, stage.name());
                     }
                 });
             });
@@ -366,7 +366,7 @@ impl TrainPanel {
             } else if p.steps > 0 {
                 let text = format!(
                     "{} step {}/{} · {:.0} samples/s · ETA {}",
-                    p.stage,
+                    p.stage.map_or("", TrainStage::name),
                     p.step,
                     p.steps,
                     p.samples_per_sec,
@@ -390,7 +390,7 @@ impl TrainPanel {
                     } else {
                         format!("{:?}", s.state).to_lowercase()
                     };
-                    format!("{state}, {} epoch {}/{}", s.stage, s.epoch, s.epochs)
+                    format!("{state}, {} epoch {}/{}", s.stage.map_or("preparing", TrainStage::name), s.epoch, s.epochs)
                 });
                 ui.label(format!("{}: {state}", w.name())).on_hover_text(w.folder.dir.display().to_string());
                 if Some(&w.folder.dir) != self.live.as_ref()
@@ -470,9 +470,15 @@ impl TrainPanel {
         Plot::new(id).height(height).legend(Legend::default()).x_axis_label("step").show(ui, |plot| {
             for (r, watch) in self.watches.iter().enumerate() {
                 // Stage 2's steps continue after stage 1's on the axis.
-                let offset = watch.records.iter().filter(|x| x.stage == "ssl").map(|x| x.step + 1).max().unwrap_or(0);
+                let offset =
+                    watch.records.iter().filter(|x| x.stage == TrainStage::Ssl).map(|x| x.step + 1).max().unwrap_or(0);
                 for key in series {
-                    for (stage, split) in [("ssl", "train"), ("ssl", "valid"), ("mtl", "train"), ("mtl", "valid")] {
+                    for (stage, split) in [
+                        (TrainStage::Ssl, "train"),
+                        (TrainStage::Ssl, "valid"),
+                        (TrainStage::Mtl, "train"),
+                        (TrainStage::Mtl, "valid"),
+                    ] {
                         let mut points: Vec<[f64; 2]> = watch
                             .records
                             .iter()
@@ -512,7 +518,7 @@ fn smooth(points: &mut [[f64; 2]], weight: f64) {
 }
 
 fn global_step(record: &MetricRecord, ssl_steps: usize) -> f64 {
-    (if record.stage == "mtl" { record.step + ssl_steps } else { record.step }) as f64
+    (if record.stage == TrainStage::Mtl { record.step + ssl_steps } else { record.step }) as f64
 }
 
 /// The data set a run trained on (from its dataset.json).
