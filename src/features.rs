@@ -2,8 +2,6 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::atomic_file::{Durability, write_atomically_with};
 use crate::audio::load_clip;
@@ -141,42 +139,27 @@ pub fn export_folder(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<FolderReport, FeatureError> {
     let files = audio_files(input)?;
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let report = Mutex::new(FolderReport::default());
-    std::thread::scope(|scope| {
-        for i in 0..threads.max(1).min(files.len().max(1)) {
-            let (files, next, done, report) = (&files, &next, &done, &report);
-            std::thread::Builder::new()
-                .name(format!("features-{i}"))
-                .spawn_scoped(scope, move || {
-                    let mut analyzer = Analyzer::default();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(rel) = files.get(index) else { break };
-                        let target = output.join(rel).with_extension("npy");
-                        let result = target
-                            .parent()
-                            .map_or(Ok(()), std::fs::create_dir_all)
-                            .map_err(|source| FeatureError::Write { path: target.clone(), source })
-                            .and_then(|()| {
-                                export(&input.join(rel), &target, view, scale, &mut analyzer, Durability::Deferred)
-                            });
-                        let mut r = report.lock().unwrap_or_else(|p| p.into_inner());
-                        match result {
-                            Ok(()) => r.written += 1,
-                            Err(e) => r.failed.push((input.join(rel), e.to_string())),
-                        }
-                        drop(r);
-                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, files.len());
-                    }
-                })
-                .expect("spawning a worker thread");
+    // A bad file is reported and the rest still go: each work item answers Ok with its outcome.
+    let outcomes =
+        crate::data::parallel::map_parallel(&files, threads, progress, Analyzer::default, |analyzer, rel| {
+            let target = output.join(rel).with_extension("npy");
+            let result = target
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .map_err(|source| FeatureError::Write { path: target.clone(), source })
+                .and_then(|()| export(&input.join(rel), &target, view, scale, analyzer, Durability::Deferred));
+            Ok::<_, std::convert::Infallible>(result.map_err(|e| (input.join(rel), e.to_string())))
+        })
+        .unwrap_or_else(|never| match never {});
+    let mut report = FolderReport::default();
+    for outcome in outcomes {
+        match outcome {
+            Ok(()) => report.written += 1,
+            Err(failure) => report.failed.push(failure),
         }
-    });
+    }
     crate::atomic_file::sync_folder(output)
         .map_err(|source| FeatureError::Write { path: output.to_owned(), source })?;
-    let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
     report.failed.sort();
     Ok(report)
 }

@@ -2,8 +2,6 @@
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
@@ -105,32 +103,12 @@ pub fn make_mixtures(
         return Err(MixError::Invalid("no note with an instrument label in the chosen split".into()));
     }
     std::fs::create_dir_all(&options.out).map_err(|source| MixError::Create { path: options.out.clone(), source })?;
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<MixError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..options.threads.min(options.count) {
-            scope.spawn(|| {
-                let mut stft = Stft::new(StftConfig::default()).expect("the default STFT is valid");
-                while !failed.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= options.count {
-                        break;
-                    }
-                    if let Err(error) = write_one(dataset, &candidates, options, index, &mut stft) {
-                        failed.store(true, Ordering::Relaxed);
-                        first_error.lock().expect("no panics while holding").get_or_insert(error);
-                    }
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, options.count);
-                }
-            });
-        }
-    });
-    match first_error.into_inner().expect("workers finished") {
-        Some(error) => Err(error),
-        None => Ok(options.count),
-    }
+    let indices: Vec<usize> = (0..options.count).collect();
+    let stft = || Stft::new(StftConfig::default()).expect("the default STFT is valid");
+    super::parallel::map_parallel(&indices, options.threads, progress, stft, |stft, &index| {
+        write_one(dataset, &candidates, options, index, stft)
+    })?;
+    Ok(options.count)
 }
 
 fn write_one(

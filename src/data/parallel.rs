@@ -1,11 +1,15 @@
 //! Work over a list on a few threads: items handed out one at a time (so slow ones do not hold
-//! up a whole share), results kept in order, and the first error stops the rest.
+//! up a whole share), results kept in order, and the first error stops the rest. On rayon, with
+//! a pool per call so that `--threads` means what it says.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// Applies `work` to every item on `threads` threads, each with its own state from `init`;
-/// `progress(done, total)` is called after every item.
+use rayon::prelude::*;
+
+/// Applies `work` to every item on a rayon pool of `threads` threads, each with its own state
+/// from `init` (made once per thread, not per item); `progress(done, total)` is called after
+/// every item. Items are handed out one at a time, so a slow one does not hold up a share.
 pub fn map_parallel<T, R, E, S>(
     items: &[T],
     threads: usize,
@@ -17,40 +21,58 @@ where
     T: Sync,
     R: Send,
     E: Send,
+    S: Send,
 {
-    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, items.len().max(1));
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    let first_error: Mutex<Option<E>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                let mut state = init();
-                while !failed.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(index) else { break };
-                    match work(&mut state, item) {
-                        Ok(result) => results.lock().expect("no panics while holding")[index] = Some(result),
-                        Err(error) => {
-                            failed.store(true, Ordering::Relaxed);
-                            first_error.lock().expect("no panics while holding").get_or_insert(error);
-                        }
-                    }
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, items.len());
+    let states: Vec<Mutex<Option<S>>> = (0..threads).map(|_| Mutex::new(None)).collect();
+    let run = || -> Vec<Option<Result<R, E>>> {
+        items
+            .par_iter()
+            .with_max_len(1)
+            .map(|item| {
+                if failed.load(Ordering::Relaxed) {
+                    return None;
                 }
-            });
-        }
-    });
-    if let Some(error) = first_error.into_inner().expect("workers finished") {
-        return Err(error);
+                // Each worker of the pool has its own slot. The state is taken out while it works,
+                // so an item this thread steals meanwhile (nested rayon work) makes its own.
+                let slot = &states[rayon::current_thread_index().unwrap_or(0) % states.len()];
+                let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let mut state = taken.unwrap_or_else(&init);
+                let result = work(&mut state, item);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+                failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, items.len());
+                Some(result)
+            })
+            .collect()
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("work-{i}")).build();
+    // Without a pool of its own (the system refused threads) the work runs on rayon's global one.
+    let outcomes = match pool {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    };
+    let mut results = Vec::with_capacity(items.len());
+    for outcome in outcomes.into_iter().flatten() {
+        results.push(outcome?);
     }
-    Ok(results.into_inner().expect("workers finished").into_iter().flatten().collect())
+    Ok(results)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_thread_makes_its_state_once() {
+        let items: Vec<u32> = (0..200).collect();
+        let made = AtomicUsize::new(0);
+        let init = || made.fetch_add(1, Ordering::Relaxed);
+        map_parallel(&items, 2, &|_, _| {}, init, |_, &x| Ok::<_, ()>(x)).unwrap();
+        assert!((1..=2).contains(&made.load(Ordering::Relaxed)), "{} states", made.load(Ordering::Relaxed));
+    }
 
     #[test]
     fn results_keep_their_order_and_errors_stop_the_work() {

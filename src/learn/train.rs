@@ -302,14 +302,8 @@ impl<'a> Trainer<'a> {
                     if stage == TrainStage::Ssl {
                         values.insert("temperature".into(), temperature.at(step));
                     }
-                    let record = MetricRecord {
-                        stage,
-                        split: "train".into(),
-                        step,
-                        epoch,
-                        wall_secs: this.wall(),
-                        values,
-                    };
+                    let record =
+                        MetricRecord { stage, split: "train".into(), step, epoch, wall_secs: this.wall(), values };
                     this.run.append_metrics(std::slice::from_ref(&record))?;
                     stage_samples += drawn.len();
                     let elapsed = stage_start.elapsed().as_secs_f64();
