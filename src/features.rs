@@ -7,9 +7,6 @@ use crate::atomic_file::{Durability, write_atomically_with};
 use crate::audio::load_clip;
 use crate::dsp::{Cqt, CqtConfig, Scale, Spectrogram, Stft, StftConfig, View};
 
-/// Audio file extensions the folder mode picks up.
-pub const AUDIO_EXTENSIONS: [&str; 5] = ["wav", "flac", "mp3", "ogg", "oga"];
-
 #[derive(Debug, thiserror::Error)]
 pub enum FeatureError {
     #[error(transparent)]
@@ -186,7 +183,7 @@ pub fn audio_files(root: &Path) -> Result<Vec<PathBuf>, FeatureError> {
 fn is_audio(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .is_some_and(|e| crate::audio::EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SizedSample};
 
 use super::clip::{ANALYSIS_RATE_HZ, Clip};
-use super::devices::{self, DeviceError, Direction, StreamHealth};
+use super::devices::{self, DeviceError, Direction, ForSampleType, StreamHealth, for_sample_format};
 use super::load::MAX_CLIP_SECS;
 use super::resample::resample;
 
@@ -55,33 +55,14 @@ impl Capture {
             device: device_name.clone(),
             reason: e.to_string(),
         };
-        macro_rules! build {
-            ($t:ty) => {
-                build_stream::<$t>(&cpal_device, config, producer, meter.clone(), health.clone())
-            };
-        }
-        let stream = match sample_format {
-            cpal::SampleFormat::I8 => build!(i8),
-            cpal::SampleFormat::I16 => build!(i16),
-            cpal::SampleFormat::I24 => build!(cpal::I24),
-            cpal::SampleFormat::I32 => build!(i32),
-            cpal::SampleFormat::I64 => build!(i64),
-            cpal::SampleFormat::U8 => build!(u8),
-            cpal::SampleFormat::U16 => build!(u16),
-            cpal::SampleFormat::U24 => build!(cpal::U24),
-            cpal::SampleFormat::U32 => build!(u32),
-            cpal::SampleFormat::U64 => build!(u64),
-            cpal::SampleFormat::F32 => build!(f32),
-            cpal::SampleFormat::F64 => build!(f64),
-            other => {
-                return Err(DeviceError::UnsupportedSampleFormat {
-                    direction: Direction::Input,
-                    device: device_name,
-                    format: other.to_string(),
-                });
-            }
-        }
-        .map_err(unusable)?;
+        let build = Build { device: &cpal_device, config, producer, meter: meter.clone(), health: health.clone() };
+        let stream = for_sample_format(sample_format, build)
+            .ok_or_else(|| DeviceError::UnsupportedSampleFormat {
+                direction: Direction::Input,
+                device: device_name.clone(),
+                format: sample_format.to_string(),
+            })?
+            .map_err(unusable)?;
         stream.play().map_err(unusable)?;
         log::info!(
             "recording from \"{device_name}\": {device_rate_hz} Hz, {} channels, {sample_format}",
@@ -159,6 +140,26 @@ impl Capture {
         let mut clip = Clip::new(format!("recording from {device_name}"), samples, ANALYSIS_RATE_HZ);
         clip.source = None;
         Ok(clip)
+    }
+}
+
+/// The arguments of [`build_stream`], for the sample type chosen at run time.
+struct Build<'a> {
+    device: &'a cpal::Device,
+    config: cpal::StreamConfig,
+    producer: rtrb::Producer<f32>,
+    meter: Arc<Meter>,
+    health: Arc<StreamHealth>,
+}
+
+impl ForSampleType for Build<'_> {
+    type Output = Result<cpal::Stream, cpal::Error>;
+    fn build<T>(self) -> Self::Output
+    where
+        T: SizedSample + FromSample<f32> + Send + 'static,
+        f32: FromSample<T>,
+    {
+        build_stream::<T>(self.device, self.config, self.producer, self.meter, self.health)
     }
 }
 

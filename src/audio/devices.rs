@@ -78,6 +78,35 @@ fn devices(direction: Direction) -> Result<Vec<cpal::Device>, DeviceError> {
 
 /// The stable identifier (an ALSA PCM name such as `default` or `hw:CARD=0,DEV=0`), falling back
 /// to the human description when a backend has no identifier.
+/// Something built for a sample type that is only known at run time: a device's stream.
+pub(crate) trait ForSampleType {
+    type Output;
+    fn build<T>(self) -> Self::Output
+    where
+        T: cpal::SizedSample + cpal::FromSample<f32> + Send + 'static,
+        f32: cpal::FromSample<T>;
+}
+
+/// Builds `what` for the sample type of `format`; `None` for a format cpal added after this list.
+pub(crate) fn for_sample_format<B: ForSampleType>(format: cpal::SampleFormat, what: B) -> Option<B::Output> {
+    use cpal::SampleFormat as F;
+    Some(match format {
+        F::I8 => what.build::<i8>(),
+        F::I16 => what.build::<i16>(),
+        F::I24 => what.build::<cpal::I24>(),
+        F::I32 => what.build::<i32>(),
+        F::I64 => what.build::<i64>(),
+        F::U8 => what.build::<u8>(),
+        F::U16 => what.build::<u16>(),
+        F::U24 => what.build::<cpal::U24>(),
+        F::U32 => what.build::<u32>(),
+        F::U64 => what.build::<u64>(),
+        F::F32 => what.build::<f32>(),
+        F::F64 => what.build::<f64>(),
+        _ => return None,
+    })
+}
+
 pub(crate) fn device_name(device: &cpal::Device) -> String {
     match device.id() {
         Ok(id) => id.id().to_string(),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SizedSample};
 
-use super::devices::{self, DeviceError, Direction, StreamHealth};
+use super::devices::{self, DeviceError, Direction, ForSampleType, StreamHealth, for_sample_format};
 use super::resample::resample;
 
 /// Samples at the device's rate, shared read-only with the callback.
@@ -79,33 +79,14 @@ impl Playback {
             device: device_name.clone(),
             reason: e.to_string(),
         };
-        macro_rules! build {
-            ($t:ty) => {
-                build_stream::<$t>(&device, config, program.clone(), health.clone())
-            };
-        }
-        let stream = match sample_format {
-            cpal::SampleFormat::I8 => build!(i8),
-            cpal::SampleFormat::I16 => build!(i16),
-            cpal::SampleFormat::I24 => build!(cpal::I24),
-            cpal::SampleFormat::I32 => build!(i32),
-            cpal::SampleFormat::I64 => build!(i64),
-            cpal::SampleFormat::U8 => build!(u8),
-            cpal::SampleFormat::U16 => build!(u16),
-            cpal::SampleFormat::U24 => build!(cpal::U24),
-            cpal::SampleFormat::U32 => build!(u32),
-            cpal::SampleFormat::U64 => build!(u64),
-            cpal::SampleFormat::F32 => build!(f32),
-            cpal::SampleFormat::F64 => build!(f64),
-            other => {
-                return Err(DeviceError::UnsupportedSampleFormat {
-                    direction: Direction::Output,
-                    device: device_name,
-                    format: other.to_string(),
-                });
-            }
-        }
-        .map_err(unusable)?;
+        let build = Build { device: &device, config, program: program.clone(), health: health.clone() };
+        let stream = for_sample_format(sample_format, build)
+            .ok_or_else(|| DeviceError::UnsupportedSampleFormat {
+                direction: Direction::Output,
+                device: device_name.clone(),
+                format: sample_format.to_string(),
+            })?
+            .map_err(unusable)?;
         stream.play().map_err(unusable)?;
         Ok(Playback {
             stream,
@@ -152,6 +133,25 @@ impl Playback {
     pub fn stop(self) -> Result<(), DeviceError> {
         let _ = self.stream.pause();
         self.check()
+    }
+}
+
+/// The arguments of [`build_stream`], for the sample type chosen at run time.
+struct Build<'a> {
+    device: &'a cpal::Device,
+    config: cpal::StreamConfig,
+    program: Arc<Program>,
+    health: Arc<StreamHealth>,
+}
+
+impl ForSampleType for Build<'_> {
+    type Output = Result<cpal::Stream, cpal::Error>;
+    fn build<T>(self) -> Self::Output
+    where
+        T: SizedSample + FromSample<f32> + Send + 'static,
+        f32: FromSample<T>,
+    {
+        build_stream::<T>(self.device, self.config, self.program, self.health)
     }
 }
 

@@ -32,7 +32,6 @@ const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O)
 const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
 const OPEN_DATASET: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
 const OPEN_MIXTURE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::M);
-const AUDIO_FILTER: [&str; 5] = ["wav", "flac", "mp3", "ogg", "oga"];
 
 /// Settings that survive a restart.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -509,22 +508,21 @@ impl Workbench {
 
     /// File dialogs run on their own thread so the window keeps drawing behind them.
     fn spawn_dialog(&self, kind: Dialog, ctx: &egui::Context) {
-        let tx = self.dialogs.0.clone();
         let dir = self.settings.last_dir.clone();
         let name = self.current_clip().map(|c| format!("{}.wav", c.name.replace(['/', '\\'], "_")));
-        let ctx = ctx.clone();
-        let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
-            let mut dialog = rfd::FileDialog::new();
+        super::file_dialog::spawn(ctx, self.dialogs.0.clone(), move |mut dialog| {
             if let Some(dir) = dir {
                 dialog = dialog.set_directory(dir);
             }
-            let result = match kind {
+            match kind {
                 Dialog::Save => dialog
                     .add_filter("WAV", &["wav"])
                     .set_file_name(name.unwrap_or_default())
                     .save_file()
                     .map(DialogResult::Save),
-                Dialog::Open => dialog.add_filter("Audio", &AUDIO_FILTER).pick_file().map(DialogResult::Open),
+                Dialog::Open => {
+                    dialog.add_filter("Audio", &crate::audio::EXTENSIONS).pick_file().map(DialogResult::Open)
+                }
                 Dialog::Dataset => dialog.pick_folder().map(DialogResult::Dataset),
                 Dialog::Mixture => dialog.add_filter("Mixture", &["npz"]).pick_file().map(DialogResult::Mixture),
                 Dialog::LoadChain => {
@@ -536,10 +534,6 @@ impl Workbench {
                     .save_file()
                     .map(DialogResult::SaveChain),
                 Dialog::Model => dialog.add_filter("Model", &["safetensors"]).pick_file().map(DialogResult::Model),
-            };
-            if let Some(r) = result {
-                let _ = tx.send(r);
-                ctx.request_repaint();
             }
         });
     }

@@ -264,19 +264,13 @@ impl TrainPanel {
     }
 
     fn pick(&self, pick: Pick, ctx: &egui::Context) {
-        let tx = self.picks.0.clone();
-        let ctx = ctx.clone();
-        let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
-            let dialog = rfd::FileDialog::new();
+        super::file_dialog::spawn(ctx, self.picks.0.clone(), move |dialog| {
             let path = match pick {
                 Pick::Config => dialog.add_filter("Config", &["toml"]).pick_file(),
                 Pick::Lolo => dialog.add_filter("LOLO report", &["json"]).pick_file(),
                 _ => dialog.pick_folder(),
             };
-            if let Some(path) = path {
-                let _ = tx.send((pick, path));
-                ctx.request_repaint();
-            }
+            path.map(|path| (pick, path))
         });
     }
 
