@@ -14,14 +14,26 @@ use super::LearnError;
 use super::augment::{FeatureAugment, FeatureEq, NoiseBank, PitchShift, RoomBank};
 use super::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
 use super::config::InputConfig;
+use super::config::TrainConfig;
 use super::inputs::{InputShape, Standardizer, labelled};
 use super::model::{Classes, ModelSpec};
 use super::modelfile::{MODEL_FORMAT, ModelMeta};
 use super::moments::Moments;
 use super::store::{BuildOptions, Store, StoreError, StoreSettings, build};
-use super::train::{TrainEvent, TrainOptions};
 use crate::data::dataset::{Dataset, Split};
 use crate::data::schema::{LabelSchema, SchemaKind};
+
+/// What preparing needs of a run: its config, its data, and how many threads to use.
+pub(super) struct PrepareInputs<'a> {
+    pub config: &'a TrainConfig,
+    pub dataset: &'a Path,
+    /// Degraded copies of the data set, same notes.
+    pub degraded: &'a [std::path::PathBuf],
+    pub threads: usize,
+}
+
+/// Hears each long step of preparing: what it is, then how far it has come (done, total).
+pub(super) type PrepareProgress<'a> = dyn FnMut(&str, usize, usize) + 'a;
 
 pub(super) struct Prepared {
     pub train: Examples,
@@ -34,9 +46,9 @@ fn data_error(path: &Path, problem: impl Into<String>) -> LearnError {
 }
 
 /// Loads, analyses and standardises the train and valid splits (and their degraded copies).
-pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent)) -> Result<Prepared, LearnError> {
-    let config = &opts.config;
-    let dataset = Dataset::open(&opts.dataset).map_err(|e| data_error(&opts.dataset, e.to_string()))?;
+pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> Result<Prepared, LearnError> {
+    let config = opts.config;
+    let dataset = Dataset::open(opts.dataset).map_err(|e| data_error(opts.dataset, e.to_string()))?;
     // The heads follow the data set's labels: ours, or NSynth's own for an NSynth folder.
     let schema = dataset.schema(config.mtl.pitch);
     config.mtl.loss_weights.check_against(&schema).map_err(|problem| LearnError::Config {
@@ -48,13 +60,13 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
     let valid_idx = labelled(&dataset, Split::Valid, &schema);
     if train_idx.is_empty() {
         return Err(data_error(
-            &opts.dataset,
+            opts.dataset,
             format!("its train split has no notes labelled with {}", heads.join(", ")),
         ));
     }
     if valid_idx.is_empty() {
         return Err(data_error(
-            &opts.dataset,
+            opts.dataset,
             format!("its valid split has no notes labelled with {}", heads.join(", ")),
         ));
     }
@@ -62,7 +74,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         && let Some(&i) = train_idx.iter().find(|&&i| dataset.notes[i].labels.descriptors.is_none())
     {
         return Err(data_error(
-            &opts.dataset,
+            opts.dataset,
             format!(
                 "note {} has no timbre descriptors; set mtl.loss_weights.descriptors = 0 to train without them",
                 dataset.notes[i].record.note_str
@@ -70,7 +82,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         ));
     }
     let mut degraded = Vec::with_capacity(opts.degraded.len());
-    for dir in &opts.degraded {
+    for dir in opts.degraded {
         let d = Dataset::open(dir).map_err(|e| data_error(dir, e.to_string()))?;
         let index: HashMap<&str, usize> =
             d.notes.iter().enumerate().map(|(i, n)| (n.record.note_str.as_str(), i)).collect();
@@ -134,7 +146,7 @@ pub(super) fn prepare(opts: &TrainOptions, on_event: &mut dyn FnMut(TrainEvent))
         set.into_iter().cloned().collect()
     };
     if libraries.len() >= usize::from(NO_LIBRARY) {
-        return Err(data_error(&opts.dataset, format!("{} libraries in training; at most 254", libraries.len())));
+        return Err(data_error(opts.dataset, format!("{} libraries in training; at most 254", libraries.len())));
     }
     let library_of = |i: usize| {
         let bank = dataset.notes[i].record.bank.as_ref();
@@ -235,7 +247,7 @@ fn schema_name(schema: &LabelSchema) -> &'static str {
 /// Runs `work` on a scoped thread, passing its progress on as `Preparing` events about `what`.
 fn with_progress<R: Send>(
     what: &str,
-    on_event: &mut dyn FnMut(TrainEvent),
+    on_event: &mut PrepareProgress,
     work: impl FnOnce(&(dyn Fn(usize, usize) + Sync)) -> R + Send,
 ) -> R {
     let (tx, rx) = std::sync::mpsc::channel::<(usize, usize)>();
@@ -251,7 +263,7 @@ fn with_progress<R: Send>(
             match rx.recv_timeout(std::time::Duration::from_millis(100)) {
                 Ok((d, total)) if d == total || d >= last + total / 50 || d < last => {
                     last = d;
-                    on_event(TrainEvent::Preparing { what: what.into(), done: d, total });
+                    on_event(what, d, total);
                 }
                 Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
@@ -268,7 +280,7 @@ fn open_store(
     settings: &StoreSettings,
     threads: usize,
     what: &str,
-    on_event: &mut dyn FnMut(TrainEvent),
+    on_event: &mut PrepareProgress,
 ) -> Result<Arc<Store>, LearnError> {
     let options = BuildOptions { threads, ..Default::default() };
     let what = format!("feature store ({what})");
@@ -285,7 +297,7 @@ fn fit_standardizer(
     train_idx: &[usize],
     input: &InputConfig,
     threads: usize,
-    on_event: &mut dyn FnMut(TrainEvent),
+    on_event: &mut PrepareProgress,
 ) -> Result<Standardizer, LearnError> {
     let Some(floor) = input.noise_floor else {
         let (s, c) = store.raw_moments(Some(Split::Train));

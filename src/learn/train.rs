@@ -20,7 +20,7 @@ use super::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy};
 use super::model::{Model, build};
 use super::modelfile::{self, ModelMeta};
 use super::optim::AdamW;
-use super::prepare::{Prepared, prepare};
+use super::prepare::{PrepareInputs, Prepared, prepare};
 use super::probe::library_probe;
 use super::run::{BEST_MODEL, CONFIG_TOML, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON};
 use super::schedule::{OneCycle, Temperature};
@@ -92,7 +92,10 @@ pub fn train(
     )?;
     std::fs::write(&config_path, opts.config.to_toml())
         .map_err(|source| LearnError::Write { path: config_path.clone(), source })?;
-    let prepared = prepare(opts, on_event)?;
+    let inputs =
+        PrepareInputs { config: &opts.config, dataset: &opts.dataset, degraded: &opts.degraded, threads: opts.threads };
+    let prepared =
+        prepare(&inputs, &mut |what, done, total| on_event(TrainEvent::Preparing { what: what.into(), done, total }))?;
     let mut trainer = Trainer::new(opts, run, prepared, cancel)?;
     let result = trainer.run_stages(on_event);
     let (state, message) = match &result {
