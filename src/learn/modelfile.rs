@@ -191,6 +191,16 @@ fn check_inputs(meta: &ModelMeta) -> Result<(), String> {
     if input.time_pool == 0 || CACHE_FRAMES / input.time_pool == 0 {
         return Err(format!("time pooling by {} of {CACHE_FRAMES} frames", input.time_pool));
     }
+    // The heads the network has are the ones the labels name, and one of them asks the pitch
+    // (voting over pitch shifts moves its answer).
+    let named: Vec<(&str, usize)> = meta.schema.heads.iter().map(|h| (h.name.as_str(), h.classes.len())).collect();
+    let built: Vec<(&str, usize)> = meta.spec.classes.heads.iter().map(|(name, n)| (name.as_str(), *n)).collect();
+    if named != built {
+        return Err(format!("labels for heads {named:?}, a network with heads {built:?}"));
+    }
+    if !meta.schema.heads.iter().any(|h| h.name == "pitch_class" || h.name == "pitch") {
+        return Err("no pitch head".into());
+    }
     Ok(())
 }
 
@@ -242,4 +252,36 @@ fn assemble(
         .map_err(|e| LearnError::Architecture { path: path.to_owned(), problem: e.to_string() })?;
     fill(&varmap, &tensors, path)?;
     Ok(LoadedModel { path: path.to_owned(), meta, varmap, model })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzzing seed's tiny model (current metadata, with its label schema) with one
+    /// same-length edit in its metadata.
+    fn edited(from: &str, to: &str) -> Vec<u8> {
+        assert_eq!(from.len(), to.len());
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/model/tiny.safetensors");
+        let mut bytes = std::fs::read(seed).unwrap();
+        let at = bytes.windows(from.len()).position(|w| w == from.as_bytes()).expect("the text is in the metadata");
+        bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
+        bytes
+    }
+
+    #[test]
+    fn metadata_that_does_not_fit_the_network_is_refused_by_name() {
+        // Found by fuzzing: a renamed pitch head made the voter panic. (Statistics of the wrong
+        // length, the other finding, are replayed from fuzz/regressions/model.)
+        let path = Path::new("edited.safetensors");
+        let problem = |bytes: Vec<u8>| match read_bytes(&bytes, path, &Device::Cpu) {
+            Err(LearnError::Model { problem, .. }) => problem,
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("accepted"),
+        };
+        let renamed = problem(edited("name\\\":\\\"pitch_class", "name\\\":\\\"pitch_clasz"));
+        assert!(renamed.contains("labels for heads") && renamed.contains("pitch_clasz"), "{renamed}");
+        // Unedited, it reads.
+        assert!(read_bytes(&edited("pitch_class", "pitch_class"), path, &Device::Cpu).is_ok());
+    }
 }
