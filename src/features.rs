@@ -56,11 +56,6 @@ impl Analyzer {
     }
 }
 
-/// Writes `[bins, frames]` float32 in C order, numpy's default, atomically.
-pub fn write_npy(path: &Path, spec: &Spectrogram) -> Result<(), FeatureError> {
-    write_npy_f32(path, [spec.bins, spec.frames], &spec.to_bins_by_frames(), Durability::Synced)
-}
-
 /// Writes a 2-D float32 array in C order as `.npy` (format 1.0): the header, then the values
 /// in one write. npyz writes value by value, which took longer than the transform itself.
 fn write_npy_f32(path: &Path, shape: [usize; 2], values: &[f32], durability: Durability) -> Result<(), FeatureError> {

@@ -96,11 +96,10 @@ impl Mixture {
             }
         }
 
-        let mix_spec = stft.compute(&mixture, Scale::Linear);
-        let (bins, frames) = (mix_spec.bins, mix_spec.frames);
-        let mix_mag = mix_spec.to_bins_by_frames();
-        let source_mag: Vec<f32> =
-            sources.iter().flat_map(|s| stft.compute(s, Scale::Linear).to_bins_by_frames()).collect();
+        // The STFT lays its values out [bins, frames] itself, the .npz's orientation.
+        let (bins, frames) = (stft.config().bins(), stft.config().frames(mixture.len()));
+        let mix_mag = stft.compute_bins_by_frames(&mixture, Scale::Linear);
+        let source_mag: Vec<f32> = sources.iter().flat_map(|s| stft.compute_bins_by_frames(s, Scale::Linear)).collect();
 
         let plane = bins * frames;
         let mut total = vec![0.0f32; plane];
