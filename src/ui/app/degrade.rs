@@ -1,145 +1,148 @@
-//! The workbench's side of degradation: asking the worker for renderings, taking them into the
-//! views, A/B listening, and chain files.
+//! The degradation mode: the chain panel, the worker that renders the clip through it, the
+//! degraded views it returns, and chain files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use eframe::egui;
+use eframe::egui_wgpu::RenderState;
 
-use super::{Dialog, Workbench};
-use crate::jobs::Report;
-use crate::jobs::degrade::{DegradeRequest, DegradedView};
+use super::clip::BSide;
+use super::{Dialog, Effect, Effects};
+use crate::jobs::degrade::{DegradeJob, DegradeRequest, DegradeWorker, DegradedView};
+use crate::jobs::{Analysis, Report};
 use crate::ui::degrade_panel::{DegradePanel, Listen};
 use crate::ui::gpu_views::{self, Slot};
 
-impl Workbench {
-    /// Where the Δ STFT and Δ CQT were last drawn, when shown.
-    pub fn delta_rects(&self) -> Option<[egui::Rect; 2]> {
-        self.delta_rects
+pub(super) struct DegradeMode {
+    /// The chain and whether it applies; saved with the settings.
+    pub panel: DegradePanel,
+    worker: DegradeWorker,
+    /// The degraded version of the clip in the views, once rendered for the current chain.
+    degraded: Option<Arc<DegradedView>>,
+    /// When the pending rendering was asked for, and how long the last one took from the
+    /// request (a slider moving) to its views being on the GPU.
+    requested_at: Option<Instant>,
+    pub latency_ms: Option<f64>,
+}
+
+impl DegradeMode {
+    pub fn new(ctx: &egui::Context, panel: DegradePanel) -> Self {
+        let ctx = ctx.clone();
+        Self {
+            panel,
+            worker: DegradeWorker::start("degrade", DegradeJob::new, Arc::new(move || ctx.request_repaint())),
+            degraded: None,
+            requested_at: None,
+            latency_ms: None,
+        }
     }
 
-    /// The degraded clip the views show beside the clean one, once rendered.
-    pub fn degraded(&self) -> Option<&Arc<DegradedView>> {
+    /// True while a rendering the views wait for is running.
+    pub fn is_busy(&self) -> bool {
+        self.worker.is_busy(0)
+    }
+
+    /// The last rendering, whether or not the chain still applies.
+    pub fn last(&self) -> Option<&Arc<DegradedView>> {
         self.degraded.as_ref()
     }
 
-    /// True while a degradation the views wait for is rendering.
-    pub fn is_degrade_busy(&self) -> bool {
-        self.degrade_worker.is_busy(0)
+    /// The degraded view when the chain applies.
+    pub fn shown(&self) -> Option<&Arc<DegradedView>> {
+        self.degraded.as_ref().filter(|_| self.panel.enabled)
     }
 
-    /// From the last chain change to its degraded views uploaded, in ms.
-    pub fn degrade_latency_ms(&self) -> Option<f64> {
-        self.degrade_latency_ms
+    /// What the clip views draw and play from the degraded side.
+    pub fn b_side(&self) -> Option<BSide<'_>> {
+        self.shown().map(|view| BSide {
+            view,
+            listening: self.panel.listen == Listen::Degraded,
+            delta_range_db: self.panel.delta_range_db,
+        })
     }
 
-    pub fn degrade_panel(&self) -> &DegradePanel {
-        &self.settings.degrade
-    }
-
-    /// Changes the chain (as the panel would) and renders again.
-    pub fn set_degrade_panel(&mut self, panel: DegradePanel) {
-        self.settings.degrade = panel;
-        self.request_degrade();
-    }
-
-    /// Renders the current clip through the chain in the background (or drops the degraded
-    /// views when the chain is off).
-    pub(super) fn request_degrade(&mut self) {
-        match &self.analysis {
-            Some(clean) if self.settings.degrade.enabled => {
-                let stages = self.settings.degrade.active_stages();
-                self.degrade_worker.submit(DegradeRequest { clean: clean.clone(), stages });
-                self.degrade_requested_at = Some(std::time::Instant::now());
+    /// Renders `clean` through the chain in the background, or drops the degraded views when the
+    /// chain is off.
+    pub fn request(&mut self, clean: Option<&Arc<Analysis>>) {
+        match clean {
+            Some(clean) if self.panel.enabled => {
+                let stages = self.panel.active_stages();
+                self.worker.submit(DegradeRequest { clean: clean.clone(), stages });
+                self.requested_at = Some(Instant::now());
             }
             _ => {
                 self.degraded = None;
-                self.degrade_worker.cancel();
+                self.worker.cancel();
             }
         }
     }
 
-    /// Flips A/B; playing on from the same place in the other version.
-    pub fn toggle_listen(&mut self) {
-        let playing = self.player.is_some();
-        if playing {
-            self.cursor_secs = self.playhead_secs();
-            self.stop_playback();
-        }
-        self.settings.degrade.toggle_listen();
-        if playing {
-            self.toggle_playback();
-        }
+    /// A new clip is in the views: the old rendering no longer belongs to it.
+    pub fn clip_changed(&mut self, clean: Option<&Arc<Analysis>>) {
+        self.degraded = None;
+        self.request(clean);
     }
 
-    /// The degraded view when it belongs to the clip shown and the chain applies.
-    pub(super) fn shown_degraded(&self) -> Option<&Arc<DegradedView>> {
-        self.degraded.as_ref().filter(|_| self.settings.degrade.enabled)
-    }
-
-    pub(super) fn listening_to_degraded(&self) -> bool {
-        self.settings.degrade.listen == Listen::Degraded && self.shown_degraded().is_some()
-    }
-
-    pub(super) fn handle_degrade_events(&mut self, frame: &eframe::Frame) {
-        for report in self.degrade_worker.poll() {
+    pub fn logic(&mut self, render_state: Option<&RenderState>, fx: &mut Effects) {
+        for report in self.worker.poll() {
             match report {
                 Report::Event { event: view, .. } => {
-                    if let Some(rs) = frame.wgpu_render_state() {
+                    if let Some(rs) = render_state {
                         gpu_views::upload_waveform(rs, Slot::DegradedWaveform, &view.analysis.clip.samples);
                         gpu_views::upload_spectrogram(rs, Slot::DegradedStft, &view.analysis.stft);
                         gpu_views::upload_spectrogram(rs, Slot::DegradedCqt, &view.analysis.cqt);
                         gpu_views::upload_spectrogram(rs, Slot::DeltaStft, &view.delta_stft);
                         gpu_views::upload_spectrogram(rs, Slot::DeltaCqt, &view.delta_cqt);
                     }
-                    self.degrade_latency_ms = self.degrade_requested_at.map(|t| t.elapsed().as_secs_f64() * 1e3);
+                    self.latency_ms = self.requested_at.map(|t| t.elapsed().as_secs_f64() * 1e3);
                     self.degraded = Some(view);
-                    self.request_predictions();
+                    fx.push(Effect::Predict);
                 }
-                Report::Failed { message, .. } => self.error(format!("Cannot degrade: {message}")),
-                Report::Stopped { message } => self.error(format!("Degradation: {message}")),
+                Report::Failed { message, .. } => fx.error(format!("Cannot degrade: {message}")),
+                Report::Stopped { message } => fx.error(format!("Degradation: {message}")),
                 Report::Done { .. } => {}
             }
         }
     }
 
-    /// Loads a chain file into the degradation panel and applies it.
-    pub fn load_chain(&mut self, path: PathBuf) {
-        let loaded = crate::degrade::ChainSpec::load(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|spec| self.settings.degrade.load(&spec));
+    /// Loads a chain file (or `shipped:NAME`) into the panel and applies it.
+    pub fn load_chain(&mut self, path: &Path, clean: Option<&Arc<Analysis>>, fx: &mut Effects) {
+        let loaded =
+            crate::degrade::ChainSpec::load(path).map_err(|e| e.to_string()).and_then(|spec| self.panel.load(&spec));
         match loaded {
-            Ok(clamped) if clamped.is_empty() => self.info(format!("Loaded chain {}", path.display())),
-            Ok(clamped) => self.info(format!("Loaded chain {}; {}", path.display(), clamped.join(", "))),
-            Err(e) => return self.error(e),
+            Ok(clamped) if clamped.is_empty() => fx.info(format!("Loaded chain {}", path.display())),
+            Ok(clamped) => fx.info(format!("Loaded chain {}; {}", path.display(), clamped.join(", "))),
+            Err(e) => return fx.error(e),
         }
-        self.settings.degrade.enabled = true;
-        self.request_degrade();
+        self.panel.enabled = true;
+        self.request(clean);
     }
 
-    pub(super) fn save_chain(&mut self, path: PathBuf) {
-        let text = self.settings.degrade.to_spec().to_toml();
-        match crate::atomic_file::write_atomically(&path, |w| std::io::Write::write_all(w, text.as_bytes())) {
-            Ok(()) => self.info(format!("Saved chain {}", path.display())),
-            Err(e) => self.error(format!("cannot write {}: {e}", path.display())),
+    pub fn save_chain(&self, path: &Path, fx: &mut Effects) {
+        let text = self.panel.to_spec().to_toml();
+        match crate::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes())) {
+            Ok(()) => fx.info(format!("Saved chain {}", path.display())),
+            Err(e) => fx.error(format!("cannot write {}: {e}", path.display())),
         }
     }
 
-    pub(super) fn degrade_panel_ui(&mut self, ui: &mut egui::Ui) {
-        let last = self.shown_degraded().cloned();
-        let response =
-            self.settings.degrade.ui(ui, last.as_deref(), self.degrade_latency_ms, self.degrade_worker.is_busy(0));
+    pub fn ui(&mut self, ui: &mut egui::Ui, clean: Option<&Arc<Analysis>>, fx: &mut Effects) {
+        let last = self.shown().cloned();
+        let response = self.panel.ui(ui, last.as_deref(), self.latency_ms, self.is_busy());
         if response.changed {
-            self.request_degrade();
+            self.request(clean);
         }
         if response.load_chain {
-            self.spawn_dialog(Dialog::LoadChain, ui.ctx());
+            fx.push(Effect::Dialog(Dialog::LoadChain));
         }
         if response.save_chain {
-            self.spawn_dialog(Dialog::SaveChain, ui.ctx());
+            fx.push(Effect::Dialog(Dialog::SaveChain));
         }
         if let Some(name) = response.shipped_chain {
-            self.load_chain(format!("{}{name}", crate::degrade::shipped::PREFIX).into());
+            let path = PathBuf::from(format!("{}{name}", crate::degrade::shipped::PREFIX));
+            self.load_chain(&path, clean, fx);
         }
     }
 }

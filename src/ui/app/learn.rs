@@ -1,64 +1,82 @@
-//! The workbench's side of learning: the training tab's actions, and live predictions for the
-//! clip in the views (clean and degraded).
+//! The learning mode: the training tab, and live predictions for the clip in the views (clean and
+//! degraded).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use eframe::egui;
 
-use super::{Dialog, Workbench};
-use crate::jobs::Report;
-use crate::jobs::predict::{PredictEvent, PredictRequest, Version};
+use super::{Dialog, Effect, Effects, Mode};
+use crate::jobs::degrade::DegradedView;
+use crate::jobs::predict::{PredictEvent, PredictJob, PredictRequest, PredictWorker, Version};
+use crate::jobs::{Analysis, Report};
 use crate::learn::ModelSource;
-use crate::ui::train_panel::{TrainAction, TrainPanel};
+use crate::ui::predict_panel::PredictPanel;
+use crate::ui::train_panel::{TrainAction, TrainPanel, TrainSettings};
 
-impl Workbench {
-    pub fn train_panel(&self) -> &TrainPanel {
-        &self.train
-    }
+pub(super) struct LearnMode {
+    pub train: TrainPanel,
+    predictor: PredictWorker,
+    pub prediction: PredictPanel,
+    /// The model file chosen for predictions; the shipped model when unset. Saved with the settings.
+    pub model_path: Option<PathBuf>,
+}
 
-    pub fn train_panel_mut(&mut self) -> &mut TrainPanel {
-        &mut self.train
-    }
-
-    pub fn prediction(&self) -> &crate::ui::predict_panel::PredictPanel {
-        &self.prediction
+impl LearnMode {
+    pub fn new(ctx: &egui::Context, train: TrainSettings, model_path: Option<PathBuf>) -> Self {
+        let ctx = ctx.clone();
+        let mut mode = Self {
+            train: TrainPanel::new(train),
+            predictor: PredictWorker::start("predict", PredictJob::default, Arc::new(move || ctx.request_repaint())),
+            prediction: PredictPanel::default(),
+            model_path: None,
+        };
+        // A first launch, or a remembered model that has gone, uses the one inside the binary.
+        let mut ignored = Effects::default();
+        match model_path.filter(|p| p.exists()) {
+            Some(model) => mode.use_model(model, &mut ignored),
+            None => mode.use_model_from(ModelSource::Shipped, &mut ignored),
+        }
+        mode
     }
 
     /// Loads a model file for the prediction panel.
-    pub fn use_model(&mut self, path: PathBuf) {
-        self.settings.model = Some(path.clone());
-        self.use_model_from(ModelSource::File(path));
+    pub fn use_model(&mut self, path: PathBuf, fx: &mut Effects) {
+        self.model_path = Some(path.clone());
+        self.use_model_from(ModelSource::File(path), fx);
     }
 
-    pub(super) fn use_model_from(&mut self, source: ModelSource) {
+    fn use_model_from(&mut self, source: ModelSource, fx: &mut Effects) {
         self.prediction.model = Some(source.clone());
         self.prediction.summary = None;
         self.predictor.submit(PredictRequest::Load(source));
-        self.request_predictions();
+        fx.push(Effect::Predict);
+    }
+
+    /// A new clip is in the views: the degraded prediction was of the old one.
+    pub fn clip_changed(&mut self) {
+        self.prediction.degraded = None;
     }
 
     /// Asks for predictions of the clip in the views and of its degraded version.
-    pub(super) fn request_predictions(&mut self) {
+    pub fn request_predictions(&mut self, clean: Option<&Analysis>, degraded: Option<&DegradedView>) {
         if self.prediction.model.is_none() {
             return;
         }
-        if let Some(a) = &self.analysis {
+        if let Some(a) = clean {
             let request = PredictRequest::Predict { version: Version::Clean, samples: a.clip.samples.clone() };
             self.prediction.pending[0] = Some(self.predictor.submit(request));
         }
-        if let Some(d) = self.shown_degraded() {
+        if let Some(d) = degraded {
             let samples = d.analysis.clip.samples.clone();
             let request = PredictRequest::Predict { version: Version::Degraded, samples };
             self.prediction.pending[1] = Some(self.predictor.submit(request));
         }
     }
 
-    pub(super) fn handle_learn_events(&mut self, ctx: &egui::Context) {
-        match self.train.logic(ctx) {
-            Some(TrainAction::UseModel(path)) => self.use_model(path),
-            Some(TrainAction::LoadNote { dataset, note }) => self.load_run_note(dataset, &note),
-            Some(TrainAction::Failed(message)) => self.error(format!("Training failed: {message}")),
-            None => {}
+    pub fn logic(&mut self, ctx: &egui::Context, fx: &mut Effects) {
+        if let Some(action) = self.train.logic(ctx) {
+            self.train_action(action, fx);
         }
         for report in self.predictor.poll() {
             match report {
@@ -92,29 +110,32 @@ impl Workbench {
         }
     }
 
-    fn load_run_note(&mut self, dataset: PathBuf, note: &str) {
-        match crate::data::dataset::check_note_str(note) {
-            Ok(()) => self.open(crate::data::dataset::audio_path(&dataset, note)),
-            Err(problem) => self.error(format!("{note}: {problem}")),
-        }
-        self.mode = super::Mode::Clip;
-    }
-
-    pub(super) fn predict_panel_ui(&mut self, ui: &mut egui::Ui) {
-        let response = self.prediction.ui(ui, self.settings.degrade.enabled);
-        if response.load_model {
-            self.spawn_dialog(Dialog::Model, ui.ctx());
-        }
-    }
-
-    pub(super) fn training_ui(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        if let Some(action) = self.train.ui(ui, std::sync::Arc::new(move || ctx.request_repaint())) {
-            match action {
-                TrainAction::UseModel(path) => self.use_model(path),
-                TrainAction::LoadNote { dataset, note } => self.load_run_note(dataset, &note),
-                TrainAction::Failed(message) => self.error(format!("Training failed: {message}")),
+    fn train_action(&mut self, action: TrainAction, fx: &mut Effects) {
+        match action {
+            TrainAction::UseModel(path) => self.use_model(path, fx),
+            TrainAction::LoadNote { dataset, note } => {
+                match crate::data::dataset::check_note_str(&note) {
+                    Ok(()) => fx.push(Effect::Open(crate::data::dataset::audio_path(&dataset, &note))),
+                    Err(problem) => fx.error(format!("{note}: {problem}")),
+                }
+                fx.push(Effect::SetMode(Mode::Clip));
             }
+            TrainAction::Failed(message) => fx.error(format!("Training failed: {message}")),
+        }
+    }
+
+    /// The prediction panel, above the chain in the clip views' side panel.
+    pub fn predict_ui(&mut self, ui: &mut egui::Ui, chain_on: bool, fx: &mut Effects) {
+        if self.prediction.ui(ui, chain_on).load_model {
+            fx.push(Effect::Dialog(Dialog::Model));
+        }
+    }
+
+    /// The training tab.
+    pub fn training_ui(&mut self, ui: &mut egui::Ui, fx: &mut Effects) {
+        let ctx = ui.ctx().clone();
+        if let Some(action) = self.train.ui(ui, Arc::new(move || ctx.request_repaint())) {
+            self.train_action(action, fx);
         }
     }
 }

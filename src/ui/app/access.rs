@@ -1,0 +1,186 @@
+//! The workbench's face to the command line (`timbrescope gui` options) and to UI tests: what
+//! each mode shows, and the actions a user would take, without going through widgets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use super::{Effect, Mode, Workbench};
+use crate::audio::Clip;
+use crate::jobs::Analysis;
+use crate::jobs::data::{GridRequest, MixtureView};
+use crate::jobs::degrade::DegradedView;
+use crate::ui::browser::Browser;
+use crate::ui::degrade_panel::DegradePanel;
+use crate::ui::grid::GridState;
+use crate::ui::predict_panel::PredictPanel;
+use crate::ui::train_panel::TrainPanel;
+use crate::ui::views::ViewWindow;
+
+impl Workbench {
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
+    /// The status line (info or error).
+    pub fn status_text(&self) -> Option<&str> {
+        self.status.as_ref().map(|s| s.text.as_str())
+    }
+
+    // The clip views.
+
+    pub fn clips(&self) -> &[Clip] {
+        &self.clip.clips
+    }
+
+    /// The analysis the views show, once ready.
+    pub fn analysis(&self) -> Option<&Arc<Analysis>> {
+        self.clip.analysis.as_ref()
+    }
+
+    /// True while a load or analysis the views wait for is running.
+    pub fn is_busy(&self) -> bool {
+        self.clip.is_busy()
+    }
+
+    /// The visible region of the views.
+    pub fn view_window(&self) -> Option<ViewWindow> {
+        self.clip.window
+    }
+
+    /// Where the waveform, STFT and CQT were last drawn, in points.
+    pub fn view_rects(&self) -> Option<[egui::Rect; 3]> {
+        self.clip.view_rects
+    }
+
+    pub fn select(&mut self, index: usize) {
+        self.clip.select(index, &mut self.effects);
+        self.route(None);
+    }
+
+    pub fn open(&mut self, path: PathBuf) {
+        self.effects.push(Effect::Open(path));
+        self.route(None);
+    }
+
+    pub fn toggle_playback(&mut self) {
+        self.clip.toggle_playback(self.degrade.b_side(), &mut self.effects);
+        self.route(None);
+    }
+
+    // The data set.
+
+    pub fn browser(&self) -> &Browser {
+        &self.data.browser
+    }
+
+    /// Where the instrument grid's cells, or the mixture view's rows, were last drawn.
+    pub fn panel_rects(&self) -> &[egui::Rect] {
+        &self.data.panel_rects
+    }
+
+    pub fn grid(&self) -> Option<&GridState> {
+        self.data.grid.as_ref()
+    }
+
+    pub fn mixture(&self) -> Option<&Arc<MixtureView>> {
+        self.data.mixture.as_ref()
+    }
+
+    /// True while a grid or mixture request is running.
+    pub fn is_data_busy(&self) -> bool {
+        self.data.is_busy()
+    }
+
+    /// Opens a data set folder (examples.json + audio/) in the browser, in the background.
+    pub fn open_dataset(&mut self, root: PathBuf) {
+        self.data.open_dataset(root, &mut self.effects);
+        self.route(None);
+    }
+
+    /// Opens a mixture .npz in the mixture view, in the background.
+    pub fn open_mixture(&mut self, path: PathBuf) {
+        self.data.open_mixture(path, &mut self.effects);
+        self.route(None);
+    }
+
+    /// Shows the instrument grid at `pitch` once the data set being opened arrives.
+    pub fn show_grid_when_open(&mut self, pitch: u8) {
+        self.data.show_grid_when_open(pitch);
+    }
+
+    /// Loads note `index` of the open data set into the clip views.
+    pub fn load_note(&mut self, index: usize) {
+        self.data.load_note(index, &mut self.effects);
+        self.route(None);
+    }
+
+    /// Shows every instrument of the open data set at one pitch.
+    pub fn request_grid(&mut self, request: GridRequest) {
+        self.data.request_grid(request, &mut self.effects);
+        self.route(None);
+    }
+
+    // Degradation.
+
+    /// The degraded clip the views show beside the clean one, once rendered.
+    pub fn degraded(&self) -> Option<&Arc<DegradedView>> {
+        self.degrade.last()
+    }
+
+    /// True while a degradation the views wait for is rendering.
+    pub fn is_degrade_busy(&self) -> bool {
+        self.degrade.is_busy()
+    }
+
+    /// From the last chain change to its degraded views uploaded, in ms.
+    pub fn degrade_latency_ms(&self) -> Option<f64> {
+        self.degrade.latency_ms
+    }
+
+    /// Where the Δ STFT and Δ CQT were last drawn, when shown.
+    pub fn delta_rects(&self) -> Option<[egui::Rect; 2]> {
+        self.clip.delta_rects
+    }
+
+    pub fn degrade_panel(&self) -> &DegradePanel {
+        &self.degrade.panel
+    }
+
+    /// Changes the chain (as the panel would) and renders again.
+    pub fn set_degrade_panel(&mut self, panel: DegradePanel) {
+        self.degrade.panel = panel;
+        self.degrade.request(self.clip.analysis.as_ref());
+    }
+
+    /// Loads a chain file (or `shipped:NAME`) into the degradation panel and applies it.
+    pub fn load_chain(&mut self, path: PathBuf) {
+        self.degrade.load_chain(&path, self.clip.analysis.as_ref(), &mut self.effects);
+        self.route(None);
+    }
+
+    // Learning.
+
+    pub fn train_panel(&self) -> &TrainPanel {
+        &self.learn.train
+    }
+
+    pub fn train_panel_mut(&mut self) -> &mut TrainPanel {
+        &mut self.learn.train
+    }
+
+    pub fn prediction(&self) -> &PredictPanel {
+        &self.learn.prediction
+    }
+
+    /// Loads a model file for the prediction panel.
+    pub fn use_model(&mut self, path: PathBuf) {
+        self.learn.use_model(path, &mut self.effects);
+        self.route(None);
+    }
+}
