@@ -1,18 +1,16 @@
 //! The training panel: choose data, config and stage, start and cancel a background run, watch
 //! its progress, and plot every logged series of one or more runs side by side.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 
 use crate::jobs::train::{TrainJob, TrainJobEvent};
 use crate::learn::lolo::LoloReport;
-use crate::learn::run::{MetricRecord, RunWatch};
+use crate::learn::run::RunWatch;
 use crate::learn::{Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage};
 
 /// Choices that survive a restart.
@@ -298,109 +296,6 @@ impl TrainPanel {
         action
     }
 
-    fn controls_ui(&mut self, ui: &mut egui::Ui, notify: Arc<dyn Fn() + Send + Sync>) {
-        ui.heading("Training");
-        let running = self.is_running();
-        egui::Grid::new("train_form").num_columns(3).show(ui, |ui| {
-            let row = |ui: &mut egui::Ui, label: &str, value: &mut String, pick: Pick, hint: &str| {
-                let l = ui.label(label);
-                ui.add_enabled(!running, egui::TextEdit::singleline(value).desired_width(190.0).hint_text(hint))
-                    .labelled_by(l.id);
-                if ui.add_enabled(!running, egui::Button::new("…")).on_hover_text("Browse").clicked() {
-                    self.pick(pick, ui.ctx());
-                }
-                ui.end_row();
-            };
-            let mut s = self.settings.clone();
-            row(ui, "data set", &mut s.dataset, Pick::Dataset, "folder with examples.json");
-            row(ui, "degraded copies", &mut s.degraded, Pick::Degraded, "optional: `dataset degrade` folders; a; b");
-            row(ui, "config", &mut s.config, Pick::Config, "empty: the shipped models/default.toml");
-            self.settings = s;
-            ui.label("stage");
-            ui.add_enabled_ui(!running, |ui| {
-                egui::ComboBox::from_id_salt("stage").selected_text(self.settings.stage.name()).show_ui(ui, |ui| {
-                    for stage in Stages::ALL {
-                        ui.selectable_value(&mut self.settings.stage, stage, stage.name());
-                    }
-                });
-            });
-            ui.end_row();
-        });
-        ui.horizontal(|ui| {
-            if ui.add_enabled(!running, egui::Button::new("Start training")).clicked()
-                && let Err(e) = self.start(notify)
-            {
-                self.message = Some((e, true));
-            }
-            if ui
-                .add_enabled(running, egui::Button::new("Cancel"))
-                .on_hover_text("Stops after the current step")
-                .clicked()
-            {
-                self.cancel();
-            }
-            if ui.button("Open run…").on_hover_text("Watch a run folder, e.g. one training on a GPU server").clicked()
-            {
-                self.pick(Pick::Run, ui.ctx());
-            }
-            if ui
-                .button("Open LOLO…")
-                .on_hover_text("A leave-one-library-out report (`timbrescope lolo`): recall by held-out library")
-                .clicked()
-            {
-                self.pick(Pick::Lolo, ui.ctx());
-            }
-        });
-        if let Some(p) = &self.progress {
-            if let Some((what, done, total)) = &p.preparing {
-                ui.add(
-                    egui::ProgressBar::new(*done as f32 / (*total).max(1) as f32)
-                        .text(format!("{what}: {done}/{total}")),
-                );
-            } else if p.steps > 0 {
-                let text = format!(
-                    "{} step {}/{} · {:.0} samples/s · ETA {}",
-                    p.stage.map_or("", TrainStage::name),
-                    p.step,
-                    p.steps,
-                    p.samples_per_sec,
-                    format_secs(p.eta_secs)
-                );
-                ui.add(egui::ProgressBar::new(p.step as f32 / p.steps as f32).text(text));
-            }
-        }
-        if let Some((text, is_error)) = &self.message {
-            let color = if *is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
-            ui.colored_label(color, text);
-        }
-        let mut remove = None;
-        for (i, w) in self.watches.iter().enumerate() {
-            ui.horizontal(|ui| {
-                let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                ui.painter().rect_filled(swatch, 2.0, run_color(i));
-                let state = w.status.as_ref().map_or("no status yet".to_string(), |s| {
-                    let state = if s.is_orphaned() {
-                        "stopped (its process is gone; --resume continues it)".to_string()
-                    } else {
-                        format!("{:?}", s.state).to_lowercase()
-                    };
-                    format!("{state}, {} epoch {}/{}", s.stage.map_or("preparing", TrainStage::name), s.epoch, s.epochs)
-                });
-                ui.label(format!("{}: {state}", w.name())).on_hover_text(w.folder.dir.display().to_string());
-                if Some(&w.folder.dir) != self.live.as_ref()
-                    && ui.small_button("x").on_hover_text("Stop watching").clicked()
-                {
-                    remove = Some(i);
-                }
-            });
-        }
-        if let Some(i) = remove {
-            let gone = self.watches.remove(i);
-            self.settings.watched.retain(|p| *p != gone.folder.dir);
-            self.confusion_run = self.confusion_run.min(self.watches.len().saturating_sub(1));
-        }
-    }
-
     fn confusion_ui(&mut self, ui: &mut egui::Ui) -> Option<TrainAction> {
         if self.watches.is_empty() {
             ui.label("Start a run or open a run folder to see its curves and confusion matrix.");
@@ -423,96 +318,6 @@ impl TrainPanel {
         let note = super::confusion::confusion_ui(ui, confusion, &mut self.confusion)?;
         Some(TrainAction::LoadNote { dataset: dataset?, note })
     }
-
-    fn curves_ui(&mut self, ui: &mut egui::Ui) {
-        let keys: BTreeSet<String> =
-            self.watches.iter().flat_map(|w| w.records.iter().flat_map(|r| r.values.keys().cloned())).collect();
-        // The primary head: the instrument, or NSynth's family for a run on its labels.
-        let primary = if keys.contains("acc_instrument") || !keys.contains("acc_family") {
-            "acc_instrument"
-        } else {
-            "acc_family"
-        };
-        let plots: [(&str, &[&str]); 4] = [
-            ("loss", &["loss"]),
-            // The library-leak probe beside the primary head (dotted): near its chance line, the
-            // model has not learnt the recordings apart.
-            ("accuracy", &[primary, "retrieval_acc", "probe_library", "probe_chance"]),
-            ("learning rate", &["lr"]),
-            ("temperature", &["temperature"]),
-        ];
-        let height = ((ui.available_height() - 110.0) / 5.0).max(120.0);
-        for (title, series) in plots {
-            ui.label(title);
-            self.plot_ui(ui, title, series, height);
-        }
-        ui.horizontal(|ui| {
-            ui.add(egui::Slider::new(&mut self.settings.smoothing, 0.0..=0.99).text("smoothing of train steps"));
-        });
-        ui.horizontal(|ui| {
-            egui::ComboBox::from_label("series").selected_text(self.settings.extra_series.clone()).show_ui(ui, |ui| {
-                for key in &keys {
-                    ui.selectable_value(&mut self.settings.extra_series, key.clone(), key);
-                }
-            });
-        });
-        let extra = self.settings.extra_series.clone();
-        self.plot_ui(ui, "extra", &[extra.as_str()], height);
-    }
-
-    fn plot_ui(&self, ui: &mut egui::Ui, id: &str, series: &[&str], height: f32) {
-        Plot::new(id).height(height).legend(Legend::default()).x_axis_label("step").show(ui, |plot| {
-            for (r, watch) in self.watches.iter().enumerate() {
-                // Stage 2's steps continue after stage 1's on the axis.
-                let offset =
-                    watch.records.iter().filter(|x| x.stage == TrainStage::Ssl).map(|x| x.step + 1).max().unwrap_or(0);
-                for key in series {
-                    for (stage, split) in [
-                        (TrainStage::Ssl, "train"),
-                        (TrainStage::Ssl, "valid"),
-                        (TrainStage::Mtl, "train"),
-                        (TrainStage::Mtl, "valid"),
-                    ] {
-                        let mut points: Vec<[f64; 2]> = watch
-                            .records
-                            .iter()
-                            .filter(|x| x.split == split && x.stage == stage)
-                            .filter_map(|x| x.values.get(*key).map(|v| [global_step(x, offset), *v]))
-                            .collect();
-                        if points.is_empty() {
-                            continue;
-                        }
-                        if split == "train" {
-                            smooth(&mut points, self.settings.smoothing);
-                        }
-                        // One legend entry per run, series and split: both stages share it.
-                        let name = format!("{} {key} ({split})", watch.name());
-                        let mut line = Line::new(name, PlotPoints::from(points)).color(run_color(r));
-                        // The probe and its chance line are dotted, so they read apart from the
-                        // accuracy of the same run.
-                        line = match *key {
-                            "probe_library" => line.style(LineStyle::dotted_dense()).width(2.0),
-                            "probe_chance" => line.style(LineStyle::dotted_loose()).width(1.0),
-                            _ if split == "valid" => line.style(LineStyle::dashed_loose()).width(2.0),
-                            _ => line,
-                        };
-                        plot.line(line);
-                    }
-                }
-            }
-        });
-    }
-}
-
-/// Exponential moving average of the values in place (TensorBoard's smoothing).
-fn smooth(points: &mut [[f64; 2]], weight: f64) {
-    for i in 1..points.len() {
-        points[i][1] = weight * points[i - 1][1] + (1.0 - weight) * points[i][1];
-    }
-}
-
-fn global_step(record: &MetricRecord, ssl_steps: usize) -> f64 {
-    (if record.stage == TrainStage::Mtl { record.step + ssl_steps } else { record.step }) as f64
 }
 
 /// The data set a run trained on (from its dataset.json).
@@ -534,27 +339,6 @@ pub fn run_color(i: usize) -> Color32 {
     PALETTE[i % PALETTE.len()]
 }
 
-fn format_secs(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
-/// The degraded copies named in the form's field: folders separated by ';', blanks skipped.
-fn degraded_copies(field: &str) -> Vec<PathBuf> {
-    field.split(';').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_copies_field_splits_on_semicolons() {
-        assert_eq!(degraded_copies(" data/a ;; data/b c;"), vec![PathBuf::from("data/a"), PathBuf::from("data/b c")]);
-        assert!(degraded_copies("  ").is_empty());
-    }
-}
+mod controls;
+use controls::degraded_copies;
+mod curves;

@@ -2,31 +2,24 @@
 //! `metrics.jsonl`, validates and checkpoints every epoch, and stops cleanly on cancel or a
 //! diverging loss.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use candle_nn::VarMap;
-use rand::{Rng as _, SeedableRng as _};
+use rand::SeedableRng as _;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use super::LearnError;
-use super::batch::{Examples, Targets, mix, mixup_lambda, spec_augment, to_tensors};
-use super::config::{Positives, TrainConfig};
-use super::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy};
+use super::config::TrainConfig;
 use super::model::{Model, build};
 use super::modelfile::{self, ModelMeta};
 use super::optim::AdamW;
 use super::prepare::{PrepareInputs, Prepared, prepare};
-use super::probe::library_probe;
 use super::run::{BEST_MODEL, CONFIG_TOML, Confusion, MetricRecord, RunFolder, RunState, RunStatus, STATUS_JSON};
 use super::schedule::{OneCycle, Temperature};
-use super::score::{SoftTargets, mtl_loss, score};
 use super::stage::{Stages, TrainStage};
-use super::vote::Voter;
 
 /// A loss above this (or not finite) stops the run: far beyond any honest start (ln 16 = 2.8).
 pub const EXPLODED_LOSS: f64 = 1e4;
@@ -357,271 +350,12 @@ impl<'a> Trainer<'a> {
         }
         Ok(())
     }
-
-    fn ssl_step(
-        &self,
-        rows: &Rows,
-        temperature: f64,
-        optimizer: &mut AdamW,
-    ) -> Result<BTreeMap<String, f64>, LearnError> {
-        let rows: Vec<(&[f32], &[f32])> = rows.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
-        let x = to_tensors(&self.data.train.shape, &rows, &self.opts.device)?;
-        let (zs, zc) = self.model.project_views(&x.stft, &x.cqt)?;
-        let loss = nt_xent(&zs, &zc, temperature)?;
-        optimizer.apply(&loss.backward()?)?;
-        Ok(BTreeMap::from([
-            ("loss".into(), f64::from(loss.to_scalar::<f32>()?)),
-            ("retrieval_acc".into(), retrieval_accuracy(&zs, &zc)?),
-        ]))
-    }
-
-    fn ssl_valid(&self, epoch: usize, step: usize) -> Result<MetricRecord, LearnError> {
-        let valid = &self.data.valid;
-        let batch = self.opts.config.ssl.batch.min(valid.len()).max(2);
-        let (mut loss, mut acc, mut n) = (0.0, 0.0, 0usize);
-        // Scored at the temperature training ends with, so epochs compare on one scale.
-        let temperature = self.opts.config.ssl.temperature_end;
-        for chunk in (0..valid.len()).collect::<Vec<_>>().chunks(batch).filter(|c| c.len() >= 2) {
-            let inputs = chunk.par_iter().map(|&i| valid.clean(i)).collect::<Result<Vec<_>, _>>()?;
-            let rows: Vec<(&[f32], &[f32])> = inputs.iter().map(|x| (x.stft.as_slice(), x.cqt.as_slice())).collect();
-            let x = to_tensors(&valid.shape, &rows, &self.opts.device)?;
-            let (zs, zc) = self.model.project_views(&x.stft, &x.cqt)?;
-            loss += f64::from(nt_xent(&zs, &zc, temperature)?.to_scalar::<f32>()?) * chunk.len() as f64;
-            acc += retrieval_accuracy(&zs, &zc)? * chunk.len() as f64;
-            n += chunk.len();
-        }
-        let n = n.max(1) as f64;
-        Ok(MetricRecord {
-            stage: TrainStage::Ssl,
-            split: "valid".into(),
-            step,
-            epoch,
-            wall_secs: self.wall(),
-            values: BTreeMap::from([
-                ("loss".into(), loss / n),
-                ("retrieval_acc".into(), acc / n),
-                ("temperature".into(), temperature),
-            ]),
-        })
-    }
-
-    fn mtl_step(&self, drawn: &MtlBatch, optimizer: &mut AdamW) -> Result<BTreeMap<String, f64>, LearnError> {
-        let config = &self.opts.config.mtl;
-        let shape = self.data.train.shape;
-        let (ta, tb, lambda) = (&drawn.ta, &drawn.tb, drawn.lambda);
-        let rows: Vec<(&[f32], &[f32])> = drawn.rows.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
-        let x = to_tensors(&shape, &rows, &self.opts.device)?;
-        let classes = &self.data.meta.spec.classes;
-        let n = rows.len();
-        let lambdas = vec![lambda; n];
-        let soft = |get: &dyn Fn(&Targets) -> u16, k: usize| -> candle_core::Result<Tensor> {
-            let a: Vec<u16> = ta.iter().map(get).collect();
-            let b: Vec<u16> = tb.iter().map(get).collect();
-            Tensor::from_vec(mixed_one_hot(&a, &b, &lambdas, k), (n, k), &self.opts.device)
-        };
-        let desc: Vec<f32> = ta.iter().zip(tb).flat_map(|(a, b)| mix(&a.descriptors, &b.descriptors, lambda)).collect();
-        // Each quality present in a mixed pair with the weight of the notes that have it.
-        let quality = |t: &Targets, q: usize| if t.qualities >> q & 1 == 1 { 1.0f32 } else { 0.0 };
-        let qualities: Vec<f32> = ta
-            .iter()
-            .zip(tb)
-            .flat_map(|(a, b)| {
-                (0..classes.qualities).map(move |q| lambda * quality(a, q) + (1.0 - lambda) * quality(b, q))
-            })
-            .collect();
-        let targets = SoftTargets {
-            classes: (0..classes.heads.len())
-                .map(|h| soft(&|t| t.classes[h], classes.heads[h].1))
-                .collect::<candle_core::Result<_>>()?,
-            qualities: if classes.qualities > 0 {
-                Some(Tensor::from_vec(qualities, (n, classes.qualities), &self.opts.device)?)
-            } else {
-                None
-            },
-            descriptors: Tensor::from_vec(desc, (n, 5), &self.opts.device)?,
-            library: if classes.library > 0 { Some(soft(&|t| u16::from(t.library), classes.library)?) } else { None },
-        };
-        let (out, loss) = mtl_loss(&self.model, &x, &targets, &config.loss_weights, config.library_adversary.as_ref())?;
-        optimizer.apply(&loss.total.backward()?)?;
-        let primary: Vec<u16> = ta.iter().map(|t| t.classes[0]).collect();
-        let scalar = |x: &Tensor| x.to_scalar::<f32>().map(f64::from);
-        let mut values = BTreeMap::from([
-            ("loss".into(), scalar(&loss.total)?),
-            (format!("acc_{}", classes.heads[0].0), accuracy(&out.classes[0], &primary)?),
-        ]);
-        for (name, part) in &loss.parts {
-            values.insert(format!("loss_{name}"), scalar(part)?);
-        }
-        if let Some(l) = &loss.library {
-            values.insert("loss_library".into(), scalar(l)?);
-        }
-        Ok(values)
-    }
-
-    fn mtl_valid(
-        &self,
-        epoch: usize,
-        step: usize,
-        on_event: &mut dyn FnMut(TrainEvent),
-    ) -> Result<MetricRecord, LearnError> {
-        let valid = &self.data.valid;
-        let scores = score(&self.model, valid, &self.data.meta, &Voter::none(), &self.opts.device)?;
-        let mut values = scores.metrics();
-        values.insert("loss".into(), scores.primary_loss);
-        // The library-leak probe on the validation notes of every training library.
-        let libraries = &self.data.meta.libraries;
-        if libraries.len() >= 2 {
-            let names: Vec<String> = valid
-                .targets
-                .iter()
-                .map(|t| libraries.get(usize::from(t.library)).cloned().unwrap_or_default())
-                .collect();
-            if let Some(probe) = library_probe(&scores.embeddings, &names, self.opts.config.seed ^ epoch as u64) {
-                values.insert("probe_library".into(), probe.accuracy);
-                values.insert("probe_chance".into(), probe.chance);
-            }
-        }
-        let confusion = Confusion::new(epoch, self.data.meta.primary_classes().to_vec(), scores.confused);
-        self.run.write_json(&self.run.confusion_path(epoch), &confusion)?;
-        on_event(TrainEvent::Confusion(confusion));
-        Ok(MetricRecord { stage: TrainStage::Mtl, split: "valid".into(), step, epoch, wall_secs: self.wall(), values })
-    }
 }
 
-/// Batches drawn ahead of the step that uses them.
-const PREFETCH_BATCHES: usize = 2;
+mod draw;
+mod steps;
 
-/// Each example's STFT and CQT inputs.
-type Rows = Vec<(Vec<f32>, Vec<f32>)>;
-
-/// A batch drawn for a step: the contrastive pairs, or the multi-task inputs and targets.
-enum Drawn {
-    Ssl(Rows),
-    Mtl(MtlBatch),
-}
-
-impl Drawn {
-    fn len(&self) -> usize {
-        match self {
-            Drawn::Ssl(rows) => rows.len(),
-            Drawn::Mtl(b) => b.rows.len(),
-        }
-    }
-}
-
-struct MtlBatch {
-    rows: Rows,
-    ta: Vec<Targets>,
-    tb: Vec<Targets>,
-    lambda: f32,
-}
-
-/// A contrastive batch: each note's STFT beside its partner's CQT, one side of some pairs
-/// degraded, so the embedding learns to ignore the degradation too.
-fn draw_ssl(
-    train: &Examples,
-    partners: &[Vec<Vec<usize>>],
-    config: &super::config::SslConfig,
-    chunk: &[usize],
-    rng: &mut ChaCha8Rng,
-) -> Result<Rows, LearnError> {
-    let p = config.degraded_pairs;
-    let across = config.positives == Positives::OtherLibrary;
-    example_rngs(chunk, rng)
-        .map(|(i, mut rng)| {
-            // The CQT side comes from the partner: the note itself, or its instrument in
-            // another library.
-            let j = if across { draw_partner(partners, &train.targets[i], i, &mut rng) } else { i };
-            Ok(if rng.random_bool(0.5) {
-                (train.draw(i, p, &mut rng)?.stft, train.clean(j)?.cqt)
-            } else {
-                (train.clean(i)?.stft, train.draw(j, p, &mut rng)?.cqt)
-            })
-        })
-        .collect()
-}
-
-/// A multi-task batch: each note drawn (perhaps degraded and shifted), mixed with a partner from
-/// the same batch, masked, with the targets of both.
-fn draw_mtl(
-    train: &Examples,
-    config: &super::config::MtlConfig,
-    chunk: &[usize],
-    rng: &mut ChaCha8Rng,
-) -> Result<MtlBatch, LearnError> {
-    let shape = train.shape;
-    let lambda = mixup_lambda(config.mixup_alpha, rng);
-    let partners: Vec<usize> = {
-        let mut p: Vec<usize> = chunk.to_vec();
-        rand::seq::SliceRandom::shuffle(p.as_mut_slice(), rng);
-        p
-    };
-    // With the targets of what was drawn: a pitch shift moves some of them.
-    let drawn: Vec<_> = example_rngs(chunk, rng)
-        .zip(partners.par_iter())
-        .map(|((a, mut rng), &b)| {
-            let (xa, t_a) = train.draw_shifted(a, config.degraded_fraction, &mut rng)?;
-            let (xb, t_b) = train.draw_shifted(b, config.degraded_fraction, &mut rng)?;
-            let (mut s, mut c) = if lambda < 1.0 {
-                (mix(&xa.stft, &xb.stft, lambda), mix(&xa.cqt, &xb.cqt, lambda))
-            } else {
-                (xa.stft, xa.cqt)
-            };
-            spec_augment(&mut s, &mut c, &shape, &config.spec_augment, &mut rng);
-            Ok::<_, LearnError>(((s, c), t_a, t_b))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut batch = MtlBatch { rows: Vec::with_capacity(drawn.len()), ta: Vec::new(), tb: Vec::new(), lambda };
-    for (row, a, b) in drawn {
-        batch.rows.push(row);
-        batch.ta.push(a);
-        batch.tb.push(b);
-    }
-    Ok(batch)
-}
-
-/// Note indices by instrument, then by library (notes without one count as one library).
-fn partner_index(targets: &[Targets]) -> Vec<Vec<Vec<usize>>> {
-    let mut index: Vec<Vec<Vec<usize>>> = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        let (inst, lib) = (t.primary(), usize::from(t.library.min(254)));
-        if index.len() <= inst {
-            index.resize(inst + 1, Vec::new());
-        }
-        if index[inst].len() <= lib {
-            index[inst].resize(lib + 1, Vec::new());
-        }
-        index[inst][lib].push(i);
-    }
-    index
-}
-
-/// A note of the same instrument from another library, any pitch; another note of the same
-/// library when the instrument has no other; the note itself when it is alone.
-fn draw_partner(index: &[Vec<Vec<usize>>], t: &Targets, own: usize, rng: &mut ChaCha8Rng) -> usize {
-    let by_library = &index[t.primary()];
-    let own_library = usize::from(t.library.min(254));
-    let others: Vec<&Vec<usize>> =
-        by_library.iter().enumerate().filter(|(l, v)| *l != own_library && !v.is_empty()).map(|(_, v)| v).collect();
-    let pool = if others.is_empty() { &by_library[own_library] } else { others[rng.random_range(0..others.len())] };
-    let j = pool[rng.random_range(0..pool.len())];
-    if j == own && pool.len() > 1 {
-        pool[(pool.iter().position(|&k| k == own).unwrap_or(0) + 1) % pool.len()]
-    } else {
-        j
-    }
-}
-
-/// Each example of a batch with its own generator, seeded from the step's in batch order: the
-/// examples are drawn in parallel (their degradations cost about as much as the step itself)
-/// and still give the same batch whatever the number of threads.
-fn example_rngs<'a>(
-    chunk: &'a [usize],
-    rng: &mut ChaCha8Rng,
-) -> impl IndexedParallelIterator<Item = (usize, ChaCha8Rng)> + 'a {
-    let seeds: Vec<u64> = chunk.iter().map(|_| rng.random()).collect();
-    chunk.par_iter().zip(seeds).map(|(&i, seed)| (i, ChaCha8Rng::seed_from_u64(seed)))
-}
+use draw::{Drawn, PREFETCH_BATCHES, draw_mtl, draw_ssl, partner_index};
 
 #[cfg(test)]
 mod tests {
