@@ -1,6 +1,6 @@
 //! The workbench window, composed of one state per mode in the style of egui's demo app: clip
 //! views, data set, degradation and learning each poll their own worker in `logic()` and draw
-//! themselves in `ui()`. They talk to each other only through [`Effect`]s, which this file routes.
+//! themselves in `ui()`. They talk to each other only through effects, which this file routes.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
