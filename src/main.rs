@@ -34,6 +34,10 @@ struct Args {
     /// Leave-one-library-out report (from `timbrescope lolo`) to open in the training tab.
     #[arg(long)]
     lolo: Option<std::path::PathBuf>,
+    /// Embeddings (from `timbrescope embed`) to open in the embedding map; a second one is the
+    /// same notes degraded, shown paired with the first.
+    #[arg(long, num_args = 1..=2)]
+    embeddings: Vec<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -61,6 +65,8 @@ enum Verb {
     Train(cli::learn::TrainArgs),
     /// Evaluate a model on a split (optionally degraded): every task's metric and the confusion matrix.
     Eval(cli::learn::EvalArgs),
+    /// Each note's fused and per-view embeddings, labels and the model's answers, as one .npz.
+    Embed(cli::embed::EmbedArgs),
     /// Gather leave-one-library-out folds (each FOLDS/<library>/test_bank.json) into one report.
     Lolo(cli::learn::LoloArgs),
     /// A model's top predictions for a clip, per head, as JSON.
@@ -98,6 +104,7 @@ fn main() -> ExitCode {
             runs: args.runs,
             model: args.model,
             lolo: args.lolo,
+            embeddings: args.embeddings,
         }),
         #[cfg(not(feature = "gui"))]
         None => Err(anyhow::anyhow!(
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
         Some(Verb::Rir(a)) => cli::degrade::rir(a),
         Some(Verb::Train(a)) => cli::learn::run_train(a),
         Some(Verb::Eval(a)) => cli::learn::run_eval(a),
+        Some(Verb::Embed(a)) => cli::embed::run(a),
         Some(Verb::Lolo(a)) => cli::learn::run_lolo(a),
         Some(Verb::Predict(a)) => cli::learn::run_predict(a),
         #[cfg(feature = "audio-io")]

@@ -13,6 +13,7 @@ use timbrescope::learn::augment::{PitchShift, PitchShiftConfig};
 use timbrescope::learn::eval::{EvalOptions, evaluate};
 use timbrescope::learn::run::{RunFolder, RunState};
 use timbrescope::learn::store::{BuildOptions, StoreSettings, build};
+use timbrescope::learn::sweep::Sweep;
 use timbrescope::learn::vote::{Voter, argmax};
 use timbrescope::learn::{
     LearnError, Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage, modelfile, train,
@@ -173,6 +174,61 @@ fn a_tiny_run_learns_and_writes_every_file() {
     .unwrap();
     assert_eq!(noisy.notes, report.notes);
     assert_eq!((noisy.chain_seed, noisy.shift_votes, report.shift_votes), (Some(3), 1, 0));
+
+    // A sweep scores the same notes as `evaluate`: its clean step is the clean report, and its
+    // 50 dB step is the report through a chain file of white noise at 50 dB with the same seed.
+    // The training split: more notes than the test split's, and ones the tiny model has learnt.
+    let train_split = EvalOptions::new(run.clone(), data.clone(), Split::Train);
+    let clean_train = evaluate(&train_split, &|_, _| {}).unwrap();
+    let sweep = Sweep::parse("snr=-30:50:20").unwrap();
+    let swept = timbrescope::learn::sweep::sweep(&train_split, &sweep, 3, &|_, _, _, _| {}).unwrap();
+    assert_eq!(swept.notes, clean_train.notes);
+    assert_eq!(swept.clean.accuracy["acc_instrument"], clean_train.metrics["acc_instrument"]);
+    let white = dir.path().join("white50.toml");
+    std::fs::write(&white, "[[stage]]\nkind = \"noise\"\ncolor = \"white\"\nsnr_db = 50.0\n").unwrap();
+    let at50 = evaluate(
+        &EvalOptions { chain: Some((white, 3)), ..EvalOptions::new(run.clone(), data.clone(), Split::Train) },
+        &|_, _| {},
+    )
+    .unwrap();
+    let curve = swept.curve("instrument");
+    eprintln!("clean {:.3}, sweep {curve:?}", swept.clean.accuracy["acc_instrument"]);
+    assert_eq!(curve.iter().map(|c| c.0).collect::<Vec<_>>(), vec![-30.0, -10.0, 10.0, 30.0, 50.0]);
+    assert_eq!(curve[4].1, at50.metrics["acc_instrument"]);
+    // Each note keeps its noise across steps, only scaled, so accuracy can only rise with the
+    // SNR, within one note of the test split.
+    let one_note = 1.0 / clean_train.notes as f64;
+    for w in curve.windows(2) {
+        assert!(w[1].1 >= w[0].1 - one_note - 1e-12, "accuracy falls from {:?} to {:?}", w[0], w[1]);
+    }
+    assert!(curve[4].1 > curve[0].1, "50 dB {:?} is no better than -30 dB {:?}", curve[4], curve[0]);
+
+    // Embeddings line up with the data set: one row per test note, each labelled as the data
+    // set labels it, answered as the report scored it, and read back from the file as written.
+    let embedded =
+        timbrescope::learn::embed::embed(&EvalOptions::new(run.clone(), data.clone(), Split::Test), &|_, _| {})
+            .unwrap();
+    let opened = timbrescope::data::dataset::Dataset::open(&data).unwrap();
+    assert_eq!(embedded.len(), report.notes);
+    assert_eq!(
+        (embedded.fused.rows, embedded.z_stft.rows, embedded.z_cqt.rows),
+        (report.notes, report.notes, report.notes)
+    );
+    assert_eq!((embedded.z_stft.cols, embedded.z_cqt.cols), (16, 16));
+    assert_eq!(embedded.meta.classes, vec!["tone_a", "tone_b", "absent"]);
+    for (row, note_str) in embedded.meta.notes.iter().enumerate() {
+        let i = opened.notes.iter().position(|n| &n.record.note_str == note_str).unwrap();
+        assert_eq!(opened.notes[i].split, Some(Split::Test));
+        assert_eq!(opened.notes[i].labels.instrument.map(i32::from), Some(embedded.label[row]), "{note_str}");
+        assert_eq!(embedded.meta.libraries[row], opened.notes[i].record.bank.clone().unwrap_or_default());
+    }
+    let right = embedded.label.iter().zip(&embedded.predicted).filter(|(a, b)| a == b).count();
+    assert_eq!(right as f64 / report.notes as f64, report.metrics["acc_instrument"]);
+    let file = dir.path().join("emb.npz");
+    embedded.write(&file).unwrap();
+    assert_eq!(timbrescope::learn::embed::Embeddings::read(&file).unwrap(), embedded);
+    let alignment = embedded.cross_view_alignment();
+    assert!((-1.0..=1.0).contains(&alignment), "{alignment}");
 
     let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();
     let note = dataset.notes.iter().find(|n| n.split == Some(Split::Test)).unwrap();

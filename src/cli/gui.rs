@@ -19,6 +19,8 @@ pub struct Start {
     pub model: Option<PathBuf>,
     /// A leave-one-library-out report for the training tab (opened on it).
     pub lolo: Option<PathBuf>,
+    /// Embeddings for the map (opened on it), and optionally the same notes degraded.
+    pub embeddings: Vec<PathBuf>,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -60,6 +62,10 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             if let Some(path) = start.mixture {
                 app.open_mixture(path);
                 app.set_mode(Mode::Mixture);
+            }
+            for (i, path) in start.embeddings.into_iter().enumerate() {
+                app.open_embeddings(path, i == 1);
+                app.set_mode(Mode::Embedding);
             }
             Ok(Box::new(app))
         }),

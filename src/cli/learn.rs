@@ -11,6 +11,7 @@ use timbrescope::audio::load_clip;
 use timbrescope::data::dataset::Split;
 use timbrescope::learn::eval::{EvalOptions, evaluate};
 use timbrescope::learn::modelfile;
+use timbrescope::learn::sweep::Sweep;
 use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
 
 #[derive(Args)]
@@ -68,12 +69,14 @@ pub fn run_lolo(args: LoloArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A model and the split of a data set it reads (`eval`, `embed`).
 #[derive(Args)]
-pub struct EvalArgs {
-    /// A run folder (its best model is evaluated).
+pub struct ModelSplit {
+    /// A run folder (its best model is used).
     #[arg(long, conflicts_with = "model", required_unless_present = "model")]
     run: Option<PathBuf>,
-    /// A model file (.safetensors from a run).
+    /// A model file (.safetensors from a run; `shipped:timbrescope-small.safetensors` is the one
+    /// inside the binary).
     #[arg(long)]
     model: Option<PathBuf>,
     #[arg(long)]
@@ -81,11 +84,38 @@ pub struct EvalArgs {
     /// train, valid, test or test_bank.
     #[arg(long, default_value = "test")]
     split: String,
+}
+
+impl ModelSplit {
+    /// Evaluation options for this model and split, clean, with the model's own votes.
+    pub fn options(self, threads: Option<usize>) -> anyhow::Result<EvalOptions> {
+        let split = Split::parse(&self.split)
+            .with_context(|| format!("--split {:?}: use train, valid, test or test_bank", self.split))?;
+        Ok(EvalOptions {
+            model: self.run.or(self.model).expect("clap requires one"),
+            dataset: self.dataset,
+            split,
+            chain: None,
+            shift_votes: None,
+            threads: super::progress::threads(threads)?,
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    source: ModelSplit,
     /// Degrade every note with this chain first (seeded per note).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sweep")]
     chain: Option<PathBuf>,
-    #[arg(long, default_value_t = 0, requires = "chain")]
+    /// Seed of the chain's or the sweep's draws (each note's own is hash(seed, note)).
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Step one degradation and report accuracy at every step: snr=-5:30:5 (white noise, dB),
+    /// pink=..., rt60=0.2:2.0:0.2 (s), opus=6,12,24,64 or mp3=... (kbit/s).
+    #[arg(long)]
+    sweep: Option<String>,
     /// Average the predictions over the input shifted by up to this many semitones either way
     /// (0: the input as it is; default: the model's own setting, `[pitch_shift] votes`).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=12))]
@@ -179,25 +209,19 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
-    let split = Split::parse(&args.split)
-        .with_context(|| format!("--split {:?}: use train, valid, test or test_bank", args.split))?;
-    let model = args.run.or(args.model).expect("clap requires one");
+    let sweep = args.sweep.as_deref().map(Sweep::parse).transpose().map_err(|e| anyhow::anyhow!("--sweep {e}"))?;
+    let opts = EvalOptions {
+        chain: args.chain.map(|c| (c, args.seed)),
+        shift_votes: args.shift_votes,
+        ..args.source.options(args.threads)?
+    };
+    if let Some(sweep) = sweep {
+        return run_sweep(&opts, &sweep, args.seed, &args.out);
+    }
     let progress = Progress::new("evaluating");
-    let report = evaluate(
-        &EvalOptions {
-            model,
-            dataset: args.dataset,
-            split,
-            chain: args.chain.map(|c| (c, args.seed)),
-            shift_votes: args.shift_votes,
-            threads: threads(args.threads)?,
-        },
-        &|d, t| progress.update(d, t),
-    )?;
+    let report = evaluate(&opts, &|d, t| progress.update(d, t))?;
     progress.finish();
-    let text = serde_json::to_string_pretty(&report)?;
-    timbrescope::atomic_file::write_atomically(&args.out, |w| std::io::Write::write_all(w, text.as_bytes()))
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    write_json(&args.out, &report)?;
     let m = &report.metrics;
     // Every head's accuracy, in the order the report's metrics name them.
     let heads: Vec<String> = m
@@ -228,6 +252,31 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             100.0 * p.balanced_accuracy,
             100.0 * p.balanced_chance,
         );
+    }
+    Ok(())
+}
+
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    timbrescope::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn run_sweep(opts: &EvalOptions, sweep: &Sweep, seed: u64, out: &std::path::Path) -> anyhow::Result<()> {
+    let progress = Progress::new("sweeping");
+    let steps = sweep.values.len() + 1;
+    // One bar over every step's notes.
+    let report = timbrescope::learn::sweep::sweep(opts, sweep, seed, &|k, _, d, t| {
+        progress.update(k * t.max(1) + d, steps * t.max(1))
+    })?;
+    progress.finish();
+    write_json(out, &report)?;
+    let head = if report.clean.accuracy.contains_key("acc_instrument") { "instrument" } else { "family" };
+    let key = format!("acc_{head}");
+    println!("{} notes, {head} accuracy by {} ({}):", report.notes, report.param.name(), report.unit);
+    println!("  clean  {:6.2}%", 100.0 * report.clean.accuracy.get(&key).copied().unwrap_or(0.0));
+    for (value, accuracy) in report.curve(head) {
+        println!("  {value:>5}  {:6.2}%", 100.0 * accuracy);
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod dataset;
 pub mod degrade;
 pub mod describe;
+pub mod embed;
 pub mod features;
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -1,14 +1,11 @@
 //! Mixtures of sources with their STFT magnitudes and ideal-ratio soft masks, stored as numpy .npz.
 
-use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use npyz::WriterBuilder as _;
 use serde_json::{Map, Value};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+use super::npz::{ArrayProblem, NpzReader, NpzWriter};
 use crate::atomic_file::write_atomically;
 use crate::dsp::{Scale, Stft};
 
@@ -148,21 +145,14 @@ pub fn write_npz(path: &Path, mixture: &Mixture, meta: &Value) -> Result<(), Mix
     let (k, samples) = (mixture.k() as u64, mixture.mixture.len() as u64);
     let (bins, frames) = (mixture.bins as u64, mixture.frames as u64);
     write_atomically(path, |w| {
-        let mut zip = ZipWriter::new(w);
-        put_f32(&mut zip, "mixture", &[samples], mixture.mixture.iter().copied())?;
-        put_f32(&mut zip, "sources", &[k, samples], mixture.sources.iter().flatten().copied())?;
-        put_f32(&mut zip, "mix_mag", &[bins, frames], mixture.mix_mag.iter().copied())?;
-        put_f32(&mut zip, "source_mag", &[k, bins, frames], mixture.source_mag.iter().copied())?;
-        put_f32(&mut zip, "masks", &[k, bins, frames], mixture.masks.iter().copied())?;
-        // numpy's str dtype counts code points, four bytes each (npyz writes them UTF-32LE).
-        let dtype: npyz::TypeStr = format!("<U{}", meta_text.chars().count()).parse().map_err(io::Error::other)?;
-        zip.start_file("meta.npy", entry_options(4 * meta_text.len() as u64))?;
-        let mut writer =
-            npyz::WriteOptions::<str>::new().dtype(npyz::DType::Plain(dtype)).shape(&[]).writer(&mut zip).begin_nd()?;
-        writer.push(meta_text.as_str())?;
-        writer.finish()?;
-        zip.finish()?;
-        Ok(())
+        let mut npz = NpzWriter::new(w);
+        npz.f32("mixture", &[samples], mixture.mixture.iter().copied())?;
+        npz.f32("sources", &[k, samples], mixture.sources.iter().flatten().copied())?;
+        npz.f32("mix_mag", &[bins, frames], mixture.mix_mag.iter().copied())?;
+        npz.f32("source_mag", &[k, bins, frames], mixture.source_mag.iter().copied())?;
+        npz.f32("masks", &[k, bins, frames], mixture.masks.iter().copied())?;
+        npz.text("meta", &meta_text)?;
+        npz.finish()
     })
     .map_err(|source| MixtureError::Write { path: path.to_owned(), source })
 }
@@ -170,25 +160,6 @@ pub fn write_npz(path: &Path, mixture: &Mixture, meta: &Value) -> Result<(), Mix
 /// An f32 as the shortest decimal that reads back as it: 0.1, not 0.10000000149011612.
 fn shortest(x: f32) -> Value {
     x.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
-}
-
-fn entry_options(raw_bytes: u64) -> SimpleFileOptions {
-    // Zip64 only where needed (the margin covers the .npy header): it costs nothing numpy can't read.
-    SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .large_file(raw_bytes + 4096 >= zip::ZIP64_BYTES_THR)
-}
-
-fn put_f32<W: Write + Seek>(
-    zip: &mut ZipWriter<W>,
-    name: &str,
-    shape: &[u64],
-    values: impl IntoIterator<Item = f32>,
-) -> io::Result<()> {
-    zip.start_file(format!("{name}.npy"), entry_options(4 * shape.iter().product::<u64>()))?;
-    let mut writer = npyz::WriteOptions::<f32>::new().default_dtype().shape(shape).writer(&mut *zip).begin_nd()?;
-    writer.extend(values)?;
-    writer.finish()
 }
 
 /// What the workbench needs to show a mixture file back.
@@ -209,24 +180,21 @@ pub struct MixtureFile {
 
 /// Reads a file [`write_npz`] wrote: every array by name, with its dtype and shape checked.
 pub fn read_npz(path: &Path) -> Result<MixtureFile, MixtureError> {
-    let fail = |message: String| MixtureError::Read { path: path.to_owned(), message };
-    let file = File::open(path).map_err(|e| fail(e.to_string()))?;
-    let mut zip = ZipArchive::new(BufReader::new(file)).map_err(|e| fail(format!("not a readable .npz: {e}")))?;
-
-    let (shape, mixture) = read_f32(&mut zip, path, "mixture", &[None], true)?;
+    let mut npz = NpzReader::open(path).map_err(|message| MixtureError::Read { path: path.to_owned(), message })?;
+    let bad = |p: ArrayProblem| MixtureError::Array { path: path.to_owned(), array: p.array, message: p.message };
+    let (shape, mixture) = npz.f32("mixture", &[None], true).map_err(bad)?;
     let samples = shape[0];
-    let (shape, flat) = read_f32(&mut zip, path, "sources", &[None, Some(samples)], true)?;
+    let (shape, flat) = npz.f32("sources", &[None, Some(samples)], true).map_err(bad)?;
     let k = shape[0];
-    let (shape, mix_mag) = read_f32(&mut zip, path, "mix_mag", &[None, None], true)?;
+    let (shape, mix_mag) = npz.f32("mix_mag", &[None, None], true).map_err(bad)?;
     let (bins, frames) = (shape[0], shape[1]);
     let cube = [Some(k), Some(bins), Some(frames)];
     // Not returned, but a file with a malformed one is not one of ours: check its header only.
-    read_f32(&mut zip, path, "source_mag", &cube, false)?;
-    let (_, masks) = read_f32(&mut zip, path, "masks", &cube, true)?;
+    npz.f32("source_mag", &cube, false).map_err(bad)?;
+    let (_, masks) = npz.f32("masks", &cube, true).map_err(bad)?;
 
     let bad_meta = |message: String| MixtureError::Array { path: path.to_owned(), array: "meta", message };
-    let npy = open_npy(&mut zip, path, "meta", &[])?;
-    let text = npy.into_vec::<String>().map_err(|e| bad_meta(format!("not a unicode string: {e}")))?.remove(0);
+    let text = npz.text("meta").map_err(bad)?;
     let meta: Value = serde_json::from_str(&text).map_err(|e| bad_meta(format!("not JSON: {e}")))?;
     let sample_rate_hz = meta
         .get("sample_rate_hz")
@@ -249,46 +217,4 @@ pub fn read_npz(path: &Path) -> Result<MixtureFile, MixtureError> {
         masks,
         meta,
     })
-}
-
-/// The entry `name`.npy, its header read and its shape checked against `expected` (None: any length).
-fn open_npy<'a, R: Read + Seek>(
-    zip: &'a mut ZipArchive<R>,
-    path: &Path,
-    name: &'static str,
-    expected: &[Option<u64>],
-) -> Result<npyz::NpyFile<zip::read::ZipFile<'a, R>>, MixtureError> {
-    let fail = |message: String| MixtureError::Array { path: path.to_owned(), array: name, message };
-    let entry = zip.by_name(&format!("{name}.npy")).map_err(|e| fail(format!("missing or unreadable: {e}")))?;
-    let npy = npyz::NpyFile::new(entry).map_err(|e| fail(format!("not a valid .npy: {e}")))?;
-    let shape = npy.shape();
-    let fits = shape.len() == expected.len() && shape.iter().zip(expected).all(|(s, e)| e.is_none_or(|e| e == *s));
-    if !fits {
-        let want: Vec<String> = expected.iter().map(|e| e.map_or("_".into(), |e| e.to_string())).collect();
-        return Err(fail(format!("shape {shape:?}, expected [{}]", want.join(", "))));
-    }
-    if npy.order() == npyz::Order::Fortran && shape.len() > 1 {
-        return Err(fail("stored in Fortran order; this reader expects C order".into()));
-    }
-    Ok(npy)
-}
-
-/// An f32 array's shape and, when `data`, its values.
-fn read_f32<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
-    path: &Path,
-    name: &'static str,
-    expected: &[Option<u64>],
-    data: bool,
-) -> Result<(Vec<u64>, Vec<f32>), MixtureError> {
-    let fail = |message: String| MixtureError::Array { path: path.to_owned(), array: name, message };
-    let npy = open_npy(zip, path, name, expected)?;
-    let is_f32 = matches!(npy.dtype(), npyz::DType::Plain(t)
-        if t.type_char() == npyz::TypeChar::Float && t.num_bytes() == Some(4));
-    if !is_f32 {
-        return Err(fail(format!("dtype {}, expected float32", npy.dtype().descr())));
-    }
-    let shape = npy.shape().to_vec();
-    let values = if data { npy.into_vec::<f32>().map_err(|e| fail(format!("unreadable data: {e}")))? } else { vec![] };
-    Ok((shape, values))
 }

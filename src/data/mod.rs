@@ -9,6 +9,7 @@ pub mod gus;
 pub mod library;
 pub mod mixing;
 pub mod mixture;
+pub mod npz;
 pub mod nsynth;
 pub mod overlap;
 pub mod parallel;

@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod data;
 pub mod degrade;
+pub mod embed;
 pub mod predict;
 pub mod train;
 pub mod worker;

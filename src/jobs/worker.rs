@@ -62,7 +62,7 @@ pub enum Report<E> {
 pub struct Context<'a, E> {
     ticket: u64,
     cancel: &'a AtomicBool,
-    send: &'a dyn Fn(Report<E>, bool),
+    send: &'a (dyn Fn(Report<E>, bool) + Sync),
     droppable: fn(&E) -> bool,
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::LearnError;
 use super::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
 use super::inputs::{InputShape, dataset_views, labelled};
-use super::modelfile;
+use super::modelfile::{self, LoadedModel};
 use super::probe::{ProbeReport, library_probe};
 use super::run::Confusion;
 use super::score::{Scores, score};
@@ -71,21 +71,18 @@ impl EvalReport {
     }
 }
 
+/// The path that names the model inside the binary wherever a model file is asked for.
+pub fn shipped_model_path() -> String {
+    format!("shipped:{}", modelfile::SHIPPED_MODEL_NAME)
+}
+
 /// The model file of a run folder (its best), or the file itself.
 pub fn resolve_model(path: &Path) -> PathBuf {
     if path.is_dir() { path.join(super::run::BEST_MODEL) } else { path.to_owned() }
 }
 
 pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<EvalReport, LearnError> {
-    let device = Device::Cpu;
-    let model_path = resolve_model(&opts.model);
-    let loaded = modelfile::load(&model_path, &device)?;
-    let meta = &loaded.meta;
-    let voter =
-        Voter::new(meta, opts.shift_votes.unwrap_or(meta.shift_votes)).map_err(|problem| match opts.shift_votes {
-            Some(_) => LearnError::Config { path: "--shift-votes".into(), problem },
-            None => LearnError::Model { path: model_path.clone(), problem },
-        })?;
+    let set = EvalSet::open(opts)?;
     let chain = match &opts.chain {
         None => None,
         Some((path, seed)) => Some((
@@ -94,98 +91,197 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
             *seed,
         )),
     };
-    let dataset = Dataset::open(&opts.dataset)
-        .map_err(|e| LearnError::Dataset { path: opts.dataset.clone(), problem: e.to_string() })?;
-    // The notes are labelled as the model's heads ask: by the taxonomy it was trained on (an
-    // NSynth folder mapped onto it), or by NSynth's own labels.
-    let schema = &meta.schema;
-    if schema.kind == SchemaKind::Instruments
-        && dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.primary_classes().iter())
-    {
-        return Err(LearnError::Dataset {
-            path: opts.dataset.clone(),
-            problem: "its taxonomy's instruments differ from the ones the model was trained on".into(),
-        });
-    }
-    let idx = labelled(&dataset, opts.split, schema);
-    if idx.is_empty() {
-        let heads: Vec<&str> = schema.heads.iter().map(|h| h.name.as_str()).collect();
-        return Err(LearnError::Dataset {
-            path: opts.dataset.clone(),
-            problem: format!("its {} split has no notes labelled with {}", opts.split.as_str(), heads.join(", ")),
-        });
-    }
-    // Without a chain the notes are read from the data set's store, built where missing; through
-    // one, they are degraded and analysed as they are read.
-    let input = meta.spec.input;
-    let settings = StoreSettings::for_input(&input);
-    let source = match &chain {
-        None => {
-            let options = BuildOptions { threads: opts.threads.max(1), ..Default::default() };
-            build(&dataset, &settings, &options, progress)?;
-            NoteSource::Store { store: Arc::new(Store::open(&dataset, &settings)?), rows: idx.clone() }
+    let mut report = set.report(chain.as_ref().map(|(c, s)| (c, *s)), opts.threads, progress)?;
+    report.chain = opts.chain.as_ref().map(|(p, _)| p.display().to_string());
+    Ok(report)
+}
+
+/// A model and the notes of one split it is evaluated on, loaded once and scored under any
+/// number of chains (a sweep scores the same notes at every step).
+pub struct EvalSet {
+    model_path: PathBuf,
+    loaded: LoadedModel,
+    voter: Voter,
+    dataset: Dataset,
+    dataset_path: PathBuf,
+    split: Split,
+    idx: Vec<usize>,
+}
+
+impl EvalSet {
+    /// Loads the model and the data set, and checks that the split has notes the model's heads
+    /// can be scored on.
+    pub fn open(opts: &EvalOptions) -> Result<Self, LearnError> {
+        let model_path = resolve_model(&opts.model);
+        // `shipped:NAME` is the model inside the binary, as `shipped:NAME` is a chain inside it.
+        let loaded = if model_path == Path::new(&shipped_model_path()) {
+            modelfile::load_shipped(&Device::Cpu)?
+        } else {
+            modelfile::load(&model_path, &Device::Cpu)?
+        };
+        let meta = &loaded.meta;
+        let voter = Voter::new(meta, opts.shift_votes.unwrap_or(meta.shift_votes)).map_err(|problem| {
+            match opts.shift_votes {
+                Some(_) => LearnError::Config { path: "--shift-votes".into(), problem },
+                None => LearnError::Model { path: model_path.clone(), problem },
+            }
+        })?;
+        let dataset = Dataset::open(&opts.dataset)
+            .map_err(|e| LearnError::Dataset { path: opts.dataset.clone(), problem: e.to_string() })?;
+        // The notes are labelled as the model's heads ask: by the taxonomy it was trained on (an
+        // NSynth folder mapped onto it), or by NSynth's own labels.
+        let schema = &meta.schema;
+        if schema.kind == SchemaKind::Instruments
+            && dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.primary_classes().iter())
+        {
+            return Err(LearnError::Dataset {
+                path: opts.dataset.clone(),
+                problem: "its taxonomy's instruments differ from the ones the model was trained on".into(),
+            });
         }
-        Some((c, s)) => NoteSource::Memory(
-            dataset_views(&dataset, &idx, Some((c, *s)), &input, opts.threads.max(1), progress)
-                .map_err(|problem| LearnError::Dataset { path: opts.dataset.clone(), problem })?,
-        ),
-    };
-    let g = settings.geometry();
-    let shape = InputShape::of(&input, g.stft_bins, g.cqt_bins);
-    let has_descriptors = idx.iter().all(|&i| dataset.notes[i].labels.descriptors.is_some());
-    let examples = Examples {
-        shape,
-        notes: idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect(),
-        clean: source,
-        degraded: Vec::new(),
-        standardizer: meta.standardizer.clone(),
-        input,
-        augment: None,
-        eq: None,
-        shift: None,
-        targets: idx
-            .iter()
-            .map(|&i| {
-                let d = dataset.notes[i].labels.descriptors.unwrap_or(meta.descriptor_mean);
-                let c = dataset.classes(i, schema).expect("labelled");
-                Targets {
-                    classes: c.classes,
-                    qualities: c.qualities,
-                    descriptors: std::array::from_fn(|k| (d[k] - meta.descriptor_mean[k]) / meta.descriptor_std[k]),
-                    library: NO_LIBRARY,
-                }
-            })
-            .collect(),
-    };
-    let scores: Scores = score(&loaded.model, &examples, meta, &voter, &device)?;
-    let libraries: Vec<String> =
-        idx.iter().map(|&i| dataset.notes[i].record.bank.clone().unwrap_or_default()).collect();
-    let library_probe = if libraries.iter().any(|l| *l != libraries[0]) {
-        library_probe(&scores.embeddings, &libraries, 0)
-    } else {
-        None
-    };
-    let mut metrics = scores.metrics();
-    if has_descriptors {
-        for (name, r2) in Descriptors::NAMES.iter().zip(scores.r2) {
-            metrics.insert(format!("r2_{name}"), r2);
+        let idx = labelled(&dataset, opts.split, schema);
+        if idx.is_empty() {
+            let heads: Vec<&str> = schema.heads.iter().map(|h| h.name.as_str()).collect();
+            return Err(LearnError::Dataset {
+                path: opts.dataset.clone(),
+                problem: format!("its {} split has no notes labelled with {}", opts.split.as_str(), heads.join(", ")),
+            });
         }
-    } else {
-        metrics.remove("r2_descriptors");
+        Ok(Self { model_path, loaded, voter, dataset, dataset_path: opts.dataset.clone(), split: opts.split, idx })
     }
-    let confusion = Confusion::new(0, meta.primary_classes().to_vec(), scores.confused);
-    let per_class_recall = meta.primary_classes().iter().cloned().zip(confusion.recall()).collect();
-    Ok(EvalReport {
-        model: model_path.display().to_string(),
-        dataset: opts.dataset.display().to_string(),
-        split: opts.split.as_str().into(),
-        chain: opts.chain.as_ref().map(|(p, _)| p.display().to_string()),
-        chain_seed: opts.chain.as_ref().map(|(_, s)| *s),
-        shift_votes: voter.votes(),
-        notes: examples.len(),
-        metrics,
-        per_class_recall,
-        confusion,
-        library_probe,
-    })
+
+    pub fn notes(&self) -> usize {
+        self.idx.len()
+    }
+
+    pub fn model_path(&self) -> &Path {
+        &self.model_path
+    }
+
+    pub fn dataset_path(&self) -> &Path {
+        &self.dataset_path
+    }
+
+    pub fn split(&self) -> Split {
+        self.split
+    }
+
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    /// The data set's indices of the split's notes, in the order they are scored.
+    pub fn indices(&self) -> &[usize] {
+        &self.idx
+    }
+
+    /// The model's primary classes (instruments, or NSynth's families).
+    pub fn classes(&self) -> &[String] {
+        self.loaded.meta.primary_classes()
+    }
+
+    /// The split's notes as the model reads them: from the data set's store (built where
+    /// missing) when clean, degraded and analysed as they are read through a chain.
+    pub fn examples(
+        &self,
+        chain: Option<(&ChainSpec, u64)>,
+        threads: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Examples, LearnError> {
+        let (meta, dataset, idx) = (&self.loaded.meta, &self.dataset, &self.idx);
+        let input = meta.spec.input;
+        let settings = StoreSettings::for_input(&input);
+        let source = match chain {
+            None => {
+                let options = BuildOptions { threads: threads.max(1), ..Default::default() };
+                build(dataset, &settings, &options, progress)?;
+                NoteSource::Store { store: Arc::new(Store::open(dataset, &settings)?), rows: idx.clone() }
+            }
+            Some(chain) => NoteSource::Memory(
+                dataset_views(dataset, idx, Some(chain), &input, threads.max(1), progress)
+                    .map_err(|problem| LearnError::Dataset { path: self.dataset_path.clone(), problem })?,
+            ),
+        };
+        let g = settings.geometry();
+        Ok(Examples {
+            shape: InputShape::of(&input, g.stft_bins, g.cqt_bins),
+            notes: idx.iter().map(|&i| dataset.notes[i].record.note_str.clone()).collect(),
+            clean: source,
+            degraded: Vec::new(),
+            standardizer: meta.standardizer.clone(),
+            input,
+            augment: None,
+            eq: None,
+            shift: None,
+            targets: idx
+                .iter()
+                .map(|&i| {
+                    let d = dataset.notes[i].labels.descriptors.unwrap_or(meta.descriptor_mean);
+                    let c = dataset.classes(i, &meta.schema).expect("labelled");
+                    Targets {
+                        classes: c.classes,
+                        qualities: c.qualities,
+                        descriptors: std::array::from_fn(|k| (d[k] - meta.descriptor_mean[k]) / meta.descriptor_std[k]),
+                        library: NO_LIBRARY,
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// Scores the notes as [`EvalSet::examples`] reads them.
+    pub fn score(&self, examples: &Examples) -> Result<Scores, LearnError> {
+        score(&self.loaded.model, examples, &self.loaded.meta, &self.voter, &Device::Cpu)
+    }
+
+    /// Each note's library (its bank; empty when the data set does not say).
+    pub fn libraries(&self) -> Vec<String> {
+        self.idx.iter().map(|&i| self.dataset.notes[i].record.bank.clone().unwrap_or_default()).collect()
+    }
+
+    /// The model as loaded, for what the scores do not hold (each view's embedding).
+    pub fn model(&self) -> &LoadedModel {
+        &self.loaded
+    }
+
+    /// The full report of the notes clean or through `chain` (its `chain` field left unset).
+    pub fn report(
+        &self,
+        chain: Option<(&ChainSpec, u64)>,
+        threads: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<EvalReport, LearnError> {
+        let meta = &self.loaded.meta;
+        let examples = self.examples(chain, threads, progress)?;
+        let scores = self.score(&examples)?;
+        let libraries = self.libraries();
+        let library_probe = if libraries.iter().any(|l| *l != libraries[0]) {
+            library_probe(&scores.embeddings, &libraries, 0)
+        } else {
+            None
+        };
+        let mut metrics = scores.metrics();
+        if self.idx.iter().all(|&i| self.dataset.notes[i].labels.descriptors.is_some()) {
+            for (name, r2) in Descriptors::NAMES.iter().zip(scores.r2) {
+                metrics.insert(format!("r2_{name}"), r2);
+            }
+        } else {
+            metrics.remove("r2_descriptors");
+        }
+        let confusion = Confusion::new(0, meta.primary_classes().to_vec(), scores.confused);
+        let per_class_recall = meta.primary_classes().iter().cloned().zip(confusion.recall()).collect();
+        Ok(EvalReport {
+            model: self.model_path.display().to_string(),
+            dataset: self.dataset_path.display().to_string(),
+            split: self.split.as_str().into(),
+            chain: None,
+            chain_seed: chain.map(|(_, s)| s),
+            shift_votes: self.voter.votes(),
+            notes: examples.len(),
+            metrics,
+            per_class_recall,
+            confusion,
+            library_probe,
+        })
+    }
 }

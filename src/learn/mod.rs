@@ -4,6 +4,7 @@
 pub mod augment;
 pub mod batch;
 pub mod config;
+pub mod embed;
 pub mod eval;
 pub mod floor;
 pub mod fused;
@@ -18,11 +19,14 @@ pub mod optim;
 pub mod predict;
 mod prepare;
 pub mod probe;
+pub mod projection;
 pub mod run;
+pub mod saliency;
 pub mod schedule;
 pub mod score;
 pub mod stage;
 pub mod store;
+pub mod sweep;
 pub mod train;
 pub mod vote;
 
@@ -87,6 +91,8 @@ pub enum LearnError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("model {path}: {problem}")]
     Model { path: PathBuf, problem: String },
+    #[error("embedding file {path}: {problem}")]
+    Embeddings { path: PathBuf, problem: String },
     #[error("{path} holds a model of another architecture: {problem}")]
     Architecture { path: PathBuf, problem: String },
     #[error("training stopped at step {step}: {problem}; the last good checkpoint is kept")]

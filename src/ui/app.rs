@@ -14,6 +14,7 @@ use super::train_panel::TrainSettings;
 use super::views::ColorSettings;
 use crate::audio::Clip;
 use crate::data::demo::{demo_clips, try_load_demo};
+use crate::learn::eval::shipped_model_path;
 use crate::render::Colormap;
 
 mod access;
@@ -21,12 +22,14 @@ mod clip;
 mod data;
 mod degrade;
 mod dialogs;
+mod embed;
 mod learn;
 
 use clip::ClipViews;
 use data::DataMode;
 use degrade::DegradeMode;
 use dialogs::{Answer, Dialog};
+use embed::EmbedMode;
 use learn::LearnMode;
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
@@ -82,6 +85,8 @@ pub enum Mode {
     Mixture,
     /// Training runs: controls, curves and the confusion matrix.
     Training,
+    /// Every note of a split as a point of its embedding, mapped to 2-D.
+    Embedding,
 }
 
 /// What one mode asks of the window or of another mode.
@@ -92,6 +97,8 @@ enum Effect {
     SetMode(Mode),
     /// Load an audio file into the clip views.
     Open(PathBuf),
+    /// Load an audio file into the clip views and play it once analysed.
+    OpenAndPlay(PathBuf),
     /// Load a data set's note into the clip views, replacing the last browsed one.
     LoadNote {
         path: PathBuf,
@@ -143,6 +150,7 @@ pub struct Workbench {
     data: DataMode,
     degrade: DegradeMode,
     learn: LearnMode,
+    embed: EmbedMode,
 }
 
 impl Workbench {
@@ -172,6 +180,7 @@ impl Workbench {
             data: DataMode::new(ctx, None),
             degrade: DegradeMode::new(ctx, degrade),
             learn: LearnMode::new(ctx, train, model),
+            embed: EmbedMode::new(ctx),
         };
         if let Some(dir) = last_dataset.filter(|d| d.join("examples.json").exists()) {
             app.open_dataset(dir);
@@ -214,6 +223,10 @@ impl Workbench {
                     self.last_dir = path.parent().map(|p| p.to_path_buf());
                     self.clip.open(path, fx);
                 }
+                Effect::OpenAndPlay(path) => {
+                    self.clip.open(path, fx);
+                    self.clip.play_when_shown = true;
+                }
                 Effect::LoadNote { path, name } => {
                     self.mode = Mode::Clip;
                     self.clip.load_note(path, &name, fx);
@@ -226,6 +239,9 @@ impl Workbench {
                     self.degrade.clip_changed(self.clip.analysis.as_ref());
                     self.learn.clip_changed();
                     fx.push(Effect::Predict);
+                    if std::mem::take(&mut self.clip.play_when_shown) {
+                        self.clip.toggle_playback(None, fx);
+                    }
                 }
                 Effect::Predict => {
                     let clean = self.clip.analysis.as_deref();
@@ -330,6 +346,7 @@ impl Workbench {
             ui.selectable_value(&mut self.mode, Mode::Grid, "Instrument grid");
             ui.selectable_value(&mut self.mode, Mode::Mixture, "Mixture");
             ui.selectable_value(&mut self.mode, Mode::Training, "Training");
+            ui.selectable_value(&mut self.mode, Mode::Embedding, "Embedding map");
             if ui.button("Open mixture…").on_hover_text("A .npz from `timbrescope mix` (Ctrl+M)").clicked() {
                 self.effects.push(Effect::Dialog(Dialog::Mixture));
             }
@@ -340,6 +357,13 @@ impl Workbench {
             Mode::Grid => self.data.grid_ui(ui, self.gpu, &self.colors, fx),
             Mode::Mixture => self.data.mixture_ui(ui, self.gpu, &self.colors, fx),
             Mode::Training => self.learn.training_ui(ui, fx),
+            Mode::Embedding => {
+                let model = Some(self.learn.model_path.clone().unwrap_or_else(|| shipped_model_path().into()));
+                let dataset = self.data.browser.dataset().map(|d| d.root().to_owned());
+                let panel = &self.degrade.panel;
+                let chain = panel.enabled.then(|| (panel.to_spec(), panel.seed));
+                self.embed.ui(ui, model, dataset, chain, fx);
+            }
         }
     }
 }
@@ -352,6 +376,7 @@ impl eframe::App for Workbench {
         self.data.logic(render_state, fx);
         self.degrade.logic(render_state, fx);
         self.learn.logic(ctx, fx);
+        self.embed.logic(fx);
         self.handle_dialogs();
         let dropped: Option<PathBuf> = ctx
             .input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).find(|p| !p.as_os_str().is_empty()));

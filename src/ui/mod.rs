@@ -4,6 +4,7 @@ pub mod app;
 pub mod browser;
 pub mod confusion;
 pub mod degrade_panel;
+pub mod embedding_map;
 mod file_dialog;
 mod gpu_views;
 pub mod grid;

@@ -11,6 +11,9 @@ use crate::audio::Clip;
 use crate::jobs::Analysis;
 use crate::jobs::data::{GridRequest, MixtureView};
 use crate::jobs::degrade::DegradedView;
+use crate::jobs::embed::{EmbeddingMap, Space};
+use crate::learn::embed::Embeddings;
+use crate::learn::projection::Method;
 use crate::ui::browser::Browser;
 use crate::ui::degrade_panel::DegradePanel;
 use crate::ui::grid::GridState;
@@ -162,6 +165,43 @@ impl Workbench {
     pub fn load_chain(&mut self, path: PathBuf) {
         self.degrade.load_chain(&path, self.clip.analysis.as_ref(), &mut self.effects);
         self.route(None);
+    }
+
+    // The embedding map.
+
+    /// Reads a file `timbrescope embed` wrote into the map (`degraded`: as the clean notes' twin).
+    pub fn open_embeddings(&mut self, path: PathBuf, degraded: bool) {
+        self.embed.open(path, degraded, &mut self.effects);
+        self.route(None);
+    }
+
+    pub fn embeddings(&self) -> Option<&Arc<Embeddings>> {
+        self.embed.clean.as_ref()
+    }
+
+    pub fn embedding_map(&self) -> Option<&Arc<EmbeddingMap>> {
+        self.embed.map.as_ref()
+    }
+
+    /// True while embeddings are read, computed or mapped.
+    pub fn is_embed_busy(&self) -> bool {
+        self.embed.is_busy()
+    }
+
+    /// The notes (rows) of the last box drawn on the map.
+    pub fn embedding_selection(&self) -> &[usize] {
+        &self.embed.selection
+    }
+
+    /// Where point `i` of the map was last drawn, in points.
+    pub fn embedding_point_pos(&self, i: usize) -> Option<egui::Pos2> {
+        self.embed.point_pos(i)
+    }
+
+    /// Maps the embeddings anew: `space` and `method` as the tab's controls set them.
+    pub fn set_embedding_view(&mut self, space: Space, method: Method) {
+        (self.embed.space, self.embed.method) = (space, method);
+        self.embed.project();
     }
 
     // Learning.

@@ -44,6 +44,8 @@ pub(super) struct ClipViews {
     browser_clip: Option<usize>,
     /// The load in flight came from the browser.
     loading_note: bool,
+    /// Play the next clip as soon as its views are shown (a note opened from the map).
+    pub play_when_shown: bool,
 }
 
 impl ClipViews {
@@ -63,6 +65,7 @@ impl ClipViews {
             delta_rects: None,
             browser_clip: None,
             loading_note: false,
+            play_when_shown: false,
         }
     }
 

@@ -16,6 +16,8 @@ pub(super) enum Dialog {
     LoadChain,
     SaveChain,
     Model,
+    Embeddings,
+    DegradedEmbeddings,
 }
 
 /// A file dialog's answer: which one asked, and the path chosen.
@@ -33,6 +35,8 @@ impl Workbench {
                 Dialog::LoadChain => self.degrade.load_chain(&path, self.clip.analysis.as_ref(), fx),
                 Dialog::SaveChain => self.degrade.save_chain(&path, fx),
                 Dialog::Model => self.learn.use_model(path, fx),
+                Dialog::Embeddings => self.embed.open(path, false, fx),
+                Dialog::DegradedEmbeddings => self.embed.open(path, true, fx),
             }
         }
     }
@@ -53,6 +57,9 @@ impl Workbench {
                 Dialog::LoadChain => dialog.add_filter("Chain", &["toml", "json"]).pick_file(),
                 Dialog::SaveChain => dialog.add_filter("Chain", &["toml"]).set_file_name("chain.toml").save_file(),
                 Dialog::Model => dialog.add_filter("Model", &["safetensors"]).pick_file(),
+                Dialog::Embeddings | Dialog::DegradedEmbeddings => {
+                    dialog.add_filter("Embeddings", &["npz"]).pick_file()
+                }
             };
             path.map(|p| (kind, p))
         });

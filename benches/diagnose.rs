@@ -1,0 +1,94 @@
+//! The embedding map: mapping 4,000 notes to 2-D (PCA, and t-SNE with either gradient, printing
+//! how many of each point's 10 nearest neighbours each map keeps), and one frame's work of the
+//! map with 10,000 points: building its meshes and finding the point under the pointer.
+//!
+//! The notes are seeded synthetic embeddings of the model's fused width: 16 classes of 250 notes
+//! each, every class a Gaussian blob around its own centre with a second, smaller level of
+//! structure (4 sub-centres each), as pitch and library spread an instrument's notes.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group};
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use timbrescope::learn::embed::Matrix;
+use timbrescope::learn::projection::{Gradient, knn_purity, neighbourhood_kept, pca, tsne_with};
+
+const NOTES: usize = 4000;
+const DIMS: usize = 128;
+const CLASSES: usize = 16;
+
+fn normal(rng: &mut ChaCha8Rng) -> f32 {
+    let (u, v): (f64, f64) = (rng.random_range(1e-12..1.0), rng.random());
+    ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+}
+
+fn notes() -> (Matrix, Vec<i32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut rows = Vec::with_capacity(NOTES);
+    let mut labels = Vec::with_capacity(NOTES);
+    for c in 0..CLASSES {
+        let centre: Vec<f32> = (0..DIMS).map(|_| 4.0 * normal(&mut rng)).collect();
+        let subs: Vec<Vec<f32>> = (0..4).map(|_| centre.iter().map(|x| x + 2.0 * normal(&mut rng)).collect()).collect();
+        for i in 0..NOTES / CLASSES {
+            rows.push(subs[i % 4].iter().map(|x| x + normal(&mut rng)).collect::<Vec<f32>>());
+            labels.push(c as i32);
+        }
+    }
+    (Matrix::from_rows(&rows), labels)
+}
+
+fn projection(c: &mut Criterion) {
+    let (m, labels) = notes();
+    let maps = [
+        ("pca", pca(&m)),
+        ("tsne_interpolated", tsne_with(&m, Gradient::Interpolated, &|_, _| {})),
+        ("tsne_barnes_hut", tsne_with(&m, Gradient::BarnesHut, &|_, _| {})),
+    ];
+    for (name, map) in &maps {
+        println!(
+            "{name}: 10-NN kept {:.3}, 10-NN class purity {:.3}",
+            neighbourhood_kept(&m, map, 10),
+            knn_purity(map, &labels, 10)
+        );
+    }
+    let mut g = c.benchmark_group("projection");
+    g.sample_size(10);
+    g.bench_function("pca_4000x128", |b| b.iter(|| black_box(pca(black_box(&m)))));
+    g.bench_function("tsne_interpolated_4000x128", |b| {
+        b.iter(|| black_box(tsne_with(black_box(&m), Gradient::Interpolated, &|_, _| {})))
+    });
+    g.bench_function("tsne_barnes_hut_4000x128", |b| {
+        b.iter(|| black_box(tsne_with(black_box(&m), Gradient::BarnesHut, &|_, _| {})))
+    });
+    g.finish();
+}
+
+#[cfg(feature = "gui")]
+fn map_frame(c: &mut Criterion) {
+    use eframe::egui::{Color32, Pos2, Rect, Vec2};
+    use timbrescope::ui::embedding_map::{MapWindow, category_color, map_shapes, pick};
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let n = 10_000;
+    let points: Vec<[f32; 2]> = (0..n).map(|_| [normal(&mut rng) * 30.0, normal(&mut rng) * 30.0]).collect();
+    let colors: Vec<Color32> = (0..n).map(|i| category_color(i % CLASSES, CLASSES)).collect();
+    let pairs: Vec<(usize, usize)> = (0..n / 2).map(|i| (i, i + n / 2)).collect();
+    let rect = Rect::from_min_size(Pos2::new(280.0, 60.0), Vec2::new(1000.0, 760.0));
+    let window = MapWindow::fit(&points, rect);
+    let mut g = c.benchmark_group("map");
+    g.bench_function("meshes_10000_points_5000_pairs", |b| {
+        b.iter(|| black_box(map_shapes(black_box(&points), &colors, &pairs, &window, rect)))
+    });
+    g.bench_function("pick_10000", |b| b.iter(|| black_box(pick(black_box(&points), &window, rect, rect.center()))));
+    g.finish();
+}
+
+#[cfg(not(feature = "gui"))]
+fn map_frame(_: &mut Criterion) {}
+
+criterion_group!(benches, projection, map_frame);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,430 @@
+//! The embedding map's mode: where the embeddings come from (a file, or the open data set through
+//! the prediction panel's model, clean or through the chain), how they are mapped and coloured,
+//! and what a hover, a click or a box does.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui::{self, Color32};
+
+use super::{Dialog, Effect, Effects};
+use crate::data::dataset::{Split, audio_path, check_note_str};
+use crate::degrade::ChainSpec;
+use crate::jobs::Report;
+use crate::jobs::embed::{EmbedEvent, EmbedJob, EmbedRequest, EmbeddingMap, Space};
+use crate::jobs::worker::Worker;
+use crate::learn::embed::Embeddings;
+use crate::learn::eval::EvalOptions;
+use crate::learn::projection::Method;
+use crate::ui::embedding_map::{MapWindow, category_color, map_ui};
+
+/// What the points' colours say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorBy {
+    Instrument,
+    Predicted,
+    Family,
+    Library,
+    Correct,
+    /// Which of a pair a point is: STFT or CQT, clean or degraded.
+    Version,
+}
+
+impl ColorBy {
+    const ALL: [ColorBy; 6] =
+        [Self::Instrument, Self::Predicted, Self::Family, Self::Library, Self::Correct, Self::Version];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Instrument => "instrument",
+            Self::Predicted => "prediction",
+            Self::Family => "family",
+            Self::Library => "library",
+            Self::Correct => "right or wrong",
+            Self::Version => "view / version",
+        }
+    }
+}
+
+pub(super) struct EmbedMode {
+    worker: Worker<EmbedJob>,
+    pub clean: Option<Arc<Embeddings>>,
+    pub degraded: Option<Arc<Embeddings>>,
+    pub map: Option<Arc<EmbeddingMap>>,
+    pub space: Space,
+    pub method: Method,
+    pub color_by: ColorBy,
+    window: Option<MapWindow>,
+    /// Notes of the last box, by row.
+    pub selection: Vec<usize>,
+    progress: Option<(&'static str, usize, usize)>,
+    /// Where the map was last drawn, in points.
+    pub map_rect: Option<egui::Rect>,
+}
+
+impl EmbedMode {
+    pub fn new(ctx: &egui::Context) -> Self {
+        let ctx = ctx.clone();
+        Self {
+            worker: Worker::start("embedding", EmbedJob::default, Arc::new(move || ctx.request_repaint())),
+            clean: None,
+            degraded: None,
+            map: None,
+            space: Space::Fused,
+            method: Method::Pca,
+            color_by: ColorBy::Instrument,
+            window: None,
+            selection: Vec::new(),
+            progress: None,
+            map_rect: None,
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.worker.is_any_busy()
+    }
+
+    /// Where point `i` of the map was last drawn, in points.
+    pub fn point_pos(&self, i: usize) -> Option<egui::Pos2> {
+        let (map, window, rect) = (self.map.as_ref()?, self.window.as_ref()?, self.map_rect?);
+        Some(window.to_screen(rect, *map.points.get(i)?))
+    }
+
+    pub fn open(&mut self, path: PathBuf, degraded: bool, fx: &mut Effects) {
+        fx.info(format!("Reading embeddings {}…", path.display()));
+        self.worker.submit(EmbedRequest::Open { path, degraded });
+    }
+
+    /// Embeds the test split of `dataset` with `model`, clean or through `chain`.
+    pub fn compute(&mut self, model: PathBuf, dataset: PathBuf, chain: Option<(ChainSpec, u64)>, fx: &mut Effects) {
+        fx.info(format!("Embedding {} with {}…", dataset.display(), model.display()));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let options = EvalOptions { model, dataset, split: Split::Test, chain: None, shift_votes: None, threads };
+        self.worker.submit(EmbedRequest::Compute { options, chain });
+    }
+
+    /// Maps the embeddings as the controls say.
+    pub fn project(&mut self) {
+        if let Some(clean) = &self.clean {
+            let degraded = self.degraded.clone();
+            let (space, method) = (self.space, self.method);
+            self.worker.submit(EmbedRequest::Project { clean: clean.clone(), degraded, space, method });
+        }
+    }
+
+    pub fn logic(&mut self, fx: &mut Effects) {
+        for report in self.worker.poll() {
+            match report {
+                Report::Event { event: EmbedEvent::Progress { what, done, total }, .. } => {
+                    self.progress = Some((what, done, total));
+                }
+                Report::Event { event: EmbedEvent::Loaded { embeddings, degraded, source }, .. } => {
+                    let alignment = embeddings.cross_view_alignment();
+                    fx.info(format!(
+                        "{} {} notes from {source}; cross-view alignment {alignment:.3}",
+                        embeddings.len(),
+                        if degraded { "degraded" } else { "clean" },
+                    ));
+                    if degraded {
+                        self.degraded = Some(embeddings);
+                        self.space = Space::CleanDegraded;
+                    } else {
+                        self.clean = Some(embeddings);
+                        self.selection.clear();
+                        if self.space == Space::CleanDegraded {
+                            self.space = Space::Fused;
+                        }
+                    }
+                    self.progress = None;
+                    self.project();
+                }
+                Report::Event { event: EmbedEvent::Projected(map), .. } => {
+                    if self.map.as_ref().is_none_or(|m| m.points.len() != map.points.len() || m.method != map.method) {
+                        self.window = None;
+                    }
+                    self.map = Some(map);
+                    self.progress = None;
+                }
+                Report::Failed { message, .. } => {
+                    self.progress = None;
+                    fx.error(format!("Embedding map: {message}"));
+                }
+                Report::Stopped { message } => fx.error(format!("Embedding map: {message}")),
+                Report::Done { .. } => {}
+            }
+        }
+    }
+
+    /// The note behind point `i` of the map, as (row, is the pair's second point).
+    fn row_of(&self, i: usize) -> (usize, bool) {
+        let n = self.clean.as_ref().map_or(0, |e| e.len());
+        match self.map.as_ref().map(|m| m.space) {
+            Some(Space::Views | Space::CleanDegraded) if n > 0 && i >= n => (i - n, true),
+            _ => (i, false),
+        }
+    }
+
+    fn colors(&self, e: &Embeddings, points: usize) -> Vec<Color32> {
+        let n = e.len();
+        let classes = e.meta.classes.len();
+        let names = |values: &[String]| {
+            let mut distinct: Vec<&String> = values.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            let k = distinct.len();
+            values.iter().map(|v| category_color(distinct.binary_search(&v).unwrap_or(0), k)).collect::<Vec<_>>()
+        };
+        let per_row: Vec<Color32> = match self.color_by {
+            ColorBy::Instrument => e.label.iter().map(|&l| category_color(l as usize, classes)).collect(),
+            ColorBy::Predicted => e.predicted.iter().map(|&l| category_color(l as usize, classes)).collect(),
+            ColorBy::Family => names(&e.meta.families),
+            ColorBy::Library => names(&e.meta.libraries),
+            ColorBy::Correct => e
+                .label
+                .iter()
+                .zip(&e.predicted)
+                .map(|(a, b)| if a == b { Color32::from_rgb(80, 200, 120) } else { Color32::from_rgb(235, 80, 80) })
+                .collect(),
+            ColorBy::Version => vec![Color32::from_rgb(90, 160, 255); n],
+        };
+        (0..points)
+            .map(|i| {
+                let (row, second) = self.row_of(i);
+                match (self.color_by, second) {
+                    (ColorBy::Version, true) => Color32::from_rgb(255, 170, 60),
+                    (ColorBy::Correct, true) => {
+                        // A degraded point is right or wrong by its own answer.
+                        match (&self.degraded, self.map.as_ref().map(|m| m.space)) {
+                            (Some(d), Some(Space::CleanDegraded)) if d.label[row] == d.predicted[row] => {
+                                Color32::from_rgb(80, 200, 120)
+                            }
+                            (Some(_), Some(Space::CleanDegraded)) => Color32::from_rgb(235, 80, 80),
+                            _ => per_row[row],
+                        }
+                    }
+                    _ => per_row.get(row).copied().unwrap_or(Color32::GRAY),
+                }
+            })
+            .collect()
+    }
+
+    /// What each colour means, for the categorical colourings.
+    fn legend(&self, e: &Embeddings) -> Vec<(String, Color32)> {
+        let distinct = |values: &[String]| {
+            let mut d: Vec<String> = values.to_vec();
+            d.sort();
+            d.dedup();
+            let k = d.len();
+            d.into_iter()
+                .enumerate()
+                .map(|(i, v)| (if v.is_empty() { "?".into() } else { v }, category_color(i, k)))
+                .collect()
+        };
+        let classes = e.meta.classes.len();
+        let used: Vec<usize> = {
+            let mut u: Vec<usize> = e.label.iter().chain(&e.predicted).map(|&c| c as usize).collect();
+            u.sort_unstable();
+            u.dedup();
+            u
+        };
+        match self.color_by {
+            ColorBy::Instrument | ColorBy::Predicted => {
+                used.into_iter().map(|c| (e.meta.classes[c].clone(), category_color(c, classes))).collect()
+            }
+            ColorBy::Family => distinct(&e.meta.families),
+            ColorBy::Library => distinct(&e.meta.libraries),
+            ColorBy::Correct => vec![
+                ("right".into(), Color32::from_rgb(80, 200, 120)),
+                ("wrong".into(), Color32::from_rgb(235, 80, 80)),
+            ],
+            ColorBy::Version => match self.map.as_ref().map(|m| m.space) {
+                Some(Space::Views) => {
+                    vec![
+                        ("STFT".into(), Color32::from_rgb(90, 160, 255)),
+                        ("CQT".into(), Color32::from_rgb(255, 170, 60)),
+                    ]
+                }
+                Some(Space::CleanDegraded) => vec![
+                    ("clean".into(), Color32::from_rgb(90, 160, 255)),
+                    ("degraded".into(), Color32::from_rgb(255, 170, 60)),
+                ],
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Describes note `row` for a tooltip or a list.
+    fn describe(&self, e: &Embeddings, row: usize) -> String {
+        let class = |i: i32| e.meta.classes.get(i as usize).cloned().unwrap_or_default();
+        let mut text = format!("{}\n{}, called {}", e.meta.notes[row], class(e.label[row]), class(e.predicted[row]));
+        if !e.meta.libraries[row].is_empty() {
+            text.push_str(&format!("\nlibrary {}", e.meta.libraries[row]));
+        }
+        text
+    }
+
+    /// Loads the note of `row` in the views and plays it.
+    fn open_note(&self, e: &Embeddings, row: usize, fx: &mut Effects) {
+        let note = &e.meta.notes[row];
+        match check_note_str(note) {
+            Ok(()) => {
+                fx.push(Effect::SetMode(super::Mode::Clip));
+                fx.push(Effect::OpenAndPlay(audio_path(std::path::Path::new(&e.meta.dataset), note)));
+            }
+            Err(problem) => fx.error(format!("{note}: {problem}")),
+        }
+    }
+
+    /// The tab: where the embeddings come from, how they are shown, and the map.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: Option<PathBuf>,
+        dataset: Option<PathBuf>,
+        chain: Option<(ChainSpec, u64)>,
+        fx: &mut Effects,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Open embeddings…").on_hover_text("A .npz from `timbrescope embed`").clicked() {
+                fx.push(Effect::Dialog(Dialog::Embeddings));
+            }
+            let can_embed = model.is_some() && dataset.is_some() && !self.is_busy();
+            let hint = "The open data set's test split, with the prediction panel's model";
+            if ui.add_enabled(can_embed, egui::Button::new("Embed the data set")).on_hover_text(hint).clicked()
+                && let (Some(m), Some(d)) = (model.clone(), dataset.clone())
+            {
+                self.compute(m, d, None, fx);
+            }
+            let through = "The same notes through the degradation panel's chain, paired with the clean ones";
+            let can_degrade = can_embed && chain.is_some() && self.clean.is_some();
+            if ui.add_enabled(can_degrade, egui::Button::new("…and degraded")).on_hover_text(through).clicked()
+                && let (Some(m), Some(d)) = (model, dataset)
+            {
+                self.compute(m, d, chain, fx);
+            }
+            if ui.button("Open degraded…").on_hover_text("The same notes embedded with `embed --chain`").clicked() {
+                fx.push(Effect::Dialog(Dialog::DegradedEmbeddings));
+            }
+            if self.is_busy() {
+                ui.spinner();
+            }
+            if let Some((what, done, total)) = self.progress {
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                        .desired_width(160.0)
+                        .text(format!("{what} {done}/{total}")),
+                );
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            let before = (self.space, self.method);
+            ui.label("show");
+            ui.selectable_value(&mut self.space, Space::Fused, "fused embedding");
+            ui.selectable_value(&mut self.space, Space::Views, "STFT and CQT");
+            if self.degraded.is_some() {
+                ui.selectable_value(&mut self.space, Space::CleanDegraded, "clean and degraded");
+            }
+            ui.separator();
+            ui.label("map");
+            ui.selectable_value(&mut self.method, Method::Pca, Method::Pca.name());
+            ui.selectable_value(&mut self.method, Method::Tsne, Method::Tsne.name());
+            if (self.space, self.method) != before {
+                self.project();
+            }
+            ui.separator();
+            egui::ComboBox::from_label("colour by").selected_text(self.color_by.name()).show_ui(ui, |ui| {
+                for c in ColorBy::ALL {
+                    ui.selectable_value(&mut self.color_by, c, c.name());
+                }
+            });
+            if let (Some(e), Some(map)) = (&self.clean, &self.map) {
+                ui.separator();
+                let right = e.label.iter().zip(&e.predicted).filter(|(a, b)| a == b).count();
+                ui.label(format!("{} notes, {right} right, {} in {:.0} ms", e.len(), map.method.name(), map.millis));
+                if map.space == Space::Views {
+                    ui.label(format!("mean cosine z_STFT·z_CQT {:.3}", e.cross_view_alignment()));
+                }
+            }
+        });
+        let (Some(e), Some(map)) = (self.clean.clone(), self.map.clone()) else {
+            ui.centered_and_justified(|ui| {
+                ui.label(if self.is_busy() {
+                    "Working…"
+                } else {
+                    "Open a .npz from `timbrescope embed`, or embed the open data set with the prediction panel's model."
+                })
+            });
+            return;
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.spacing_mut().item_spacing.x = 10.0;
+            for (name, color) in self.legend(&e) {
+                let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                ui.painter().rect_filled(swatch, 2.0, color);
+                ui.add_space(-6.0);
+                ui.label(name);
+            }
+        });
+        let n = e.len();
+        let pairs: Vec<(usize, usize)> = match map.space {
+            Space::Views | Space::CleanDegraded if map.points.len() == 2 * n => (0..n).map(|i| (i, i + n)).collect(),
+            _ => Vec::new(),
+        };
+        let colors = self.colors(&e, map.points.len());
+        if !self.selection.is_empty() {
+            egui::Panel::right("selection").default_size(260.0).show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.heading(format!("{} selected", self.selection.len()));
+                    if ui.small_button("clear").clicked() {
+                        self.selection.clear();
+                    }
+                });
+                let mut open = None;
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    for &row in &self.selection {
+                        let class = |i: i32| e.meta.classes.get(i as usize).cloned().unwrap_or_default();
+                        let text = format!(
+                            "{}  {}, called {}",
+                            e.meta.notes[row],
+                            class(e.label[row]),
+                            class(e.predicted[row])
+                        );
+                        if ui.selectable_label(false, text).clicked() {
+                            open = Some(row);
+                        }
+                    }
+                });
+                if let Some(row) = open {
+                    self.open_note(&e, row, fx);
+                }
+            });
+        }
+        let highlighted: Vec<usize> = self.selection.iter().flat_map(|&r| [r, r + n]).collect();
+        let (response, area) = map_ui(ui, &map.points, &colors, &pairs, &mut self.window, &highlighted);
+        self.map_rect = Some(area.rect);
+        if let Some(i) = response.hovered {
+            let (row, second) = self.row_of(i);
+            let mut text = self.describe(&e, row);
+            match (map.space, second) {
+                (Space::Views, s) => text.push_str(if s { "\nCQT view" } else { "\nSTFT view" }),
+                (Space::CleanDegraded, true) => {
+                    if let Some(d) = &self.degraded {
+                        let class = |i: i32| d.meta.classes.get(i as usize).cloned().unwrap_or_default();
+                        text.push_str(&format!("\ndegraded, called {}", class(d.predicted[row])));
+                    }
+                }
+                _ => {}
+            }
+            area.on_hover_text_at_pointer(text);
+        }
+        if let Some(i) = response.clicked {
+            self.open_note(&e, self.row_of(i).0, fx);
+        }
+        if let Some(points) = response.selected {
+            let mut rows: Vec<usize> = points.into_iter().map(|i| self.row_of(i).0).collect();
+            rows.sort_unstable();
+            rows.dedup();
+            self.selection = rows;
+        }
+    }
+}
