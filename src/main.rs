@@ -38,6 +38,9 @@ struct Args {
     /// same notes degraded, shown paired with the first.
     #[arg(long, num_args = 1..=2)]
     embeddings: Vec<std::path::PathBuf>,
+    /// Robustness sweep report (from `eval --sweep`) to plot in the training tab (repeatable: overlaid).
+    #[arg(long = "sweep")]
+    sweeps: Vec<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
             model: args.model,
             lolo: args.lolo,
             embeddings: args.embeddings,
+            sweeps: args.sweeps,
         }),
         #[cfg(not(feature = "gui"))]
         None => Err(anyhow::anyhow!(

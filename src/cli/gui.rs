@@ -21,6 +21,8 @@ pub struct Start {
     pub lolo: Option<PathBuf>,
     /// Embeddings for the map (opened on it), and optionally the same notes degraded.
     pub embeddings: Vec<PathBuf>,
+    /// Sweep reports to plot in the training tab (opened on it).
+    pub sweeps: Vec<PathBuf>,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -62,6 +64,10 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             if let Some(path) = start.mixture {
                 app.open_mixture(path);
                 app.set_mode(Mode::Mixture);
+            }
+            for path in start.sweeps {
+                app.train_panel_mut().open_sweep(path);
+                app.set_mode(Mode::Training);
             }
             for (i, path) in start.embeddings.into_iter().enumerate() {
                 app.open_embeddings(path, i == 1);

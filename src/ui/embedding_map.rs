@@ -10,7 +10,7 @@ use eframe::egui::{self, Color32, Mesh, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 /// Half the side of a point's square, in points.
 const POINT_HALF: f32 = 2.5;
 /// How near the pointer must be to a point to hover or click it, in points.
-const PICK_RADIUS: f32 = 8.0;
+pub const PICK_RADIUS: f32 = 8.0;
 
 /// The visible region of the map, in map units.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -13,6 +13,7 @@ pub mod mixture_view;
 pub mod predict_panel;
 mod record_panel;
 mod slice;
+pub mod sweep_plot;
 pub mod train_panel;
 pub mod views;
 

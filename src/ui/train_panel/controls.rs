@@ -62,6 +62,13 @@ impl super::TrainPanel {
             {
                 self.pick(Pick::Lolo, ui.ctx());
             }
+            if ui
+                .button("Open sweep…")
+                .on_hover_text("A robustness sweep (`timbrescope eval --sweep`): accuracy per step, overlaid by model")
+                .clicked()
+            {
+                self.pick(Pick::Sweep, ui.ctx());
+            }
         });
         if let Some(p) = &self.progress {
             if let Some((what, done, total)) = &p.preparing {

@@ -76,6 +76,7 @@ enum Pick {
     Config,
     Run,
     Lolo,
+    Sweep,
 }
 
 pub struct TrainPanel {
@@ -93,6 +94,8 @@ pub struct TrainPanel {
     /// A leave-one-library-out report (`timbrescope lolo`) and its heatmap's state.
     pub lolo: Option<(PathBuf, LoloReport)>,
     pub lolo_state: super::lolo::LoloState,
+    /// Robustness sweep reports (`eval --sweep`), overlaid by parameter.
+    pub sweeps: Vec<(PathBuf, crate::learn::sweep::SweepReport)>,
 }
 
 impl TrainPanel {
@@ -111,6 +114,7 @@ impl TrainPanel {
             confusion: Default::default(),
             lolo: None,
             lolo_state: Default::default(),
+            sweeps: Vec::new(),
         }
     }
 
@@ -196,6 +200,7 @@ impl TrainPanel {
                 Pick::Config => self.settings.config = text,
                 Pick::Run => self.watch(path),
                 Pick::Lolo => self.open_lolo(path),
+                Pick::Sweep => self.open_sweep(path),
             }
         }
         let mut refresh_now = false;
@@ -261,11 +266,23 @@ impl TrainPanel {
         }
     }
 
+    /// Adds a sweep report to the overlaid curves (again: read anew); a bad file is named.
+    pub fn open_sweep(&mut self, path: PathBuf) {
+        match super::sweep_plot::read_sweep(&path) {
+            Ok(report) => {
+                self.sweeps.retain(|(p, _)| *p != path);
+                self.sweeps.push((path, report));
+            }
+            Err(e) => self.message = Some((e, true)),
+        }
+    }
+
     fn pick(&self, pick: Pick, ctx: &egui::Context) {
         super::file_dialog::spawn(ctx, self.picks.0.clone(), move |dialog| {
             let path = match pick {
                 Pick::Config => dialog.add_filter("Config", &["toml"]).pick_file(),
                 Pick::Lolo => dialog.add_filter("LOLO report", &["json"]).pick_file(),
+                Pick::Sweep => dialog.add_filter("Sweep report", &["json"]).pick_file(),
                 _ => dialog.pick_folder(),
             };
             path.map(|path| (pick, path))
@@ -288,6 +305,17 @@ impl TrainPanel {
                     .show(ui, |ui| {
                         if let Some((dataset, note)) = super::lolo::lolo_ui(ui, report, &mut self.lolo_state) {
                             action = Some(TrainAction::LoadNote { dataset, note });
+                        }
+                    });
+            }
+            if !self.sweeps.is_empty() {
+                egui::CollapsingHeader::new(format!("Robustness sweeps ({})", self.sweeps.len()))
+                    .id_salt("sweeps")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        super::sweep_plot::sweep_ui(ui, &self.sweeps);
+                        if ui.small_button("close the sweeps").clicked() {
+                            self.sweeps.clear();
                         }
                     });
             }
