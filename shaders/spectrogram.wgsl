@@ -1,6 +1,7 @@
 // Spectrogram view: values in dB live in a storage buffer (frame-major); the uniform says which
 // part is visible, the dB range and which colormap row to use, so pan, zoom, range and colormap
-// changes never touch the data.
+// changes never touch the data. An overlay of the same shape (saliency in [-1, 1]) tints the
+// colours when its opacity is above 0.
 
 struct Params {
     frame_lo: f32,      // fractional frame at the left edge
@@ -14,13 +15,14 @@ struct Params {
     frame_step: f32,    // frames per stored column (> 1 only for very long clips)
     colormap_row: f32,  // centre of the colormap's row in the atlas, in [0, 1]
     srgb_target: u32,   // 1 when the target applies sRGB encoding itself
-    _pad: u32,
+    overlay_opacity: f32, // 0: no overlay
 };
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> values: array<f32>;
 @group(0) @binding(2) var colormap: texture_2d<f32>;
 @group(0) @binding(3) var colormap_sampler: sampler;
+@group(0) @binding(4) var<storage, read> overlay: array<f32>;
 
 struct VsOut {
     @builtin(position) position: vec4<f32>,
@@ -67,6 +69,24 @@ fn sample_value(column: f32, bin: f32, columns_per_pixel: f32) -> f32 {
     return best;
 }
 
+fn overlay_at(column: i32, bin: i32) -> f32 {
+    let c = u32(clamp(column, 0, i32(params.columns) - 1));
+    let b = u32(clamp(bin, 0, i32(params.bins) - 1));
+    return overlay[c * params.bins + b];
+}
+
+// Bilinear, as the values are when zoomed in; zoomed out the nearest column stands for its
+// pixel (the overlay was uploaded at the views' own time resolution, so this loses little).
+fn sample_overlay(column: f32, bin: f32) -> f32 {
+    let b0 = floor(bin - 0.5);
+    let fb = bin - 0.5 - b0;
+    let c0 = floor(column - 0.5);
+    let fc = column - 0.5 - c0;
+    let lo = mix(overlay_at(i32(c0), i32(b0)), overlay_at(i32(c0), i32(b0) + 1), fb);
+    let hi = mix(overlay_at(i32(c0) + 1, i32(b0)), overlay_at(i32(c0) + 1, i32(b0) + 1), fb);
+    return mix(lo, hi, fc);
+}
+
 fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
     let low = c / 12.92;
     let high = pow((c + 0.055) / 1.055, vec3<f32>(2.4));
@@ -88,6 +108,15 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     // Centre of the texel for t, so the first and last entries are reached exactly.
     let u = (t * 255.0 + 0.5) / 256.0;
     var rgb = textureSampleLevel(colormap, colormap_sampler, vec2<f32>(u, params.colormap_row), 0.0).rgb;
+    if params.overlay_opacity > 0.0 {
+        let s = clamp(sample_overlay(column, bin), -1.0, 1.0);
+        // The spectrogram fades to grey so the tint reads: evidence for the class in green,
+        // against it in blue, the stronger the more opaque.
+        let grey = vec3<f32>(dot(rgb, vec3<f32>(0.299, 0.587, 0.114)));
+        rgb = mix(rgb, grey, params.overlay_opacity);
+        let tint = select(vec3<f32>(0.25, 0.5, 1.0), vec3<f32>(0.25, 1.0, 0.35), s >= 0.0);
+        rgb = mix(rgb, tint, params.overlay_opacity * abs(s));
+    }
     if params.srgb_target == 1u {
         rgb = srgb_to_linear(rgb);
     }

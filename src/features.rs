@@ -41,6 +41,15 @@ impl Analyzer {
         }
     }
 
+    /// Seconds between the view's frames.
+    pub fn hop_secs(&self, view: View) -> f64 {
+        let (hop, rate) = match view {
+            View::Stft => (self.stft.config().hop_len, self.stft.config().sample_rate_hz),
+            View::Cqt => (self.cqt.config().hop_len, self.cqt.config().sample_rate_hz),
+        };
+        hop as f64 / f64::from(rate.max(1))
+    }
+
     /// `[bins, frames]` values and that shape: what `features` writes, with no transposition.
     pub fn compute_bins_by_frames(&mut self, view: View, samples: &[f32], scale: Scale) -> ([usize; 2], Vec<f32>) {
         match view {
@@ -84,6 +93,11 @@ fn npy_header(shape: [usize; 2]) -> Vec<u8> {
     header.resize(10 + len - 1, b' ');
     header.push(b'\n');
     header
+}
+
+/// A float32 `[rows, cols]` array as one .npy, written atomically and flushed to the disk.
+pub fn write_npy(path: &Path, shape: [usize; 2], values: &[f32]) -> Result<(), FeatureError> {
+    write_npy_f32(path, shape, values, Durability::Synced)
 }
 
 /// One clip to one .npy, flushed to the disk before it returns.

@@ -38,6 +38,9 @@ struct Args {
     /// same notes degraded, shown paired with the first.
     #[arg(long, num_args = 1..=2)]
     embeddings: Vec<std::path::PathBuf>,
+    /// Show the saliency over the views (where the model finds its evidence).
+    #[arg(long)]
+    saliency: bool,
     /// Robustness sweep report (from `eval --sweep`) to plot in the training tab (repeatable: overlaid).
     #[arg(long = "sweep")]
     sweeps: Vec<std::path::PathBuf>,
@@ -70,6 +73,8 @@ enum Verb {
     Eval(cli::learn::EvalArgs),
     /// Each note's fused and per-view embeddings, labels and the model's answers, as one .npz.
     Embed(cli::embed::EmbedArgs),
+    /// Where a model finds its evidence for a class: integrated gradients over a clip's STFT or CQT, as .npy.
+    Explain(cli::explain::ExplainArgs),
     /// Gather leave-one-library-out folds (each FOLDS/<library>/test_bank.json) into one report.
     Lolo(cli::learn::LoloArgs),
     /// A model's top predictions for a clip, per head, as JSON.
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
             lolo: args.lolo,
             embeddings: args.embeddings,
             sweeps: args.sweeps,
+            saliency: args.saliency,
         }),
         #[cfg(not(feature = "gui"))]
         None => Err(anyhow::anyhow!(
@@ -126,6 +132,7 @@ fn main() -> ExitCode {
         Some(Verb::Train(a)) => cli::learn::run_train(a),
         Some(Verb::Eval(a)) => cli::learn::run_eval(a),
         Some(Verb::Embed(a)) => cli::embed::run(a),
+        Some(Verb::Explain(a)) => cli::explain::run(a),
         Some(Verb::Lolo(a)) => cli::learn::run_lolo(a),
         Some(Verb::Predict(a)) => cli::learn::run_predict(a),
         #[cfg(feature = "audio-io")]

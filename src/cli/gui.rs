@@ -23,6 +23,8 @@ pub struct Start {
     pub embeddings: Vec<PathBuf>,
     /// Sweep reports to plot in the training tab (opened on it).
     pub sweeps: Vec<PathBuf>,
+    /// Show the saliency over the views from the start.
+    pub saliency: bool,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -64,6 +66,9 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             if let Some(path) = start.mixture {
                 app.open_mixture(path);
                 app.set_mode(Mode::Mixture);
+            }
+            if start.saliency {
+                app.show_saliency(true);
             }
             for path in start.sweeps {
                 app.train_panel_mut().open_sweep(path);

@@ -4,6 +4,7 @@ pub mod dataset;
 pub mod degrade;
 pub mod describe;
 pub mod embed;
+pub mod explain;
 pub mod features;
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -79,7 +79,9 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
                         ColormapArg::Inferno => Colormap::Inferno,
                         ColormapArg::Gray => Colormap::Gray,
                     },
+                    overlay_opacity: 0.0,
                 },
+                overlay: None,
             }
         }
     };

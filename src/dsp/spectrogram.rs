@@ -52,6 +52,11 @@ pub struct Spectrogram {
 }
 
 impl Spectrogram {
+    /// A spectrogram of the same grid (bins, frames, hop, axis, scale) with no values yet.
+    pub fn clone_shape(&self) -> Self {
+        Self { values: Vec::new(), ..*self }
+    }
+
     pub fn frame(&self, frame: usize) -> &[f32] {
         &self.values[frame * self.bins..(frame + 1) * self.bins]
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::worker::{Context, Job, Worker};
+use crate::learn::saliency::{Explanation, explain};
 use crate::learn::{ModelSource, Prediction, Predictor};
 
 /// Which version of the clip in the views a prediction is for.
@@ -18,12 +19,35 @@ pub enum Version {
 /// comes before the predictions queued with it; each version of the clip has its own lane.
 pub enum PredictRequest {
     Load(ModelSource),
-    Predict { version: Version, samples: Arc<[f32]> },
+    Predict {
+        version: Version,
+        samples: Arc<[f32]>,
+    },
+    /// Saliency of `class` (the top class when None) for a version of the clip.
+    Explain {
+        version: Version,
+        samples: Arc<[f32]>,
+        class: Option<usize>,
+    },
 }
 
 pub enum PredictEvent {
-    Loaded { source: ModelSource, summary: String },
-    Ready { version: Version, prediction: Prediction, millis: f64 },
+    /// A model is loaded: what it is, and its primary head's classes.
+    Loaded {
+        source: ModelSource,
+        summary: String,
+        classes: Vec<String>,
+    },
+    Ready {
+        version: Version,
+        prediction: Prediction,
+        millis: f64,
+    },
+    Explained {
+        version: Version,
+        explanation: Arc<Explanation>,
+        millis: f64,
+    },
 }
 
 /// Labels per head the panel shows.
@@ -38,12 +62,13 @@ pub struct PredictJob {
 impl Job for PredictJob {
     type Request = PredictRequest;
     type Event = PredictEvent;
-    const LANES: usize = 3;
+    const LANES: usize = 5;
 
     fn lane(request: &PredictRequest) -> usize {
         match request {
             PredictRequest::Load(_) => 0,
             PredictRequest::Predict { version, .. } => 1 + *version as usize,
+            PredictRequest::Explain { version, .. } => 3 + *version as usize,
         }
     }
 
@@ -62,8 +87,9 @@ impl Job for PredictJob {
                     m.epoch,
                     m.stage.map_or("untrained", |s| s.name())
                 );
+                let classes = primary.classes.clone();
                 self.predictor = Some(p);
-                ctx.report(PredictEvent::Loaded { source, summary });
+                ctx.report(PredictEvent::Loaded { source, summary, classes });
             }
             PredictRequest::Predict { version, samples } => {
                 // Without a model (its load failed, and said so) there is nothing to answer.
@@ -71,6 +97,13 @@ impl Job for PredictJob {
                 let start = Instant::now();
                 let prediction = p.predict(&samples, TOP).map_err(|e| e.to_string())?;
                 ctx.report(PredictEvent::Ready { version, prediction, millis: start.elapsed().as_secs_f64() * 1e3 });
+            }
+            PredictRequest::Explain { version, samples, class } => {
+                let Some(p) = self.predictor.as_mut() else { return Ok(()) };
+                let start = Instant::now();
+                let explanation = Arc::new(explain(p, &samples, class).map_err(|e| e.to_string())?);
+                let millis = start.elapsed().as_secs_f64() * 1e3;
+                ctx.report(PredictEvent::Explained { version, explanation, millis });
             }
         }
         Ok(())

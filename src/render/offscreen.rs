@@ -26,12 +26,22 @@ pub enum RenderError {
     Readback(String),
     #[error("cannot write {path}: {source}")]
     Write { path: std::path::PathBuf, source: std::io::Error },
+    #[error("overlay: {0}")]
+    Overlay(String),
 }
 
 /// What to draw.
 pub enum Content<'a> {
-    Waveform { samples: &'a [f32], params: WaveformParams },
-    Spectrogram { spectrogram: &'a Spectrogram, params: SpectrogramParams },
+    Waveform {
+        samples: &'a [f32],
+        params: WaveformParams,
+    },
+    /// A spectrogram, tinted by `overlay` (same shape, values in [-1, 1]) when one is given.
+    Spectrogram {
+        spectrogram: &'a Spectrogram,
+        params: SpectrogramParams,
+        overlay: Option<&'a Spectrogram>,
+    },
 }
 
 /// A device without a window.
@@ -104,9 +114,12 @@ impl HeadlessGpu {
                 let mut pass = begin_pass(&mut encoder, &view, clear);
                 renderer.paint(&mut pass, &layer);
             }
-            Content::Spectrogram { spectrogram, params } => {
+            Content::Spectrogram { spectrogram, params, overlay } => {
                 let renderer = SpectrogramRenderer::new(&self.device, &self.queue, FORMAT);
-                let layer = renderer.upload(&self.device, spectrogram);
+                let mut layer = renderer.upload(&self.device, spectrogram);
+                if let Some(overlay) = overlay {
+                    renderer.set_overlay(&self.device, &mut layer, Some(overlay)).map_err(RenderError::Overlay)?;
+                }
                 renderer.prepare(&self.queue, &layer, params);
                 let mut pass = begin_pass(&mut encoder, &view, clear);
                 renderer.paint(&mut pass, &layer);

@@ -15,6 +15,8 @@ pub struct SpectrogramParams {
     /// dB mapped to the first and last colour.
     pub db_range: [f32; 2],
     pub colormap: Colormap,
+    /// How strongly the layer's overlay tints the colours (0: not at all, or no overlay).
+    pub overlay_opacity: f32,
 }
 
 #[repr(C)]
@@ -31,7 +33,7 @@ struct Uniform {
     frame_step: f32,
     colormap_row: f32,
     srgb_target: u32,
-    _pad: u32,
+    overlay_opacity: f32,
 }
 
 /// Pipeline and colormap atlas, built once per target format.
@@ -43,10 +45,12 @@ pub struct SpectrogramRenderer {
     srgb_target: bool,
 }
 
-/// One spectrogram uploaded to the GPU, with its own uniform.
+/// One spectrogram uploaded to the GPU, with its own uniform and an optional overlay.
 pub struct SpectrogramLayer {
     bind_group: wgpu::BindGroup,
     uniform: wgpu::Buffer,
+    values: wgpu::Buffer,
+    has_overlay: bool,
     bins: u32,
     columns: u32,
     frame_step: u32,
@@ -75,6 +79,7 @@ impl SpectrogramRenderer {
                     ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
                     count: None,
                 },
+                storage_entry(4),
             ],
         });
         let source = include_str!("../../shaders/spectrogram.wgsl");
@@ -105,17 +110,67 @@ impl SpectrogramRenderer {
         let columns = (values.len() / spec.bins.max(1)) as u32;
         let buffer = storage_buffer(device, "spectrogram values", &values);
         let uniform = uniform_buffer(device, "spectrogram params", std::mem::size_of::<Uniform>());
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        // No overlay yet: one zero stands in, since every binding must be bound.
+        let overlay = storage_buffer(device, "spectrogram overlay", &[0.0f32]);
+        let bind_group = self.bind_group(device, &uniform, &buffer, &overlay);
+        SpectrogramLayer {
+            bind_group,
+            uniform,
+            values: buffer,
+            has_overlay: false,
+            bins: spec.bins as u32,
+            columns,
+            frame_step: frame_step as u32,
+        }
+    }
+
+    fn bind_group(
+        &self,
+        device: &wgpu::Device,
+        uniform: &wgpu::Buffer,
+        values: &wgpu::Buffer,
+        overlay: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("spectrogram"),
             layout: &self.layout,
             entries: &[
                 wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: values.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&self.atlas) },
                 wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&self.sampler) },
+                wgpu::BindGroupEntry { binding: 4, resource: overlay.as_entire_binding() },
             ],
-        });
-        SpectrogramLayer { bind_group, uniform, bins: spec.bins as u32, columns, frame_step: frame_step as u32 }
+        })
+    }
+
+    /// Sets the layer's overlay: `frames × bins` values in [-1, 1], frame-major like the
+    /// spectrogram uploaded (reduced in time as it was); None removes it. A shape other than the
+    /// spectrogram's is refused.
+    pub fn set_overlay(
+        &self,
+        device: &wgpu::Device,
+        layer: &mut SpectrogramLayer,
+        overlay: Option<&Spectrogram>,
+    ) -> Result<(), String> {
+        let values = match overlay {
+            None => vec![0.0f32],
+            Some(o) => {
+                let step = layer.frame_step as usize;
+                let reduced = if step == 1 { o.values.clone() } else { max_abs_over_frames(o, step) };
+                if o.bins as u32 != layer.bins || reduced.len() != (layer.columns * layer.bins) as usize {
+                    return Err(format!(
+                        "an overlay of {} bins x {} frames on a spectrogram of {} bins x {} columns",
+                        o.bins, o.frames, layer.bins, layer.columns
+                    ));
+                }
+                reduced
+            }
+        };
+        let buffer = storage_buffer(device, "spectrogram overlay", &values);
+        layer.bind_group = self.bind_group(device, &layer.uniform, &layer.values, &buffer);
+        layer.has_overlay = overlay.is_some();
+        Ok(())
     }
 
     /// Writes this frame's window and colours; call before the render pass that paints it.
@@ -133,7 +188,7 @@ impl SpectrogramRenderer {
             frame_step: layer.frame_step as f32,
             colormap_row: (params.colormap.index() as f32 + 0.5) / rows,
             srgb_target: self.srgb_target as u32,
-            _pad: 0,
+            overlay_opacity: if layer.has_overlay { params.overlay_opacity.clamp(0.0, 1.0) } else { 0.0 },
         };
         queue.write_buffer(&layer.uniform, 0, bytemuck::bytes_of(&uniform));
     }
@@ -152,6 +207,21 @@ fn max_over_frames(spec: &Spectrogram, step: usize) -> Vec<f32> {
         let dst = &mut out[(t / step) * spec.bins..(t / step + 1) * spec.bins];
         for (d, &v) in dst.iter_mut().zip(spec.frame(t)) {
             *d = d.max(v);
+        }
+    }
+    out
+}
+
+/// Per group of `step` frames, the value of largest magnitude (its sign kept).
+fn max_abs_over_frames(spec: &Spectrogram, step: usize) -> Vec<f32> {
+    let columns = spec.frames.div_ceil(step);
+    let mut out = vec![0.0f32; columns * spec.bins];
+    for t in 0..spec.frames {
+        let dst = &mut out[(t / step) * spec.bins..(t / step + 1) * spec.bins];
+        for (d, &v) in dst.iter_mut().zip(spec.frame(t)) {
+            if v.abs() > d.abs() {
+                *d = v;
+            }
         }
     }
     out

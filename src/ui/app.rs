@@ -9,11 +9,13 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
 use super::degrade_panel::DegradePanel;
-use super::gpu_views;
+use super::gpu_views::{self, Slot};
 use super::train_panel::TrainSettings;
 use super::views::ColorSettings;
 use crate::audio::Clip;
 use crate::data::demo::{demo_clips, try_load_demo};
+use crate::dsp::View;
+use crate::jobs::predict::Version;
 use crate::learn::eval::shipped_model_path;
 use crate::render::Colormap;
 
@@ -25,7 +27,7 @@ mod dialogs;
 mod embed;
 mod learn;
 
-use clip::ClipViews;
+use clip::{ClipViews, Look};
 use data::DataMode;
 use degrade::DegradeMode;
 use dialogs::{Answer, Dialog};
@@ -114,6 +116,8 @@ enum Effect {
     Analysed,
     /// The model or the degraded version changed: predict again.
     Predict,
+    /// The saliency was turned on or asked of another class: explain both versions again.
+    Explain,
 }
 
 /// The effects raised while handling one frame, routed in order once the modes are done.
@@ -247,6 +251,10 @@ impl Workbench {
                     let clean = self.clip.analysis.as_deref();
                     self.learn.request_predictions(clean, self.degrade.shown().map(|d| &**d));
                 }
+                Effect::Explain => {
+                    let clean = self.clip.analysis.as_deref();
+                    self.learn.request_saliency(clean, self.degrade.shown().map(|d| &**d));
+                }
             }
         }
     }
@@ -293,6 +301,22 @@ impl Workbench {
             self.clip.toggle_playback(self.degrade.b_side(), &mut self.effects);
         }
         self.route(None);
+    }
+
+    /// Tints the STFT and CQT of the version each new saliency belongs to.
+    fn draw_saliency(&mut self, rs: &eframe::egui_wgpu::RenderState) {
+        for (version, e) in self.learn.take_explained() {
+            let (analysis, slots) = match version {
+                Version::Clean => (self.clip.analysis.as_deref(), [Slot::Stft, Slot::Cqt]),
+                Version::Degraded => {
+                    (self.degrade.shown().map(|d| &d.analysis), [Slot::DegradedStft, Slot::DegradedCqt])
+                }
+            };
+            let Some(a) = analysis else { continue };
+            for (view, slot) in [(View::Stft, slots[0]), (View::Cqt, slots[1])] {
+                gpu_views::set_overlay(rs, slot, Some(&e.overlay(view, a.view(view))));
+            }
+        }
     }
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
@@ -353,7 +377,14 @@ impl Workbench {
         });
         let fx = &mut self.effects;
         match self.mode {
-            Mode::Clip => self.clip.ui(ui, self.gpu, self.degrade.b_side(), &self.colors, self.show_slice, fx),
+            Mode::Clip => {
+                let look = Look {
+                    colors: &self.colors,
+                    show_slice: self.show_slice,
+                    overlay_opacity: self.learn.overlay_opacity(),
+                };
+                self.clip.ui(ui, self.gpu, self.degrade.b_side(), look, fx);
+            }
             Mode::Grid => self.data.grid_ui(ui, self.gpu, &self.colors, fx),
             Mode::Mixture => self.data.mixture_ui(ui, self.gpu, &self.colors, fx),
             Mode::Training => self.learn.training_ui(ui, fx),
@@ -377,6 +408,9 @@ impl eframe::App for Workbench {
         self.degrade.logic(render_state, fx);
         self.learn.logic(ctx, fx);
         self.embed.logic(fx);
+        if let Some(rs) = render_state {
+            self.draw_saliency(rs);
+        }
         self.handle_dialogs();
         let dropped: Option<PathBuf> = ctx
             .input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).find(|p| !p.as_os_str().is_empty()));

@@ -72,6 +72,18 @@ pub fn upload_spectrogram(render_state: &RenderState, slot: Slot, spectrogram: &
     });
 }
 
+/// Tints the spectrogram in `slot` with `overlay` (same grid, values in [-1, 1]), or removes the
+/// tint. A slot holding something else, or an overlay of another shape, is left as it is.
+pub fn set_overlay(render_state: &RenderState, slot: Slot, overlay: Option<&Spectrogram>) {
+    with_views(render_state, |views| {
+        if let Some(Layer::Spectrogram(layer)) = views.layers.get_mut(&slot)
+            && let Err(e) = views.spectrogram.set_overlay(&render_state.device, layer, overlay)
+        {
+            log::debug!("saliency overlay for {slot:?} skipped: {e}");
+        }
+    });
+}
+
 fn with_views(render_state: &RenderState, f: impl FnOnce(&mut GpuViews)) {
     let mut renderer = render_state.renderer.write();
     match renderer.callback_resources.get_mut::<GpuViews>() {

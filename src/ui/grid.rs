@@ -99,6 +99,7 @@ pub fn grid_ui(
                     bins: [0.0, spec.bins as f32],
                     db_range,
                     colormap: colors.colormap,
+                    overlay_opacity: 0.0,
                 };
                 painter.add(view_shape(plot, Slot::Grid(i as u8), SlotParams::Spectrogram(params)));
                 let response = ui

@@ -77,8 +77,13 @@ pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings)
         };
         painter.text(outer.left_top(), Align2::LEFT_TOP, title, FontId::proportional(12.0), Color32::LIGHT_GRAY);
         painter.rect_filled(plot, 2.0, Color32::from_gray(12));
-        let params =
-            SpectrogramParams { frames: [0.0, spec.frames as f32], bins: [0.0, spec.bins as f32], db_range, colormap };
+        let params = SpectrogramParams {
+            frames: [0.0, spec.frames as f32],
+            bins: [0.0, spec.bins as f32],
+            db_range,
+            colormap,
+            overlay_opacity: 0.0,
+        };
         painter.add(view_shape(plot, Slot::Mixture(row as u8), SlotParams::Spectrogram(params)));
     }
     ui.allocate_rect(area, Sense::hover());

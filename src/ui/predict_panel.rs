@@ -1,28 +1,62 @@
 //! The prediction panel: the model's top classes for the clip in the views, clean and degraded
 //! side by side, so a moving slider shows where the prediction flips.
 
+use std::sync::Arc;
+
 use eframe::egui::{self, Color32};
 
+use crate::learn::saliency::Explanation;
 use crate::learn::{ModelSource, Prediction};
 
-#[derive(Default)]
 pub struct PredictPanel {
     pub model: Option<ModelSource>,
     pub summary: Option<String>,
+    /// The model's primary classes (instruments, or NSynth's families).
+    pub classes: Vec<String>,
     pub clean: Option<Prediction>,
     pub degraded: Option<Prediction>,
     pub pending: [Option<u64>; 2],
     pub millis: Option<f64>,
     pub error: Option<String>,
+    /// Show where the model finds its evidence over the STFT and CQT.
+    pub saliency: bool,
+    pub saliency_opacity: f32,
+    /// The class explained; the top prediction when None.
+    pub saliency_class: Option<usize>,
+    /// The latest saliency of each version (clean, degraded), and how long the last one took.
+    pub explained: [Option<Arc<Explanation>>; 2],
+    pub saliency_millis: Option<f64>,
+}
+
+impl Default for PredictPanel {
+    fn default() -> Self {
+        Self {
+            model: None,
+            summary: None,
+            classes: Vec::new(),
+            clean: None,
+            degraded: None,
+            pending: [None, None],
+            millis: None,
+            error: None,
+            saliency: false,
+            saliency_opacity: 0.6,
+            saliency_class: None,
+            explained: [None, None],
+            saliency_millis: None,
+        }
+    }
 }
 
 pub struct PredictResponse {
     pub load_model: bool,
+    /// The saliency was turned on or its class changed: explain again.
+    pub saliency_changed: bool,
 }
 
 impl PredictPanel {
-    pub fn ui(&self, ui: &mut egui::Ui, chain_on: bool) -> PredictResponse {
-        let mut response = PredictResponse { load_model: false };
+    pub fn ui(&mut self, ui: &mut egui::Ui, chain_on: bool) -> PredictResponse {
+        let mut response = PredictResponse { load_model: false, saliency_changed: false };
         ui.horizontal(|ui| {
             ui.heading("Prediction");
             if self.pending.iter().any(Option::is_some) {
@@ -61,7 +95,41 @@ impl PredictPanel {
         if let Some(ms) = self.millis {
             ui.small(format!("{ms:.0} ms per prediction"));
         }
+        self.saliency_ui(ui, &mut response);
         response
+    }
+
+    fn saliency_ui(&mut self, ui: &mut egui::Ui, response: &mut PredictResponse) {
+        ui.horizontal(|ui| {
+            let hint = "Where the model finds its evidence for the class: integrated gradients over its STFT and \
+                        CQT inputs, green for the class and blue against it (on the B side, the degraded clip's)";
+            response.saliency_changed |= ui.checkbox(&mut self.saliency, "saliency").on_hover_text(hint).changed();
+            ui.add_enabled(
+                self.saliency,
+                egui::Slider::new(&mut self.saliency_opacity, 0.0..=1.0).text("opacity").fixed_decimals(2),
+            );
+        });
+        if !self.saliency {
+            return;
+        }
+        let name = |c: Option<usize>| match c {
+            None => "the top prediction".to_owned(),
+            Some(c) => self.classes.get(c).cloned().unwrap_or_default(),
+        };
+        let mut class = self.saliency_class;
+        egui::ComboBox::from_label("explained").selected_text(name(class)).show_ui(ui, |ui| {
+            ui.selectable_value(&mut class, None, name(None));
+            for (i, c) in self.classes.iter().enumerate() {
+                ui.selectable_value(&mut class, Some(i), c);
+            }
+        });
+        if class != self.saliency_class {
+            self.saliency_class = class;
+            response.saliency_changed = true;
+        }
+        if let (Some(e), Some(ms)) = (&self.explained[0], self.saliency_millis) {
+            ui.small(format!("{} at {:.0}%, saliency in {ms:.0} ms", e.class_name, 100.0 * e.probability));
+        }
     }
 }
 

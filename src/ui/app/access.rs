@@ -218,6 +218,13 @@ impl Workbench {
         &self.learn.prediction
     }
 
+    /// Turns the saliency over the views on or off (as its checkbox does).
+    pub fn show_saliency(&mut self, on: bool) {
+        self.learn.prediction.saliency = on;
+        self.effects.push(Effect::Explain);
+        self.route(None);
+    }
+
     /// Loads a model file for the prediction panel.
     pub fn use_model(&mut self, path: PathBuf) {
         self.learn.use_model(path, &mut self.effects);

@@ -25,6 +25,14 @@ pub(super) struct BSide<'a> {
     pub delta_range_db: f32,
 }
 
+/// How the views look: colours, the spectrum slice, and the saliency's opacity (0: hidden).
+#[derive(Clone, Copy)]
+pub(super) struct Look<'a> {
+    pub colors: &'a ColorSettings,
+    pub show_slice: bool,
+    pub overlay_opacity: f32,
+}
+
 pub(super) struct ClipViews {
     pub clips: Vec<Clip>,
     pub selected: Option<usize>,
@@ -310,15 +318,8 @@ impl ClipViews {
     }
 
     /// The synced views of the clip (and, with a chain on, its Δ rows), with the spectrum slice.
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        gpu: bool,
-        b_side: Option<BSide<'_>>,
-        colors: &ColorSettings,
-        show_slice: bool,
-        fx: &mut Effects,
-    ) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, gpu: bool, b_side: Option<BSide<'_>>, look: Look<'_>, fx: &mut Effects) {
+        let Look { colors, show_slice, overlay_opacity } = look;
         let playhead = self.playhead_secs();
         let (Some(clean), Some(window), true) = (&self.analysis, &mut self.window, gpu) else {
             ui.centered_and_justified(|ui| {
@@ -340,8 +341,14 @@ impl ClipViews {
                     [Slot::Waveform, Slot::Stft, Slot::Cqt]
                 },
                 delta: Some(DeltaRows { stft: &b.view.delta_stft, cqt: &b.view.delta_cqt, range_db: b.delta_range_db }),
+                overlay_opacity,
             },
-            None => ViewSources { analysis: clean, slots: [Slot::Waveform, Slot::Stft, Slot::Cqt], delta: None },
+            None => ViewSources {
+                analysis: clean,
+                slots: [Slot::Waveform, Slot::Stft, Slot::Cqt],
+                delta: None,
+                overlay_opacity,
+            },
         };
         let analysis = sources.analysis;
         if show_slice {

@@ -11,6 +11,7 @@ use crate::jobs::degrade::DegradedView;
 use crate::jobs::predict::{PredictEvent, PredictJob, PredictRequest, PredictWorker, Version};
 use crate::jobs::{Analysis, Report};
 use crate::learn::ModelSource;
+use crate::learn::saliency::Explanation;
 use crate::ui::predict_panel::PredictPanel;
 use crate::ui::train_panel::{TrainAction, TrainPanel, TrainSettings};
 
@@ -20,6 +21,8 @@ pub(super) struct LearnMode {
     pub prediction: PredictPanel,
     /// The model file chosen for predictions; the shipped model when unset. Saved with the settings.
     pub model_path: Option<PathBuf>,
+    /// Saliency arrived and not yet drawn.
+    arrived: Vec<(Version, Arc<Explanation>)>,
 }
 
 impl LearnMode {
@@ -30,6 +33,7 @@ impl LearnMode {
             predictor: PredictWorker::start("predict", PredictJob::default, Arc::new(move || ctx.request_repaint())),
             prediction: PredictPanel::default(),
             model_path: None,
+            arrived: Vec::new(),
         };
         // A first launch, or a remembered model that has gone, uses the one inside the binary.
         let mut ignored = Effects::default();
@@ -53,9 +57,10 @@ impl LearnMode {
         fx.push(Effect::Predict);
     }
 
-    /// A new clip is in the views: the degraded prediction was of the old one.
+    /// A new clip is in the views: the degraded prediction and both saliencies were of the old one.
     pub fn clip_changed(&mut self) {
         self.prediction.degraded = None;
+        self.prediction.explained = [None, None];
     }
 
     /// Asks for predictions of the clip in the views and of its degraded version.
@@ -72,6 +77,28 @@ impl LearnMode {
             let request = PredictRequest::Predict { version: Version::Degraded, samples };
             self.prediction.pending[1] = Some(self.predictor.submit(request));
         }
+        self.request_saliency(clean, degraded);
+    }
+
+    /// Asks for the saliency of both versions of the clip, when it is shown.
+    pub fn request_saliency(&mut self, clean: Option<&Analysis>, degraded: Option<&DegradedView>) {
+        if !self.prediction.saliency || self.prediction.model.is_none() {
+            return;
+        }
+        let class = self.prediction.saliency_class;
+        if let Some(a) = clean {
+            let samples = a.clip.samples.clone();
+            self.predictor.submit(PredictRequest::Explain { version: Version::Clean, samples, class });
+        }
+        if let Some(d) = degraded {
+            let samples = d.analysis.clip.samples.clone();
+            self.predictor.submit(PredictRequest::Explain { version: Version::Degraded, samples, class });
+        }
+    }
+
+    /// Saliency that arrived since the last call, to be drawn over the views.
+    pub fn take_explained(&mut self) -> Vec<(Version, Arc<Explanation>)> {
+        std::mem::take(&mut self.arrived)
     }
 
     pub fn logic(&mut self, ctx: &egui::Context, fx: &mut Effects) {
@@ -80,11 +107,20 @@ impl LearnMode {
         }
         for report in self.predictor.poll() {
             match report {
-                Report::Event { event: PredictEvent::Loaded { source, summary }, .. }
+                Report::Event { event: PredictEvent::Loaded { source, summary, classes }, .. }
                     if self.prediction.model.as_ref() == Some(&source) =>
                 {
                     self.prediction.summary = Some(summary);
                     self.prediction.error = None;
+                    if classes != self.prediction.classes {
+                        self.prediction.saliency_class = None;
+                    }
+                    self.prediction.classes = classes;
+                }
+                Report::Event { event: PredictEvent::Explained { version, explanation, millis }, .. } => {
+                    self.prediction.explained[version as usize] = Some(explanation.clone());
+                    self.prediction.saliency_millis = Some(millis);
+                    self.arrived.push((version, explanation));
                 }
                 Report::Event { event: PredictEvent::Loaded { .. }, .. } | Report::Done { .. } => {}
                 Report::Event { ticket, event: PredictEvent::Ready { version, prediction, millis } } => {
@@ -126,9 +162,18 @@ impl LearnMode {
 
     /// The prediction panel, above the chain in the clip views' side panel.
     pub fn predict_ui(&mut self, ui: &mut egui::Ui, chain_on: bool, fx: &mut Effects) {
-        if self.prediction.ui(ui, chain_on).load_model {
+        let response = self.prediction.ui(ui, chain_on);
+        if response.load_model {
             fx.push(Effect::Dialog(Dialog::Model));
         }
+        if response.saliency_changed {
+            fx.push(Effect::Explain);
+        }
+    }
+
+    /// How strongly the views show the saliency (0 when off).
+    pub fn overlay_opacity(&self) -> f32 {
+        if self.prediction.saliency { self.prediction.saliency_opacity } else { 0.0 }
     }
 
     /// The training tab.

@@ -126,6 +126,8 @@ pub struct ViewSources<'a> {
     /// Where its waveform, STFT and CQT were uploaded.
     pub slots: [Slot; 3],
     pub delta: Option<DeltaRows<'a>>,
+    /// How strongly the STFT and CQT show their saliency overlay (0: not at all).
+    pub overlay_opacity: f32,
 }
 
 /// Degraded minus clean, in dB, drawn on a diverging map from -range to +range.
@@ -201,6 +203,7 @@ pub fn views_ui(
             bins: [bins[0] as f32, bins[1] as f32],
             db_range,
             colormap: colors.colormap,
+            overlay_opacity: sources.overlay_opacity,
         };
         painter.rect_filled(rect, 2.0, Color32::from_gray(12));
         let slot = if view == View::Stft { sources.slots[1] } else { sources.slots[2] };
@@ -220,6 +223,7 @@ pub fn views_ui(
                 bins: [bins[0] as f32, bins[1] as f32],
                 db_range: [-delta.range_db, delta.range_db],
                 colormap: Colormap::RedBlue,
+                overlay_opacity: 0.0,
             };
             painter.rect_filled(rect, 2.0, Color32::from_gray(12));
             painter.add(view_shape(rect, slot, SlotParams::Spectrogram(params)));

@@ -1,0 +1,89 @@
+//! `timbrescope explain`: where in time and frequency the model finds its evidence for a class,
+//! as integrated gradients spread over the clip's own STFT or CQT grid.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use timbrescope::audio::load_clip;
+use timbrescope::degrade::{ChainSpec, apply_chain};
+use timbrescope::dsp::{Scale, View};
+use timbrescope::features::{Analyzer, write_npy};
+use timbrescope::learn::Predictor;
+use timbrescope::learn::saliency::explain;
+
+use super::features::ViewArg;
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// Clip (WAV, FLAC, MP3, Ogg Vorbis); its first 4 s from the onset are explained.
+    clip: PathBuf,
+    /// Model file; without it, the model shipped inside the binary.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The class to explain, by name (default: the model's top prediction).
+    #[arg(long)]
+    class: Option<String>,
+    /// Degrade the clip with this chain first.
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    #[arg(long, default_value_t = 0, requires = "chain")]
+    seed: u64,
+    /// Which view's grid the saliency is written on.
+    #[arg(long, value_enum, default_value_t = ViewArg::Cqt)]
+    view: ViewArg,
+    /// float32 .npy [bins, frames], the shape `timbrescope features` gives the same clip and
+    /// view: each cell the integrated gradient of the input cell that pooled it, 0 outside the
+    /// analysed 4 s.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
+    let clip = load_clip(&args.clip)?;
+    let samples = match &args.chain {
+        None => clip.samples.to_vec(),
+        Some(path) => {
+            let stages = ChainSpec::load(path)?.draw(args.seed)?;
+            apply_chain(&clip.samples, clip.sample_rate_hz, &stages)
+                .with_context(|| format!("degrading {}", args.clip.display()))?
+                .mid()
+        }
+    };
+    let mut predictor = match &args.model {
+        Some(path) => Predictor::load(path)?,
+        None => Predictor::shipped()?,
+    };
+    let classes = predictor.model.meta.primary_classes().to_vec();
+    let class = match &args.class {
+        None => None,
+        Some(name) => Some(
+            classes
+                .iter()
+                .position(|c| c == name)
+                .with_context(|| format!("--class {name:?}: the model's classes are {}", classes.join(", ")))?,
+        ),
+    };
+    let start = std::time::Instant::now();
+    let e = explain(&mut predictor, &samples, class)?;
+    let millis = start.elapsed().as_secs_f64() * 1e3;
+    let view = match args.view {
+        ViewArg::Stft => View::Stft,
+        ViewArg::Cqt => View::Cqt,
+    };
+    let mut analyzer = Analyzer::default();
+    let ([bins, frames], _) = analyzer.compute_bins_by_frames(view, &samples, Scale::Db);
+    let hop_secs = analyzer.hop_secs(view);
+    let grid = e.on_clip(view, bins, frames, hop_secs);
+    write_npy(&args.out, [bins, frames], &grid)?;
+    println!(
+        "{} ({:.1}%): saliency of {} steps in {millis:.0} ms; log p {:.3} against {:.3} at the baseline; wrote {} [{bins}, {frames}]",
+        e.class_name,
+        100.0 * e.probability,
+        timbrescope::learn::saliency::STEPS,
+        e.score,
+        e.baseline_score,
+        args.out.display()
+    );
+    Ok(())
+}
