@@ -1,6 +1,7 @@
 //! The embedding map: mapping 4,000 notes to 2-D (PCA, and t-SNE with either gradient, printing
 //! how many of each point's 10 nearest neighbours each map keeps), and one frame's work of the
-//! map with 10,000 points: building its meshes and finding the point under the pointer.
+//! map with 10,000 points: building its meshes and finding the point under the pointer. And the
+//! saliency of a 4-s clip with the shipped model.
 //!
 //! The notes are seeded synthetic embeddings of the model's fused width: 16 classes of 250 notes
 //! each, every class a Gaussian blob around its own centre with a second, smaller level of
@@ -64,6 +65,18 @@ fn projection(c: &mut Criterion) {
     g.finish();
 }
 
+fn saliency(c: &mut Criterion) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/violin_A4.wav");
+    let clip = timbrescope::audio::load_clip(&path).unwrap();
+    let mut predictor = timbrescope::learn::Predictor::shipped().unwrap();
+    let mut g = c.benchmark_group("saliency");
+    g.sample_size(20);
+    g.bench_function("explain_4s_shipped_model", |b| {
+        b.iter(|| black_box(timbrescope::learn::saliency::explain(&mut predictor, black_box(&clip.samples), None)))
+    });
+    g.finish();
+}
+
 #[cfg(feature = "gui")]
 fn map_frame(c: &mut Criterion) {
     use eframe::egui::{Color32, Pos2, Rect, Vec2};
@@ -86,9 +99,11 @@ fn map_frame(c: &mut Criterion) {
 #[cfg(not(feature = "gui"))]
 fn map_frame(_: &mut Criterion) {}
 
-criterion_group!(benches, projection, map_frame);
+criterion_group!(benches, projection, map_frame, saliency);
 
 fn main() {
+    // SAFETY: the first statement of main: no other thread exists yet.
+    unsafe { timbrescope::learn::park_candle_helpers() };
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -37,6 +37,11 @@ pub struct ExplainArgs {
     /// analysed 4 s.
     #[arg(long)]
     out: PathBuf,
+    /// Also draw the view with the saliency over it (grey base, green for the class, blue
+    /// against it), through the workbench's shader, into this PNG.
+    #[cfg(feature = "render")]
+    #[arg(long)]
+    png: Option<PathBuf>,
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
@@ -76,6 +81,10 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     let hop_secs = analyzer.hop_secs(view);
     let grid = e.on_clip(view, bins, frames, hop_secs);
     write_npy(&args.out, [bins, frames], &grid)?;
+    #[cfg(feature = "render")]
+    if let Some(png) = &args.png {
+        draw(png, &e, view, &analyzer.compute(view, &samples, Scale::Db))?;
+    }
     println!(
         "{} ({:.1}%): saliency of {} steps in {millis:.0} ms; log p {:.3} against {:.3} at the baseline; wrote {} [{bins}, {frames}]",
         e.class_name,
@@ -85,5 +94,32 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         e.baseline_score,
         args.out.display()
     );
+    Ok(())
+}
+
+/// The view of the clip through the spectrogram shader, tinted by the saliency.
+#[cfg(feature = "render")]
+fn draw(
+    path: &std::path::Path,
+    e: &timbrescope::learn::saliency::Explanation,
+    view: View,
+    spec: &timbrescope::dsp::Spectrogram,
+) -> anyhow::Result<()> {
+    use timbrescope::render::offscreen::{Content, HeadlessGpu, write_png};
+    use timbrescope::render::{Colormap, SpectrogramParams};
+    let (width, height) = (1200, 500);
+    let top = spec.max_value().unwrap_or(0.0).ceil();
+    let overlay = e.overlay(view, spec);
+    let params = SpectrogramParams {
+        frames: [-0.5, spec.frames as f32 - 0.5],
+        bins: [-0.5, spec.bins as f32 - 0.5],
+        db_range: [top - 80.0, top],
+        colormap: Colormap::Magma,
+        overlay_opacity: 0.7,
+    };
+    let gpu = HeadlessGpu::new()?;
+    let pixels =
+        gpu.render(width, height, &Content::Spectrogram { spectrogram: spec, params, overlay: Some(&overlay) })?;
+    write_png(path, width, height, &pixels).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
