@@ -38,6 +38,10 @@ struct Args {
     /// same notes degraded, shown paired with the first.
     #[arg(long, num_args = 1..=2)]
     embeddings: Vec<std::path::PathBuf>,
+    /// A note of the --dataset to open beside its nearest training note of the class it is heard
+    /// as, in the --model's embedding (the shipped model's without it); B switches between them.
+    #[arg(long, requires = "dataset")]
+    nearest: Option<String>,
     /// Show the saliency over the views (where the model finds its evidence).
     #[arg(long)]
     saliency: bool,
@@ -73,6 +77,8 @@ enum Verb {
     Eval(cli::learn::EvalArgs),
     /// Each note's fused and per-view embeddings, labels and the model's answers, as one .npz.
     Embed(cli::embed::EmbedArgs),
+    /// The training note of a class (default: the one a note is heard as) nearest a note in a model's embedding, as JSON.
+    Nearest(cli::embed::NearestArgs),
     /// Where a model finds its evidence for a class: integrated gradients over a clip's STFT or CQT, as .npy.
     Explain(cli::explain::ExplainArgs),
     /// Gather leave-one-library-out folds (each FOLDS/<library>/test_bank.json) into one report.
@@ -115,6 +121,7 @@ fn main() -> ExitCode {
             embeddings: args.embeddings,
             sweeps: args.sweeps,
             saliency: args.saliency,
+            nearest: args.nearest,
         }),
         #[cfg(not(feature = "gui"))]
         None => Err(anyhow::anyhow!(
@@ -133,6 +140,7 @@ fn main() -> ExitCode {
         Some(Verb::Eval(a)) => cli::learn::run_eval(a),
         Some(Verb::Embed(a)) => cli::embed::run(a),
         Some(Verb::Explain(a)) => cli::explain::run(a),
+        Some(Verb::Nearest(a)) => cli::embed::run_nearest(a),
         Some(Verb::Lolo(a)) => cli::learn::run_lolo(a),
         Some(Verb::Predict(a)) => cli::learn::run_predict(a),
         #[cfg(feature = "audio-io")]

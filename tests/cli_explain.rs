@@ -55,3 +55,52 @@ fn a_bad_sweep_is_refused_by_name_before_any_work() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("--sweep") && err.contains("rt60"), "{err}");
 }
+
+#[test]
+fn embed_and_nearest_from_the_command_line_agree_with_the_data_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = timbrescope()
+        .args(["dataset", "synth", "--soundfont", "/usr/share/sounds/sf2/FluidR3_GM.sf2", "--pitch-step", "6"])
+        .args(["--velocities", "100", "--out"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();
+    let shipped = "shipped:timbrescope-small.safetensors";
+    let emb = dir.path().join("emb.npz");
+    let out = timbrescope()
+        .args(["embed", "--model", shipped, "--dataset"])
+        .arg(&data)
+        .args(["--split", "test", "--out"])
+        .arg(&emb)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e = timbrescope::learn::embed::Embeddings::read(&emb).unwrap();
+    let test: Vec<&str> = dataset
+        .notes
+        .iter()
+        .filter(|n| n.split == Some(timbrescope::data::dataset::Split::Test))
+        .map(|n| n.record.note_str.as_str())
+        .collect();
+    assert_eq!(e.len(), test.len());
+    assert!(e.meta.notes.iter().all(|n| test.contains(&n.as_str())));
+
+    let note = &e.meta.notes[0];
+    let out = timbrescope()
+        .args(["nearest", "--model", shipped, "--dataset"])
+        .arg(&data)
+        .args(["--note", note])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nearest = answer["nearest"].as_str().unwrap();
+    let n = dataset.notes.iter().find(|n| n.record.note_str == nearest).expect("a note of the data set");
+    assert_eq!(n.split, Some(timbrescope::data::dataset::Split::Train));
+    let class = &e.meta.classes[e.predicted[0] as usize];
+    assert_eq!(answer["class"].as_str(), Some(class.as_str()), "by default, the class the note is heard as");
+    assert_eq!(dataset.taxonomy.instruments[usize::from(n.labels.instrument.unwrap())].name, *class);
+}

@@ -105,6 +105,29 @@ fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
     });
     let prediction = harness.state().prediction().clean.clone().unwrap();
     assert_eq!(prediction.head("instrument").unwrap().top.len(), 3, "three instruments, all listed");
+
+    // From the same cell: the note, and beside it the training note of the class it was heard as
+    // that lies nearest in the model's embedding. B switches the views between them, and back.
+    harness.state_mut().set_mode(Mode::Training);
+    harness.run_steps(2);
+    let label = format!("nearest {}", confusion.labels[first.predicted]);
+    let button = harness.get_all_by_label(&label).next().expect("a nearest-note button per listed note");
+    button.click();
+    harness.run_steps(2);
+    wait(&mut harness, "the nearest training note", 60, |app| app.compared_note().is_some() && !app.is_busy());
+    let nearest = harness.state().compared_note().unwrap().to_owned();
+    assert_ne!(nearest, note);
+    let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();
+    let n = dataset.notes.iter().find(|n| n.record.note_str == nearest).expect("a note of the data set");
+    assert_eq!(n.split, Some(timbrescope::data::dataset::Split::Train));
+    assert_eq!(n.labels.instrument.map(usize::from), Some(first.predicted));
+    assert!(harness.state().shown_clip_name().is_some_and(|c| c.contains(&note)));
+    harness.key_press(egui::Key::B);
+    harness.run_steps(2);
+    assert_eq!(harness.state().shown_clip_name(), Some(nearest.as_str()));
+    harness.key_press(egui::Key::B);
+    harness.run_steps(2);
+    assert!(harness.state().shown_clip_name().is_some_and(|c| c.contains(&note)));
 }
 
 #[test]
@@ -115,6 +138,8 @@ fn a_run_that_fails_on_its_worker_is_reported_and_the_panel_starts_again() {
     std::fs::remove_dir_all(data.join("audio")).unwrap();
     let mut harness =
         Harness::builder().with_size(egui::vec2(1500.0, 1000.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None));
+    // The demo clip's analysis writes the status line too: let it land before the failure does.
+    wait(&mut harness, "the demo clip's analysis", 60, |app| app.analysis().is_some() && !app.is_busy());
     harness.state_mut().set_mode(Mode::Training);
     {
         let panel = harness.state_mut().train_panel_mut();

@@ -46,3 +46,56 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[derive(Args)]
+pub struct NearestArgs {
+    #[command(flatten)]
+    source: ModelSplit,
+    /// The note (its `note_str`) to find a neighbour for.
+    #[arg(long)]
+    note: String,
+    /// The class the neighbour must have (default: the class the model hears the note as).
+    #[arg(long)]
+    class: Option<String>,
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// `timbrescope nearest`: the training note of a class nearest a note in the model's embedding.
+pub fn run_nearest(args: NearestArgs) -> anyhow::Result<()> {
+    let opts = args.source.options(args.threads)?;
+    let progress = Progress::new("embedding");
+    let query_split = embed(&opts, &|d, t| progress.update(d, t))?;
+    let train_opts = EvalOptions { split: timbrescope::data::dataset::Split::Train, ..opts };
+    let train = embed(&train_opts, &|d, t| progress.update(d, t))?;
+    progress.finish();
+    let row = query_split.meta.notes.iter().position(|n| *n == args.note).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--note {:?} is not in the {} split of {}",
+            args.note,
+            query_split.meta.split,
+            query_split.meta.dataset
+        )
+    })?;
+    let classes = &train.meta.classes;
+    let class = match &args.class {
+        Some(name) => classes
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| anyhow::anyhow!("--class {name:?}: the model's classes are {}", classes.join(", ")))?,
+        None => query_split.predicted[row] as usize,
+    };
+    let (nearest, distance) =
+        timbrescope::learn::embed::nearest_of_class(&train, query_split.fused.row(row), class, &args.note)
+            .ok_or_else(|| anyhow::anyhow!("the training split has no note of {}", classes[class]))?;
+    let out = serde_json::json!({
+        "note": args.note,
+        "label": classes[query_split.label[row] as usize],
+        "heard_as": classes[query_split.predicted[row] as usize],
+        "class": classes[class],
+        "nearest": train.meta.notes[nearest],
+        "distance": distance,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

@@ -25,6 +25,8 @@ pub struct Start {
     pub sweeps: Vec<PathBuf>,
     /// Show the saliency over the views from the start.
     pub saliency: bool,
+    /// A note of the data set to open beside its nearest training note.
+    pub nearest: Option<String>,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -41,7 +43,7 @@ pub fn run(start: Start) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut app = Workbench::new(cc, start.clip);
-            if let Some(dir) = start.dataset {
+            if let Some(dir) = start.dataset.clone() {
                 app.open_dataset(dir);
             }
             if let Some(pitch) = start.grid_pitch {
@@ -49,6 +51,13 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             }
             if let Some(path) = start.chain {
                 app.load_chain(path);
+            }
+            if let Some(note) = start.nearest
+                && let Some(dataset) = start.dataset.clone()
+            {
+                let model =
+                    start.model.clone().unwrap_or_else(|| timbrescope::learn::eval::shipped_model_path().into());
+                app.open_with_nearest(model, dataset, note);
             }
             if let Some(path) = start.model {
                 app.use_model(path);

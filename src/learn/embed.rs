@@ -139,6 +139,18 @@ impl Embeddings {
     }
 }
 
+/// The row of `train` labelled `class` whose fused embedding lies nearest `query` (Euclidean),
+/// leaving out the note `exclude`; with its distance. None when no row has that label.
+pub fn nearest_of_class(train: &Embeddings, query: &[f32], class: usize, exclude: &str) -> Option<(usize, f32)> {
+    (0..train.len())
+        .filter(|&i| train.label[i] == class as i32 && train.meta.notes[i] != exclude)
+        .map(|i| {
+            let d: f32 = train.fused.row(i).iter().zip(query).map(|(a, b)| (a - b) * (a - b)).sum();
+            (i, d.sqrt())
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
 /// Embeds the split's notes (clean, or through the chain of `opts`); `progress` hears the notes
 /// read, then the notes embedded.
 pub fn embed(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Embeddings, LearnError> {

@@ -118,6 +118,14 @@ enum Effect {
     Predict,
     /// The saliency was turned on or asked of another class: explain both versions again.
     Explain,
+    /// Load a note and, beside it, the training note of `class` (default: the one it is heard as)
+    /// nearest it in `model`'s embedding.
+    Nearest {
+        model: PathBuf,
+        dataset: PathBuf,
+        note: String,
+        class: Option<usize>,
+    },
 }
 
 /// The effects raised while handling one frame, routed in order once the modes are done.
@@ -251,6 +259,14 @@ impl Workbench {
                     let clean = self.clip.analysis.as_deref();
                     self.learn.request_predictions(clean, self.degrade.shown().map(|d| &**d));
                 }
+                Effect::Nearest { model, dataset, note, class } => match crate::data::dataset::check_note_str(&note) {
+                    Ok(()) => {
+                        self.mode = Mode::Clip;
+                        self.clip.open(crate::data::dataset::audio_path(&dataset, &note), fx);
+                        self.embed.find_nearest(model, dataset, note, class, fx);
+                    }
+                    Err(problem) => fx.error(format!("{note}: {problem}")),
+                },
                 Effect::Explain => {
                     let clean = self.clip.analysis.as_deref();
                     self.learn.request_saliency(clean, self.degrade.shown().map(|d| &**d));
@@ -282,6 +298,8 @@ impl Workbench {
             ctx.input_mut(|i| (i.consume_key(Modifiers::NONE, Key::B), i.consume_key(Modifiers::NONE, Key::N)));
         if flip && self.degrade.panel.enabled {
             self.toggle_listen();
+        } else if flip && self.clip.compare.is_some() {
+            self.clip.toggle_compare(&mut self.effects);
         }
         if draw_again && self.degrade.panel.enabled {
             self.degrade.panel.draw_again();
@@ -410,6 +428,19 @@ impl eframe::App for Workbench {
         self.embed.logic(fx);
         if let Some(rs) = render_state {
             self.draw_saliency(rs);
+        }
+        if let Some(found) = self.embed.take_nearest() {
+            if let Some(rs) = render_state {
+                let a = &found.analysis;
+                gpu_views::upload_waveform(rs, Slot::CompareWaveform, &a.clip.samples);
+                gpu_views::upload_spectrogram(rs, Slot::CompareStft, &a.stft);
+                gpu_views::upload_spectrogram(rs, Slot::CompareCqt, &a.cqt);
+            }
+            self.effects.info(format!(
+                "B: {}, the training note of {} nearest {} (distance {:.2}); B switches",
+                found.nearest, found.class_name, found.note, found.distance
+            ));
+            self.clip.set_compare(found);
         }
         self.handle_dialogs();
         let dropped: Option<PathBuf> = ctx

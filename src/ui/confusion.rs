@@ -20,8 +20,17 @@ fn shade(fraction: f32) -> Color32 {
     Color32::from_rgb(lerp(247.0, 8.0), lerp(251.0, 48.0), lerp(255.0, 107.0))
 }
 
-/// Draws the matrix; returns a note to load when one in the cell list is clicked.
-pub fn confusion_ui(ui: &mut egui::Ui, confusion: &Confusion, state: &mut ConfusionState) -> Option<String> {
+/// What a click in a cell's note list asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CellAction {
+    /// Load the note into the views.
+    Load(String),
+    /// Load the note, and beside it the training note of class `.1` nearest in the embedding.
+    Nearest(String, usize),
+}
+
+/// Draws the matrix; returns what a click in the selected cell's note list asks for.
+pub fn confusion_ui(ui: &mut egui::Ui, confusion: &Confusion, state: &mut ConfusionState) -> Option<CellAction> {
     let n = confusion.labels.len();
     if n == 0 {
         return None;
@@ -95,11 +104,21 @@ pub fn confusion_ui(ui: &mut egui::Ui, confusion: &Confusion, state: &mut Confus
         notes.len()
     ));
     let mut clicked = None;
+    let nearest = format!("nearest {}", confusion.labels[p]);
+    let hint = format!(
+        "Load this note, and beside it the training note of {} nearest in the model's embedding: B switches between them",
+        confusion.labels[p]
+    );
     egui::ScrollArea::vertical().id_salt("cell_notes").max_height(160.0).show(ui, |ui| {
         for note in notes {
-            if ui.selectable_label(false, note).clicked() {
-                clicked = Some(note.to_string());
-            }
+            ui.horizontal(|ui| {
+                if ui.selectable_label(false, note).clicked() {
+                    clicked = Some(CellAction::Load(note.to_string()));
+                }
+                if ui.small_button(&nearest).on_hover_text(&hint).clicked() {
+                    clicked = Some(CellAction::Nearest(note.to_string(), p));
+                }
+            });
         }
     });
     clicked

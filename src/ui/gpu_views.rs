@@ -24,6 +24,10 @@ pub enum Slot {
     /// Degraded minus clean.
     DeltaStft,
     DeltaCqt,
+    /// The training note shown beside the clip (nearest-note A/B).
+    CompareWaveform,
+    CompareStft,
+    CompareCqt,
     /// One instrument's cell of the instrument grid.
     Grid(u8),
     /// 0: the mixture's STFT; k + 1: source k's soft mask.

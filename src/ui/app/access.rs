@@ -61,6 +61,23 @@ impl Workbench {
         self.clip.view_rects
     }
 
+    /// The name of the clip the views show: the clip, or on the B side its nearest training note.
+    pub fn shown_clip_name(&self) -> Option<&str> {
+        self.clip.shown().map(|a| a.clip.name.as_str())
+    }
+
+    /// Opens `note` of `dataset` and, beside it, the training note of the class it is heard as that
+    /// lies nearest in `model`'s embedding (B switches between them).
+    pub fn open_with_nearest(&mut self, model: PathBuf, dataset: PathBuf, note: String) {
+        self.effects.push(Effect::Nearest { model, dataset, note, class: None });
+        self.route(None);
+    }
+
+    /// The training note shown beside the clip (nearest-note A/B), once found.
+    pub fn compared_note(&self) -> Option<&str> {
+        self.clip.compare.as_ref().map(|c| c.nearest.as_str())
+    }
+
     pub fn select(&mut self, index: usize) {
         self.clip.select(index, &mut self.effects);
         self.route(None);

@@ -11,6 +11,7 @@ use super::{Effect, Effects};
 use crate::audio::Clip;
 use crate::audio::playback::Playback;
 use crate::jobs::degrade::DegradedView;
+use crate::jobs::embed::NearestNote;
 use crate::jobs::{Analysis, AnalysisEvent, AnalysisJob, AnalysisJobs, AnalysisRequest, Report};
 use crate::ui::gpu_views::{self, Slot};
 use crate::ui::record_panel::RecordPanel;
@@ -54,6 +55,10 @@ pub(super) struct ClipViews {
     loading_note: bool,
     /// Play the next clip as soon as its views are shown (a note opened from the map).
     pub play_when_shown: bool,
+    /// The training note nearest the clip (from the confusion matrix), and whether the views show
+    /// it (B) rather than the clip (A).
+    pub compare: Option<Arc<NearestNote>>,
+    pub showing_compare: bool,
 }
 
 impl ClipViews {
@@ -74,6 +79,8 @@ impl ClipViews {
             browser_clip: None,
             loading_note: false,
             play_when_shown: false,
+            compare: None,
+            showing_compare: false,
         }
     }
 
@@ -143,6 +150,10 @@ impl ClipViews {
         ));
         self.window = Some(ViewWindow::fit(&analysis));
         self.cursor_secs = 0.0;
+        if self.compare.as_ref().is_some_and(|c| c.note != analysis.clip.name) {
+            self.compare = None;
+            self.showing_compare = false;
+        }
         self.analysis = Some(analysis);
         fx.push(Effect::Analysed);
     }
@@ -174,6 +185,35 @@ impl ClipViews {
         self.select(self.clips.len() - 1, fx);
     }
 
+    /// Shows `found` beside the clip, on the B side of the A/B switch.
+    pub fn set_compare(&mut self, found: Arc<NearestNote>) {
+        self.compare = Some(found);
+        self.showing_compare = false;
+    }
+
+    /// Switches between the clip and its nearest training note, playing on from the same place.
+    pub fn toggle_compare(&mut self, fx: &mut Effects) {
+        if self.compare.is_none() {
+            return;
+        }
+        let playing = self.is_playing();
+        if playing {
+            self.pause(fx);
+        }
+        self.showing_compare = !self.showing_compare;
+        if playing {
+            self.toggle_playback(None, fx);
+        }
+    }
+
+    /// The analysis the views show: the clip's, or its nearest training note's on the B side.
+    pub fn shown(&self) -> Option<&Arc<Analysis>> {
+        match &self.compare {
+            Some(c) if self.showing_compare => Some(&c.analysis),
+            _ => self.analysis.as_ref(),
+        }
+    }
+
     pub fn is_playing(&self) -> bool {
         self.player.is_some()
     }
@@ -196,7 +236,7 @@ impl ClipViews {
             self.pause(fx);
             return;
         }
-        let Some(analysis) = self.analysis.clone() else { return };
+        let Some(analysis) = self.shown().cloned() else { return };
         let clip = &analysis.clip;
         let mut start = (self.cursor_secs * clip.sample_rate_hz as f64) as usize;
         if start >= clip.samples.len() {
@@ -321,6 +361,22 @@ impl ClipViews {
     pub fn ui(&mut self, ui: &mut egui::Ui, gpu: bool, b_side: Option<BSide<'_>>, look: Look<'_>, fx: &mut Effects) {
         let Look { colors, show_slice, overlay_opacity } = look;
         let playhead = self.playhead_secs();
+        if let Some(c) = self.compare.clone() {
+            // Wrapped: the notes' names are long, and the views must keep the panel's width.
+            ui.horizontal_wrapped(|ui| {
+                let a = format!("A: {}", c.note);
+                let b = format!("B: {} (nearest {} in training, distance {:.2})", c.nearest, c.class_name, c.distance);
+                if ui.selectable_label(!self.showing_compare, a).clicked() && self.showing_compare {
+                    self.toggle_compare(fx);
+                }
+                if ui.selectable_label(self.showing_compare, b).on_hover_text("B switches").clicked()
+                    && !self.showing_compare
+                {
+                    self.toggle_compare(fx);
+                }
+            });
+        }
+        let compare = self.compare.clone().filter(|_| self.showing_compare);
         let (Some(clean), Some(window), true) = (&self.analysis, &mut self.window, gpu) else {
             ui.centered_and_justified(|ui| {
                 let text = if self.jobs.is_busy(0) {
@@ -332,8 +388,14 @@ impl ClipViews {
             });
             return;
         };
-        let sources = match b_side {
-            Some(b) => ViewSources {
+        let sources = match (b_side, &compare) {
+            (_, Some(c)) => ViewSources {
+                analysis: &c.analysis,
+                slots: [Slot::CompareWaveform, Slot::CompareStft, Slot::CompareCqt],
+                delta: None,
+                overlay_opacity: 0.0,
+            },
+            (Some(b), None) => ViewSources {
                 analysis: if b.listening { &b.view.analysis } else { clean },
                 slots: if b.listening {
                     [Slot::DegradedWaveform, Slot::DegradedStft, Slot::DegradedCqt]
@@ -343,7 +405,7 @@ impl ClipViews {
                 delta: Some(DeltaRows { stft: &b.view.delta_stft, cqt: &b.view.delta_cqt, range_db: b.delta_range_db }),
                 overlay_opacity,
             },
-            None => ViewSources {
+            (None, None) => ViewSources {
                 analysis: clean,
                 slots: [Slot::Waveform, Slot::Stft, Slot::Cqt],
                 delta: None,

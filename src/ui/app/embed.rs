@@ -11,7 +11,7 @@ use super::{Dialog, Effect, Effects};
 use crate::data::dataset::{Split, audio_path, check_note_str};
 use crate::degrade::ChainSpec;
 use crate::jobs::Report;
-use crate::jobs::embed::{EmbedEvent, EmbedJob, EmbedRequest, EmbeddingMap, Space};
+use crate::jobs::embed::{EmbedEvent, EmbedJob, EmbedRequest, EmbeddingMap, NearestNote, Space};
 use crate::jobs::worker::Worker;
 use crate::learn::embed::Embeddings;
 use crate::learn::eval::EvalOptions;
@@ -60,6 +60,8 @@ pub(super) struct EmbedMode {
     progress: Option<(&'static str, usize, usize)>,
     /// Where the map was last drawn, in points.
     pub map_rect: Option<egui::Rect>,
+    /// A nearest-note search's answer, not yet taken into the views.
+    arrived_nearest: Option<Arc<NearestNote>>,
 }
 
 impl EmbedMode {
@@ -77,6 +79,7 @@ impl EmbedMode {
             selection: Vec::new(),
             progress: None,
             map_rect: None,
+            arrived_nearest: None,
         }
     }
 
@@ -101,6 +104,24 @@ impl EmbedMode {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let options = EvalOptions { model, dataset, split: Split::Test, chain: None, shift_votes: None, threads };
         self.worker.submit(EmbedRequest::Compute { options, chain });
+    }
+
+    /// Finds the training note of `class` nearest `note` in `model`'s embedding, in the background.
+    pub fn find_nearest(
+        &mut self,
+        model: PathBuf,
+        dataset: PathBuf,
+        note: String,
+        class: Option<usize>,
+        fx: &mut Effects,
+    ) {
+        fx.info(format!("Looking for the training note nearest {note}…"));
+        self.worker.submit(EmbedRequest::Nearest { model, dataset, note, class });
+    }
+
+    /// The nearest-note answer that arrived since the last call.
+    pub fn take_nearest(&mut self) -> Option<Arc<NearestNote>> {
+        self.arrived_nearest.take()
     }
 
     /// Maps the embeddings as the controls say.
@@ -137,6 +158,10 @@ impl EmbedMode {
                     }
                     self.progress = None;
                     self.project();
+                }
+                Report::Event { event: EmbedEvent::Nearest(found), .. } => {
+                    self.progress = None;
+                    self.arrived_nearest = Some(found);
                 }
                 Report::Event { event: EmbedEvent::Projected(map), .. } => {
                     if self.map.as_ref().is_none_or(|m| m.points.len() != map.points.len() || m.method != map.method) {

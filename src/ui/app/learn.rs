@@ -156,6 +156,10 @@ impl LearnMode {
                 }
                 fx.push(Effect::SetMode(Mode::Clip));
             }
+            TrainAction::Nearest { run, dataset, note, class } => {
+                let model = crate::learn::eval::resolve_model(&run);
+                fx.push(Effect::Nearest { model, dataset, note, class: Some(class) });
+            }
             TrainAction::Failed(message) => fx.error(format!("Training failed: {message}")),
         }
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32};
 
+use super::confusion::CellAction;
 use crate::jobs::train::{TrainJob, TrainJobEvent};
 use crate::learn::lolo::LoloReport;
 use crate::learn::run::RunWatch;
@@ -51,6 +52,9 @@ impl Default for TrainSettings {
 pub enum TrainAction {
     /// Load this note of this data set into the views.
     LoadNote { dataset: PathBuf, note: String },
+    /// Load this note, and beside it the training note of `class` nearest in the run's model's
+    /// embedding.
+    Nearest { run: PathBuf, dataset: PathBuf, note: String, class: usize },
     /// Use this model file for predictions.
     UseModel(PathBuf),
     /// The run failed: say so in the status bar too.
@@ -343,8 +347,13 @@ impl TrainPanel {
             return None;
         };
         let dataset = dataset_of(&watch.folder.dir);
-        let note = super::confusion::confusion_ui(ui, confusion, &mut self.confusion)?;
-        Some(TrainAction::LoadNote { dataset: dataset?, note })
+        let run = watch.folder.dir.clone();
+        let action = super::confusion::confusion_ui(ui, confusion, &mut self.confusion)?;
+        let dataset = dataset?;
+        Some(match action {
+            CellAction::Load(note) => TrainAction::LoadNote { dataset, note },
+            CellAction::Nearest(note, class) => TrainAction::Nearest { run, dataset, note, class },
+        })
     }
 }
 
