@@ -1,9 +1,10 @@
 //! The embedding map: mapping 4,000 notes to 2-D (PCA, and t-SNE with either gradient, printing
 //! how many of each point's 10 nearest neighbours each map keeps), and one frame's work of the
-//! map with 10,000 points: building its meshes and finding the point under the pointer. And the
-//! saliency of a 4-s clip with the shipped model.
+//! map with 10,000 points: building its meshes, finding the point under the pointer, and a whole
+//! frame of the workbench on the map under egui_kittest. And the saliency of a 4-s clip with the
+//! shipped model.
 //!
-//! The notes are seeded synthetic embeddings of the model's fused width: 16 classes of 250 notes
+//! The notes are seeded synthetic embeddings of 128 dimensions: 16 classes of 250 notes
 //! each, every class a Gaussian blob around its own centre with a second, smaller level of
 //! structure (4 sub-centres each), as pitch and library spread an instrument's notes.
 
@@ -93,6 +94,71 @@ fn map_frame(c: &mut Criterion) {
         b.iter(|| black_box(map_shapes(black_box(&points), &colors, &pairs, &window, rect)))
     });
     g.bench_function("pick_10000", |b| b.iter(|| black_box(pick(black_box(&points), &window, rect, rect.center()))));
+    g.finish();
+    whole_frame(c, &points);
+}
+
+/// A whole frame of the workbench on the embedding map with 10,000 points, the pointer moving
+/// over them: egui's pass and tessellation (`step`), and that plus drawing the frame on the
+/// machine's wgpu adapter (`render`; lavapipe, a CPU rasteriser, where there is no GPU).
+#[cfg(feature = "gui")]
+fn whole_frame(c: &mut Criterion, points: &[[f32; 2]]) {
+    use eframe::egui;
+    use timbrescope::learn::embed::{EmbeddingMeta, Embeddings, Matrix};
+    use timbrescope::ui::{Mode, Workbench};
+    let n = points.len();
+    let rows: Vec<Vec<f32>> = points.iter().map(|p| p.to_vec()).collect();
+    let embeddings = Embeddings {
+        meta: EmbeddingMeta {
+            classes: (0..CLASSES).map(|c| format!("class {c}")).collect(),
+            notes: (0..n).map(|i| format!("note_{i}")).collect(),
+            families: vec![String::new(); n],
+            libraries: vec![String::new(); n],
+            ..Default::default()
+        },
+        label: (0..n).map(|i| (i % CLASSES) as i32).collect(),
+        predicted: (0..n).map(|i| ((i / 3) % CLASSES) as i32).collect(),
+        fused: Matrix::from_rows(&rows),
+        z_stft: Matrix::from_rows(&rows),
+        z_cqt: Matrix::from_rows(&rows),
+    };
+    let dir = std::env::temp_dir().join(format!("timbrescope-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("emb.npz");
+    embeddings.write(&file).unwrap();
+    let mut harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .wgpu()
+        .build_eframe(|cc| Workbench::new(cc, None));
+    harness.state_mut().set_mode(Mode::Embedding);
+    harness.state_mut().open_embeddings(file, false);
+    let start = std::time::Instant::now();
+    while harness.state().embedding_map().is_none() || harness.state().embedding_point_pos(0).is_none() {
+        assert!(start.elapsed().as_secs() < 60, "the map never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        harness.step();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut k = 0usize;
+    let mut g = c.benchmark_group("map_frame");
+    g.sample_size(20);
+    g.bench_function("step_10000_points_hovering", |b| {
+        b.iter(|| {
+            k += 1;
+            let pos = harness.state().embedding_point_pos(k % n).unwrap_or(egui::pos2(700.0, 500.0));
+            harness.hover_at(pos);
+            harness.step();
+        })
+    });
+    g.bench_function("step_and_render_10000_points", |b| {
+        b.iter(|| {
+            k += 1;
+            let pos = harness.state().embedding_point_pos(k % n).unwrap_or(egui::pos2(700.0, 500.0));
+            harness.hover_at(pos);
+            harness.step();
+            black_box(harness.render().unwrap());
+        })
+    });
     g.finish();
 }
 
