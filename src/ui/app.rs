@@ -2,17 +2,13 @@
 //! views, data set, degradation and learning each poll their own worker in `logic()` and draw
 //! themselves in `ui()`. They talk to each other only through effects, which this file routes.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
-use super::degrade_panel::DegradePanel;
 use super::gpu_views::{self, Slot};
-use super::train_panel::TrainSettings;
 use super::views::ColorSettings;
-use crate::audio::Clip;
 use crate::data::demo::{demo_clips, try_load_demo};
 use crate::dsp::View;
 use crate::jobs::predict::Version;
@@ -21,55 +17,29 @@ use crate::render::Colormap;
 
 mod access;
 mod clip;
+mod compare;
 mod data;
 mod degrade;
 mod dialogs;
+mod effect;
 mod embed;
+mod embed_colors;
 mod learn;
+mod settings;
 
 use clip::{ClipViews, Look};
 use data::DataMode;
 use degrade::DegradeMode;
 use dialogs::{Answer, Dialog};
+use effect::{Effect, Effects};
 use embed::EmbedMode;
 use learn::LearnMode;
+use settings::Settings;
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
 const OPEN_DATASET: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
 const OPEN_MIXTURE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::M);
-
-/// Settings that survive a restart.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-struct Settings {
-    colors: ColorSettings,
-    last_dir: Option<PathBuf>,
-    /// Show the spectrum at the pointer (or playhead) below the views.
-    show_slice: bool,
-    /// The data set folder open last time, reopened at launch.
-    last_dataset: Option<PathBuf>,
-    /// The degradation chain and whether it applies.
-    degrade: DegradePanel,
-    /// The training tab's choices and watched runs.
-    train: TrainSettings,
-    /// The model the prediction panel uses (the shipped one when unset).
-    model: Option<PathBuf>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            colors: ColorSettings::default(),
-            last_dir: None,
-            show_slice: true,
-            last_dataset: None,
-            degrade: DegradePanel::default(),
-            train: TrainSettings::default(),
-            model: None,
-        }
-    }
-}
 
 struct Status {
     text: String,
@@ -89,61 +59,6 @@ pub enum Mode {
     Training,
     /// Every note of a split as a point of its embedding, mapped to 2-D.
     Embedding,
-}
-
-/// What one mode asks of the window or of another mode.
-enum Effect {
-    Info(String),
-    Error(String),
-    Dialog(Dialog),
-    SetMode(Mode),
-    /// Load an audio file into the clip views.
-    Open(PathBuf),
-    /// Load an audio file into the clip views and play it once analysed.
-    OpenAndPlay(PathBuf),
-    /// Load a data set's note into the clip views, replacing the last browsed one.
-    LoadNote {
-        path: PathBuf,
-        name: String,
-    },
-    AddClip(Clip),
-    Play {
-        samples: std::sync::Arc<[f32]>,
-        sample_rate_hz: u32,
-        what: String,
-    },
-    /// A new clip is in the views: render its degraded version and predict both.
-    Analysed,
-    /// The model or the degraded version changed: predict again.
-    Predict,
-    /// The saliency was turned on or asked of another class: explain both versions again.
-    Explain,
-    /// Load a note and, beside it, the training note of `class` (default: the one it is heard as)
-    /// nearest it in `model`'s embedding.
-    Nearest {
-        model: PathBuf,
-        dataset: PathBuf,
-        note: String,
-        class: Option<usize>,
-    },
-}
-
-/// The effects raised while handling one frame, routed in order once the modes are done.
-#[derive(Default)]
-struct Effects(VecDeque<Effect>);
-
-impl Effects {
-    fn push(&mut self, effect: Effect) {
-        self.0.push_back(effect);
-    }
-
-    fn info(&mut self, text: impl Into<String>) {
-        self.push(Effect::Info(text.into()));
-    }
-
-    fn error(&mut self, text: impl Into<String>) {
-        self.push(Effect::Error(text.into()));
-    }
 }
 
 pub struct Workbench {

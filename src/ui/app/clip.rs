@@ -185,35 +185,6 @@ impl ClipViews {
         self.select(self.clips.len() - 1, fx);
     }
 
-    /// Shows `found` beside the clip, on the B side of the A/B switch.
-    pub fn set_compare(&mut self, found: Arc<NearestNote>) {
-        self.compare = Some(found);
-        self.showing_compare = false;
-    }
-
-    /// Switches between the clip and its nearest training note, playing on from the same place.
-    pub fn toggle_compare(&mut self, fx: &mut Effects) {
-        if self.compare.is_none() {
-            return;
-        }
-        let playing = self.is_playing();
-        if playing {
-            self.pause(fx);
-        }
-        self.showing_compare = !self.showing_compare;
-        if playing {
-            self.toggle_playback(None, fx);
-        }
-    }
-
-    /// The analysis the views show: the clip's, or its nearest training note's on the B side.
-    pub fn shown(&self) -> Option<&Arc<Analysis>> {
-        match &self.compare {
-            Some(c) if self.showing_compare => Some(&c.analysis),
-            _ => self.analysis.as_ref(),
-        }
-    }
-
     pub fn is_playing(&self) -> bool {
         self.player.is_some()
     }
@@ -361,21 +332,7 @@ impl ClipViews {
     pub fn ui(&mut self, ui: &mut egui::Ui, gpu: bool, b_side: Option<BSide<'_>>, look: Look<'_>, fx: &mut Effects) {
         let Look { colors, show_slice, overlay_opacity } = look;
         let playhead = self.playhead_secs();
-        if let Some(c) = self.compare.clone() {
-            // Wrapped: the notes' names are long, and the views must keep the panel's width.
-            ui.horizontal_wrapped(|ui| {
-                let a = format!("A: {}", c.note);
-                let b = format!("B: {} (nearest {} in training, distance {:.2})", c.nearest, c.class_name, c.distance);
-                if ui.selectable_label(!self.showing_compare, a).clicked() && self.showing_compare {
-                    self.toggle_compare(fx);
-                }
-                if ui.selectable_label(self.showing_compare, b).on_hover_text("B switches").clicked()
-                    && !self.showing_compare
-                {
-                    self.toggle_compare(fx);
-                }
-            });
-        }
+        self.compare_ui(ui, fx);
         let compare = self.compare.clone().filter(|_| self.showing_compare);
         let (Some(clean), Some(window), true) = (&self.analysis, &mut self.window, gpu) else {
             ui.centered_and_justified(|ui| {
