@@ -109,7 +109,7 @@ fn draw(
     use timbrescope::render::{Colormap, SpectrogramParams};
     let (width, height) = (1200, 500);
     let top = spec.max_value().unwrap_or(0.0).ceil();
-    let overlay = e.overlay(view, spec);
+    let overlay = e.overlay(view, spec, e.display_scale());
     let params = SpectrogramParams {
         frames: [-0.5, spec.frames as f32 - 0.5],
         bins: [-0.5, spec.bins as f32 - 0.5],

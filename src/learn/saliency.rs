@@ -33,13 +33,6 @@ pub struct ViewSaliency {
     pub values: Vec<f32>,
 }
 
-impl ViewSaliency {
-    /// The largest |value| (0 for an empty map).
-    pub fn peak(&self) -> f32 {
-        self.values.iter().fold(0.0, |m, v| m.max(v.abs()))
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Explanation {
     pub class: usize,
@@ -91,11 +84,6 @@ impl Explanation {
 }
 
 impl Explanation {
-    /// The largest |value| of both views.
-    pub fn peak(&self) -> f32 {
-        self.stft.peak().max(self.cqt.peak())
-    }
-
     /// The |value| that 1% of both views' cells exceed: the scale both overlays share, so their
     /// tints compare. The peak alone would leave all but a few cells too faint to see.
     pub fn display_scale(&self) -> f32 {
@@ -109,13 +97,12 @@ impl Explanation {
     }
 
     /// The view's saliency as an overlay for `like` (the clip's own spectrogram of that view):
-    /// the same grid, frame-major, divided by [`Explanation::display_scale`] and clamped to
-    /// [-1, 1].
-    pub fn overlay(&self, view: View, like: &Spectrogram) -> Spectrogram {
+    /// the same grid, frame-major, divided by `scale` (both views' [`Explanation::display_scale`],
+    /// computed once) and clamped to [-1, 1].
+    pub fn overlay(&self, view: View, like: &Spectrogram, scale: f32) -> Spectrogram {
         let hop_secs = like.hop_len as f64 / f64::from(like.sample_rate_hz.max(1));
         let grid = self.on_clip(view, like.bins, like.frames, hop_secs);
-        let d = self.display_scale();
-        let scale = if d > 0.0 { 1.0 / d } else { 0.0 };
+        let scale = if scale > 0.0 { 1.0 / scale } else { 0.0 };
         let mut values = vec![0.0f32; grid.len()];
         for b in 0..like.bins {
             for t in 0..like.frames {

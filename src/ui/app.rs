@@ -246,8 +246,9 @@ impl Workbench {
                 }
             };
             let Some(a) = analysis else { continue };
+            let scale = e.display_scale();
             for (view, slot) in [(View::Stft, slots[0]), (View::Cqt, slots[1])] {
-                gpu_views::set_overlay(rs, slot, Some(&e.overlay(view, a.view(view))));
+                gpu_views::set_overlay(rs, slot, Some(&e.overlay(view, a.view(view), scale)));
             }
         }
     }
