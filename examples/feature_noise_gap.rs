@@ -101,6 +101,8 @@ fn main() -> anyhow::Result<()> {
             augment: None,
             eq: None,
             shift: None,
+            crop: None,
+            offsets: Vec::new(),
             targets: targets.clone(),
         };
         let scores = score(&loaded.model, &examples, meta, &voter, &device)?;

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use timbrescope::data::degraded::{DegradeDatasetOptions, degrade_dataset};
+use timbrescope::data::real::{CutKind, RealSources, build_real};
 use timbrescope::data::synth::{DEFAULT_SILENCE_PEAK, SynthOptions, parse_exclusion, synthesize};
 use timbrescope::data::taxonomy::Taxonomy;
 use timbrescope::degrade::ChainSpec;
@@ -18,6 +19,33 @@ pub enum DatasetVerb {
     Synth(SynthArgs),
     /// Write the paired target domain: every note through a degradation chain, drawn values kept.
     Degrade(DegradeDatasetArgs),
+    /// Cut real played recordings (Debian packages, unpacked under --root) into NSynth notes:
+    /// phrases by onset and pitch, single notes whole; test-only sources go to `test_real`.
+    Real(RealArgs),
+}
+
+#[derive(Args)]
+pub struct RealArgs {
+    /// The folder the sources' packages are unpacked in (scripts/real.sh makes it).
+    #[arg(long)]
+    root: PathBuf,
+    /// Output folder (examples.json, audio/, and real_counts.json: notes per source, instrument
+    /// and split).
+    #[arg(long)]
+    out: PathBuf,
+    /// A list of sources instead of the shipped assets/real_sources.toml.
+    #[arg(long)]
+    sources: Option<PathBuf>,
+    /// Each note alone then silence (`note`), or the 4 s of the recording from its start
+    /// (`window`: the note and what follows it).
+    #[arg(long, value_enum, default_value = "note")]
+    cut: CutArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CutArg {
+    Note,
+    Window,
 }
 
 #[derive(Args)]
@@ -77,6 +105,7 @@ pub fn run(verb: DatasetVerb) -> anyhow::Result<()> {
     match verb {
         DatasetVerb::Synth(args) => synth(args),
         DatasetVerb::Degrade(args) => degrade(args),
+        DatasetVerb::Real(args) => real(args),
     }
 }
 
@@ -135,5 +164,36 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
     if report.notes == 0 {
         anyhow::bail!("no note could be rendered");
     }
+    Ok(())
+}
+
+fn real(args: RealArgs) -> anyhow::Result<()> {
+    let sources = match &args.sources {
+        Some(path) => RealSources::parse(
+            &std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )
+        .with_context(|| format!("in {}", path.display()))?,
+        None => RealSources::shipped(),
+    };
+    let progress = Progress::new("cutting");
+    let cut = match args.cut {
+        CutArg::Note => CutKind::Note,
+        CutArg::Window => CutKind::Window,
+    };
+    let report = build_real(&sources, &args.root, &args.out, &Taxonomy::default(), cut, &|done, total| {
+        progress.update(done, total)
+    })
+    .with_context(|| format!("cannot build the real data set in {}", args.out.display()))?;
+    progress.finish();
+    for item in &report.left_out {
+        eprintln!("left out: {item}");
+    }
+    for (source, instruments) in &report.counts {
+        for (instrument, splits) in instruments {
+            let cells: Vec<String> = splits.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            eprintln!("{source:>16} {instrument:<48} {}", cells.join(", "));
+        }
+    }
+    eprintln!("{} notes in {}", report.notes, args.out.display());
     Ok(())
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use super::progress::{Progress, threads};
 use timbrescope::audio::load_clip;
 use timbrescope::data::dataset::Split;
-use timbrescope::learn::eval::{EvalOptions, evaluate};
+use timbrescope::learn::eval::{EvalOptions, MIN_BALANCED_NOTES, NoteStart, evaluate};
 use timbrescope::learn::modelfile;
 use timbrescope::learn::sweep::Sweep;
 use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
@@ -81,7 +81,7 @@ pub struct ModelSplit {
     model: Option<PathBuf>,
     #[arg(long)]
     dataset: PathBuf,
-    /// train, valid, test or test_bank.
+    /// train, valid, test, test_bank or test_real.
     #[arg(long, default_value = "test")]
     split: String,
 }
@@ -90,15 +90,9 @@ impl ModelSplit {
     /// Evaluation options for this model and split, clean, with the model's own votes.
     pub fn options(self, threads: Option<usize>) -> anyhow::Result<EvalOptions> {
         let split = Split::parse(&self.split)
-            .with_context(|| format!("--split {:?}: use train, valid, test or test_bank", self.split))?;
-        Ok(EvalOptions {
-            model: self.run.or(self.model).expect("clap requires one"),
-            dataset: self.dataset,
-            split,
-            chain: None,
-            shift_votes: None,
-            threads: super::progress::threads(threads)?,
-        })
+            .with_context(|| format!("--split {:?}: use train, valid, test, test_bank or test_real", self.split))?;
+        let model = self.run.or(self.model).expect("clap requires one");
+        Ok(EvalOptions { threads: super::progress::threads(threads)?, ..EvalOptions::new(model, self.dataset, split) })
     }
 }
 
@@ -125,6 +119,9 @@ pub struct EvalArgs {
     out: PathBuf,
     #[arg(long)]
     threads: Option<usize>,
+    /// Where each note starts: at its onset, or at the middle of its sounding part.
+    #[arg(long, value_enum, default_value = "onset")]
+    from: FromArg,
 }
 
 #[derive(Args)]
@@ -213,6 +210,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let opts = EvalOptions {
         chain: args.chain.map(|c| (c, args.seed)),
         shift_votes: args.shift_votes,
+        from: args.from.into(),
         ..args.source.options(args.threads)?
     };
     if let Some(sweep) = sweep {
@@ -238,9 +236,16 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         m.get("f1_qualities").map(|f| format!(", qualities F1 {f:.3}")).unwrap_or_default(),
         m.get("r2_descriptors").map(|r| format!(", descriptor R² {r:.3}")).unwrap_or_default(),
     );
-    let balanced = report.per_class_recall.values().flatten().sum::<f64>()
-        / report.per_class_recall.values().flatten().count().max(1) as f64;
-    println!("class-balanced {} accuracy {:.2}%", report.confusion_head(), 100.0 * balanced);
+    if let Some(balanced) = m.get(&format!("balanced_{}", report.confusion_head())) {
+        println!(
+            "class-balanced {} accuracy {:.2}% (classes with at least {MIN_BALANCED_NOTES} notes)",
+            report.confusion_head(),
+            100.0 * balanced
+        );
+    }
+    if let (Some(acc), Some(n)) = (m.get("acc_family_unseen"), m.get("unseen_notes")) {
+        println!("family of {n} notes of instruments outside the model's classes: {:.2}%", 100.0 * acc);
+    }
     if let Some(p) = &report.library_probe {
         println!(
             "library probe ({} libraries, {}-fold): {:.1}% against chance {:.1}% ({:.2}x); balanced {:.1}% against {:.1}%",
@@ -310,4 +315,19 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FromArg {
+    Onset,
+    Middle,
+}
+
+impl From<FromArg> for NoteStart {
+    fn from(f: FromArg) -> Self {
+        match f {
+            FromArg::Onset => NoteStart::Onset,
+            FromArg::Middle => NoteStart::Middle,
+        }
+    }
 }

@@ -81,10 +81,12 @@ pub enum Split {
     Test,
     /// Every note of a bank held out of training, for the cross-bank test.
     TestBank,
+    /// Real played notes from sources never trained on (`data::real`).
+    TestReal,
 }
 
 impl Split {
-    pub const ALL: [Split; 4] = [Split::Train, Split::Valid, Split::Test, Split::TestBank];
+    pub const ALL: [Split; 5] = [Split::Train, Split::Valid, Split::Test, Split::TestBank, Split::TestReal];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,6 +94,7 @@ impl Split {
             Split::Valid => "valid",
             Split::Test => "test",
             Split::TestBank => "test_bank",
+            Split::TestReal => "test_real",
         }
     }
 

@@ -13,6 +13,7 @@ pub mod npz;
 pub mod nsynth;
 pub mod overlap;
 pub mod parallel;
+pub mod real;
 pub mod schema;
 pub mod soundfont;
 pub mod synth;

@@ -5,6 +5,8 @@ pub mod cqt;
 pub mod db;
 pub mod descriptors;
 pub mod notes;
+pub mod pitch_track;
+pub mod segment;
 pub mod spectrogram;
 pub mod stft;
 

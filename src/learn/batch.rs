@@ -9,7 +9,7 @@ use rand_distr::{Beta, Distribution as _};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::augment::{FeatureAugment, FeatureEq, PitchShift};
+use super::augment::{FeatureAugment, FeatureEq, PitchShift, RandomCrop, crop_from};
 use super::config::{InputConfig, SpecAugmentConfig};
 use super::inputs::{InputShape, NoteInputs, Standardizer};
 use super::store::{Store, StoreError, StoredNote};
@@ -100,6 +100,11 @@ pub struct Examples {
     pub eq: Option<FeatureEq>,
     /// A random pitch shift of drawn examples and their targets (multi-task training only).
     pub shift: Option<PitchShift>,
+    /// Drawn examples started at a random offset into the note.
+    pub crop: Option<RandomCrop>,
+    /// Each note's fixed start in input frames (empty: every note from its onset), applied to
+    /// the note as it is ([`Self::clean`]): evaluation from inside the notes.
+    pub offsets: Vec<usize>,
     pub targets: Vec<Targets>,
 }
 
@@ -134,7 +139,11 @@ impl Examples {
 
     /// Note `i` as it is, standardised and pooled.
     pub fn clean(&self, i: usize) -> std::result::Result<NoteInputs, StoreError> {
-        self.clean.inputs(i, &self.standardizer, &self.input)
+        let mut x = self.clean.inputs(i, &self.standardizer, &self.input)?;
+        if let Some(&offset) = self.offsets.get(i) {
+            crop_from(&mut x, &self.shape, offset);
+        }
+        Ok(x)
     }
 
     /// One epoch's order of note indices: a shuffle, or classes drawn uniformly then a note of
@@ -167,6 +176,9 @@ impl Examples {
     /// then, when configured, perhaps coloured by the equaliser.
     pub fn draw(&self, i: usize, p: f64, rng: &mut impl Rng) -> std::result::Result<NoteInputs, StoreError> {
         let mut x = self.version(i, p, rng)?;
+        if let Some(crop) = &self.crop {
+            crop_from(&mut x, &self.shape, crop.offset(rng));
+        }
         if let Some(eq) = &self.eq
             && rng.random_bool(eq.config.probability)
         {
@@ -292,6 +304,8 @@ mod tests {
             augment: None,
             eq: None,
             shift: None,
+            crop: None,
+            offsets: Vec::new(),
             targets: classes
                 .iter()
                 .map(|&c| Targets {

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
-pub use super::augment::{FeatureEqConfig, FeatureNoiseConfig, FeatureReverbConfig, PitchShiftConfig};
+pub use super::augment::{CropConfig, FeatureEqConfig, FeatureNoiseConfig, FeatureReverbConfig, PitchShiftConfig};
 use crate::data::schema::{LabelSchema, PitchLabels};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,9 @@ pub struct TrainConfig {
     /// Drawn multi-task examples shifted in pitch by whole semitones, targets with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitch_shift: Option<PitchShiftConfig>,
+    /// Drawn training examples started at a random offset into the note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop: Option<CropConfig>,
 }
 
 /// How the cached 251 x 513 STFT and 251 x 761 CQT are reduced before the network sees them:
@@ -323,6 +326,9 @@ impl TrainConfig {
         }
         if let Some(shift) = &self.pitch_shift {
             shift.check()?;
+        }
+        if let Some(crop) = &self.crop {
+            crop.check()?;
         }
         for (name, &v) in &t.loss_weights.0 {
             if !(v >= 0.0 && v.is_finite()) {

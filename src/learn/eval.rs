@@ -9,6 +9,7 @@ use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
+use super::augment::input_frames;
 use super::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
 use super::inputs::{InputShape, dataset_views, labelled};
 use super::modelfile::{self, LoadedModel};
@@ -17,8 +18,9 @@ use super::run::Confusion;
 use super::score::{Scores, score};
 use super::store::{BuildOptions, Store, StoreSettings, build};
 use super::vote::Voter;
+use crate::data::dataset::Note;
 use crate::data::dataset::{Dataset, Split};
-use crate::data::schema::SchemaKind;
+use crate::data::schema::{NoteClasses, SchemaKind};
 use crate::degrade::ChainSpec;
 use crate::dsp::descriptors::Descriptors;
 
@@ -31,13 +33,39 @@ pub struct EvalOptions {
     /// Pitch-shift votes instead of the model's own (`learn::vote`).
     pub shift_votes: Option<u32>,
     pub threads: usize,
+    /// Where in each note the model starts listening.
+    pub from: NoteStart,
 }
+
+/// Where an evaluated note starts: at its onset, as rendered and cut, or at the middle of its
+/// sounding part (a real note's measured length, or NSynth's 3-s hold), as a window cut from a
+/// recording may.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteStart {
+    #[default]
+    Onset,
+    Middle,
+}
+
+/// How long a rendered note is held before its release (NSynth's protocol).
+const NSYNTH_HOLD_SECS: f64 = 3.0;
+/// Classes with fewer notes than this are reported but left out of the class-balanced mean.
+pub const MIN_BALANCED_NOTES: usize = 8;
 
 impl EvalOptions {
     /// A split evaluated clean with the model's own votes, on every core.
     pub fn new(model: impl Into<PathBuf>, dataset: impl Into<PathBuf>, split: Split) -> Self {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self { model: model.into(), dataset: dataset.into(), split, chain: None, shift_votes: None, threads }
+        Self {
+            model: model.into(),
+            dataset: dataset.into(),
+            split,
+            chain: None,
+            shift_votes: None,
+            threads,
+            from: NoteStart::Onset,
+        }
     }
 }
 
@@ -51,9 +79,15 @@ pub struct EvalReport {
     /// Semitones either way the predictions averaged over (0: the input as it is).
     #[serde(default)]
     pub shift_votes: u32,
+    /// Where each note started.
+    #[serde(default)]
+    pub from: NoteStart,
     pub notes: usize,
     /// `acc_<head>` for each head of the model's labels (`acc_instrument`, `acc_family`, ...),
-    /// `f1_<quality>` and `f1_qualities` with NSynth's, `r2_<descriptor>` and `r2_descriptors`.
+    /// `f1_<quality>` and `f1_qualities` with NSynth's, `r2_<descriptor>` and `r2_descriptors`;
+    /// `balanced_<primary>`, the mean recall of the classes with at least
+    /// [`MIN_BALANCED_NOTES`] notes; and where the split holds instruments outside the model's
+    /// classes, `acc_family_unseen` over them and `unseen_notes`.
     pub metrics: BTreeMap<String, f64>,
     /// Recall of each class of the primary head (the instruments, or NSynth's families).
     pub per_class_recall: BTreeMap<String, Option<f64>>,
@@ -92,6 +126,11 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
         )),
     };
     let mut report = set.report(chain.as_ref().map(|(c, s)| (c, *s)), opts.threads, progress)?;
+    if !set.unseen.is_empty() {
+        let unseen = set.unseen_family(chain.as_ref().map(|(c, s)| (c, *s)), opts.threads)?;
+        report.metrics.insert("acc_family_unseen".into(), unseen);
+        report.metrics.insert("unseen_notes".into(), set.unseen.len() as f64);
+    }
     report.chain = opts.chain.as_ref().map(|(p, _)| p.display().to_string());
     Ok(report)
 }
@@ -106,6 +145,9 @@ pub struct EvalSet {
     dataset_path: PathBuf,
     split: Split,
     idx: Vec<usize>,
+    from: NoteStart,
+    /// Notes of the split whose instrument the model does not know but whose family it does.
+    unseen: Vec<usize>,
 }
 
 impl EvalSet {
@@ -147,7 +189,25 @@ impl EvalSet {
                 problem: format!("its {} split has no notes labelled with {}", opts.split.as_str(), heads.join(", ")),
             });
         }
-        Ok(Self { model_path, loaded, voter, dataset, dataset_path: opts.dataset.clone(), split: opts.split, idx })
+        let unseen = match schema.kind {
+            SchemaKind::Instruments => dataset
+                .split_indices(opts.split)
+                .into_iter()
+                .filter(|&i| dataset.notes[i].labels.instrument.is_none() && dataset.notes[i].labels.family.is_some())
+                .collect(),
+            SchemaKind::Nsynth => Vec::new(),
+        };
+        Ok(Self {
+            model_path,
+            loaded,
+            voter,
+            dataset,
+            dataset_path: opts.dataset.clone(),
+            split: opts.split,
+            idx,
+            from: opts.from,
+            unseen,
+        })
     }
 
     pub fn notes(&self) -> usize {
@@ -188,7 +248,22 @@ impl EvalSet {
         threads: usize,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Examples, LearnError> {
-        let (meta, dataset, idx) = (&self.loaded.meta, &self.dataset, &self.idx);
+        let meta = &self.loaded.meta;
+        let targets = |i: usize| self.dataset.classes(i, &meta.schema).expect("labelled");
+        self.examples_of(&self.idx, &targets, chain, threads, progress)
+    }
+
+    /// The notes `idx` with the labels `classes` gives each, as [`EvalSet::examples`] reads them.
+    fn examples_of(
+        &self,
+        idx: &[usize],
+        classes: &dyn Fn(usize) -> NoteClasses,
+        chain: Option<(&ChainSpec, u64)>,
+        threads: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Examples, LearnError> {
+        let (meta, dataset) = (&self.loaded.meta, &self.dataset);
+        let idx = &idx.to_vec();
         let input = meta.spec.input;
         let settings = StoreSettings::for_input(&input);
         let source = match chain {
@@ -213,11 +288,18 @@ impl EvalSet {
             augment: None,
             eq: None,
             shift: None,
+            crop: None,
+            offsets: match self.from {
+                NoteStart::Onset => Vec::new(),
+                NoteStart::Middle => {
+                    idx.iter().map(|&i| input_frames(sounding_secs(&dataset.notes[i]) / 2.0, &input)).collect()
+                }
+            },
             targets: idx
                 .iter()
                 .map(|&i| {
                     let d = dataset.notes[i].labels.descriptors.unwrap_or(meta.descriptor_mean);
-                    let c = dataset.classes(i, &meta.schema).expect("labelled");
+                    let c = classes(i);
                     Targets {
                         classes: c.classes,
                         qualities: c.qualities,
@@ -227,6 +309,25 @@ impl EvalSet {
                 })
                 .collect(),
         })
+    }
+
+    /// The family accuracy on the split's notes of instruments the model does not know.
+    pub fn unseen_family(&self, chain: Option<(&ChainSpec, u64)>, threads: usize) -> Result<f64, LearnError> {
+        let schema = &self.loaded.meta.schema;
+        let family = schema.head("family").ok_or_else(|| LearnError::Model {
+            path: self.model_path.clone(),
+            problem: "it has no family head".into(),
+        })?;
+        // The instrument head's target is a placeholder: only the family is scored.
+        let classes = |i: usize| {
+            let note = &self.dataset.notes[i];
+            let mut c = schema.classes_of(&note.record, Some(0), note.labels.family).expect("a family");
+            c.classes[0] = 0;
+            c
+        };
+        let examples = self.examples_of(&self.unseen, &classes, chain, threads, &|_, _| {})?;
+        let scores = self.score(&examples)?;
+        Ok(scores.accuracy(family))
     }
 
     /// Scores the notes as [`EvalSet::examples`] reads them.
@@ -269,7 +370,20 @@ impl EvalSet {
             metrics.remove("r2_descriptors");
         }
         let confusion = Confusion::new(0, meta.primary_classes().to_vec(), scores.confused);
-        let per_class_recall = meta.primary_classes().iter().cloned().zip(confusion.recall()).collect();
+        let per_class_recall: BTreeMap<String, Option<f64>> =
+            meta.primary_classes().iter().cloned().zip(confusion.recall()).collect();
+        let support = confusion.support();
+        let counted: Vec<f64> = confusion
+            .recall()
+            .into_iter()
+            .zip(&support)
+            .filter(|&(_, &n)| n >= MIN_BALANCED_NOTES)
+            .filter_map(|(r, _)| r)
+            .collect();
+        if !counted.is_empty() {
+            let name = &meta.schema.primary().name;
+            metrics.insert(format!("balanced_{name}"), counted.iter().sum::<f64>() / counted.len() as f64);
+        }
         Ok(EvalReport {
             model: self.model_path.display().to_string(),
             dataset: self.dataset_path.display().to_string(),
@@ -277,6 +391,7 @@ impl EvalSet {
             chain: None,
             chain_seed: chain.map(|(_, s)| s),
             shift_votes: self.voter.votes(),
+            from: self.from,
             notes: examples.len(),
             metrics,
             per_class_recall,
@@ -284,4 +399,10 @@ impl EvalSet {
             library_probe,
         })
     }
+}
+
+/// How long a note sounds before its release: a cut real note's measured length, or NSynth's
+/// hold for a rendered one.
+fn sounding_secs(note: &Note) -> f64 {
+    note.record.extra.get("length_secs").and_then(serde_json::Value::as_f64).unwrap_or(NSYNTH_HOLD_SECS)
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::LearnError;
-use super::augment::{FeatureAugment, FeatureEq, NoiseBank, PitchShift, RoomBank};
+use super::augment::{FeatureAugment, FeatureEq, NoiseBank, PitchShift, RandomCrop, RoomBank};
 use super::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
 use super::config::InputConfig;
 use super::config::TrainConfig;
@@ -219,6 +219,8 @@ pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> R
             augment,
             eq,
             shift,
+            crop: config.crop.clone().map(|c| RandomCrop::new(c, &input)),
+            offsets: Vec::new(),
             targets: targets(&train_idx),
         },
         valid: Examples {
@@ -231,6 +233,8 @@ pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> R
             augment: None,
             eq: None,
             shift: None,
+            crop: None,
+            offsets: Vec::new(),
             targets: targets(&valid_idx),
         },
         meta,

@@ -113,6 +113,11 @@ impl Confusion {
             .collect()
     }
 
+    /// Notes of each class.
+    pub fn support(&self) -> Vec<usize> {
+        self.counts.iter().map(|row| row.iter().map(|&c| c as usize).sum()).collect()
+    }
+
     pub fn accuracy(&self) -> f64 {
         let total: u32 = self.counts.iter().flatten().sum();
         let right: u32 = (0..self.counts.len()).map(|i| self.counts[i][i]).sum();

@@ -6,6 +6,7 @@
 //! each measure them against the same degradation applied to the waveform. A random smooth
 //! equaliser (`eq`) colours any drawn example, clean or degraded.
 
+mod crop;
 mod eq;
 mod noise;
 mod reverb;
@@ -14,6 +15,7 @@ mod shift;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+pub use crop::{CropConfig, RandomCrop, crop_from, input_frames};
 pub use eq::{FeatureEq, FeatureEqConfig};
 pub use noise::NoiseBank;
 pub use reverb::RoomBank;
@@ -191,6 +193,8 @@ mod tests {
             augment: Some(augment),
             eq: None,
             shift: None,
+            crop: None,
+            offsets: Vec::new(),
             targets: vec![Targets { classes: [0; 6], qualities: 0, descriptors: [0.0; 5], library: 0 }],
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);

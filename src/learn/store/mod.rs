@@ -113,7 +113,8 @@ pub fn group(split: Option<Split>) -> usize {
         Some(Split::Train) => 0,
         Some(Split::Valid) => 1,
         Some(Split::Test) => 2,
-        Some(Split::TestBank) => 3,
+        // Held-out notes, of a bank or real players, share a group: neither is trained on.
+        Some(Split::TestBank | Split::TestReal) => 3,
         None => 4,
     }
 }

@@ -75,7 +75,7 @@ impl EmbedMode {
     pub fn compute(&mut self, model: PathBuf, dataset: PathBuf, chain: Option<(ChainSpec, u64)>, fx: &mut Effects) {
         fx.info(format!("Embedding {} with {}…", dataset.display(), model.display()));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let options = EvalOptions { model, dataset, split: Split::Test, chain: None, shift_votes: None, threads };
+        let options = EvalOptions { threads, ..EvalOptions::new(model, dataset, Split::Test) };
         self.worker.submit(EmbedRequest::Compute { options, chain });
     }
 
