@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use timbrescope::data::degraded::{DegradeDatasetOptions, degrade_dataset};
+use timbrescope::data::expressive::copy::{PlayedCopyOptions, played_copy};
 use timbrescope::data::real::{CutKind, RealSources, build_real};
 use timbrescope::data::synth::{DEFAULT_SILENCE_PEAK, SynthOptions, parse_exclusion, synthesize};
 use timbrescope::data::taxonomy::Taxonomy;
@@ -22,6 +23,29 @@ pub enum DatasetVerb {
     /// Cut real played recordings (Debian packages, unpacked under --root) into NSynth notes:
     /// phrases by onset and pitch, single notes whole; test-only sources go to `test_real`.
     Real(RealArgs),
+    /// Render a played copy of a rendered data set's train notes: each note again from its
+    /// library with vibrato, scoops, swells, staccato to full lengths, legato pairs, breath,
+    /// bow and pick noise and an amplifier, drawn per note; train with it as --degraded DIR.
+    Played(PlayedArgs),
+}
+
+#[derive(Args)]
+pub struct PlayedArgs {
+    /// The rendered data set.
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Its libraries, as `dataset synth` was given them (repeat).
+    #[arg(long = "soundfont", required = true)]
+    soundfonts: Vec<PathBuf>,
+    /// Output folder for the played copy.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed of every note's draw (each note's own comes from it and the note's name).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -106,6 +130,7 @@ pub fn run(verb: DatasetVerb) -> anyhow::Result<()> {
         DatasetVerb::Synth(args) => synth(args),
         DatasetVerb::Degrade(args) => degrade(args),
         DatasetVerb::Real(args) => real(args),
+        DatasetVerb::Played(args) => played(args),
     }
 }
 
@@ -195,5 +220,24 @@ fn real(args: RealArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!("{} notes in {}", report.notes, args.out.display());
+    Ok(())
+}
+
+fn played(args: PlayedArgs) -> anyhow::Result<()> {
+    let options = PlayedCopyOptions {
+        dataset: args.dataset,
+        libraries: args.soundfonts,
+        out: args.out.clone(),
+        seed: args.seed,
+        threads: threads(args.threads)?,
+    };
+    let progress = Progress::new("playing");
+    let report = played_copy(&options, &|done, total| progress.update(done, total))
+        .with_context(|| format!("cannot write the played copy in {}", args.out.display()))?;
+    progress.finish();
+    if report.skipped > 0 {
+        eprintln!("warning: {} train note(s) of libraries not given were left out", report.skipped);
+    }
+    eprintln!("{} notes played in {} in {:.1} s", report.notes, args.out.display(), report.elapsed_secs);
     Ok(())
 }

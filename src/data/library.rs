@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::expressive::Controls;
 use super::gus::GusBank;
 use super::soundfont::{BankError, NoteRenderer, NoteSpec, RenderError, SoundFontBank};
 
@@ -63,9 +64,21 @@ impl LibraryRenderer {
         velocity: u8,
         spec: &NoteSpec,
     ) -> Result<Vec<f32>, RenderError> {
+        self.render_played(program, pitch, velocity, spec, None)
+    }
+
+    /// A note played through the library's pitch and gain controls (`data::expressive`).
+    pub fn render_played(
+        &mut self,
+        program: u8,
+        pitch: u8,
+        velocity: u8,
+        spec: &NoteSpec,
+        controls: Option<&Controls>,
+    ) -> Result<Vec<f32>, RenderError> {
         match self {
-            Self::Sf2(r) => r.render_note(program, pitch, velocity, spec),
-            Self::Gus(b) => b.render_note(program, pitch, velocity, spec),
+            Self::Sf2(r) => r.render_played(program, pitch, velocity, spec, controls),
+            Self::Gus(b) => b.render_played(program, pitch, velocity, spec, controls),
         }
     }
 }

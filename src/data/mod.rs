@@ -5,6 +5,7 @@
 pub mod dataset;
 pub mod degraded;
 pub mod demo;
+pub mod expressive;
 pub mod gus;
 pub mod library;
 pub mod mixing;

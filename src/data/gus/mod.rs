@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 pub use patch::{Patch, PatchError};
 pub use voice::PatchOptions;
 
+use super::expressive::Controls;
 use super::soundfont::{BankError, NoteSpec, RenderError};
 
 /// `source` lines nest at most this deep, so a file that includes itself is refused.
@@ -71,10 +72,22 @@ impl GusBank {
 
     /// Renders one note (mono, not normalised across notes; see [`voice::render`]).
     pub fn render_note(&self, program: u8, pitch: u8, velocity: u8, spec: &NoteSpec) -> Result<Vec<f32>, RenderError> {
+        self.render_played(program, pitch, velocity, spec, None)
+    }
+
+    /// [`Self::render_note`] following pitch and gain controls.
+    pub fn render_played(
+        &self,
+        program: u8,
+        pitch: u8,
+        velocity: u8,
+        spec: &NoteSpec,
+        controls: Option<&Controls>,
+    ) -> Result<Vec<f32>, RenderError> {
         super::soundfont::check_note(pitch, velocity, spec)?;
         let patch = self.patch(program)?;
         let options = &self.programs[&program].options;
-        Ok(voice::render(&patch, options, pitch, velocity, spec))
+        Ok(voice::render_played(&patch, options, pitch, velocity, spec, controls))
     }
 }
 

@@ -5,6 +5,7 @@
 //! and tremolo are not applied, so every library's notes are rendered without modulation alike.
 
 use super::patch::{MODE_ENVELOPE, MODE_LOOPING, MODE_PINGPONG, MODE_SUSTAIN, Patch, PatchSample};
+use crate::data::expressive::Controls;
 use crate::data::soundfont::NoteSpec;
 
 /// A patch sample is scaled to peak here at velocity 127 (TiMidity normalises each sample's peak
@@ -147,6 +148,19 @@ impl Envelope {
 /// Renders one note: mono, `spec.hold_secs` held then released, at the patch's normalised level
 /// times `velocity / 127` (TiMidity's velocity is linear in amplitude).
 pub fn render(patch: &Patch, options: &PatchOptions, pitch: u8, velocity: u8, spec: &NoteSpec) -> Vec<f32> {
+    render_played(patch, options, pitch, velocity, spec, None)
+}
+
+/// [`render`] played: the step through the sample bent by the controls' cents, the output
+/// scaled by their gain, block by block as a synthesiser's controls act.
+pub fn render_played(
+    patch: &Patch,
+    options: &PatchOptions,
+    pitch: u8,
+    velocity: u8,
+    spec: &NoteSpec,
+    controls: Option<&Controls>,
+) -> Vec<f32> {
     let total = spec.num_samples();
     let hold = spec.hold_samples().min(total);
     let mut out = vec![0.0f32; total];
@@ -171,6 +185,13 @@ pub fn render(patch: &Patch, options: &PatchOptions, pitch: u8, velocity: u8, sp
     let (mut pos, mut forward) = (0.0f64, true);
     for (n, y) in out.iter_mut().enumerate() {
         let held = n < hold;
+        let (bend, control_gain) = match controls {
+            Some(c) => {
+                let (cents, gain) = c.at(n);
+                (2f64.powf(f64::from(cents) / 1200.0), gain)
+            }
+            None => (1.0, 1.0),
+        };
         let gain = if has_envelope {
             match envelope.step(dt, held) {
                 Some(v) => envelope_gain(v),
@@ -187,11 +208,11 @@ pub fn render(patch: &Patch, options: &PatchOptions, pitch: u8, velocity: u8, sp
         let next = if in_loop && pos + 1.0 >= loop_end { loop_start as usize } else { i + 1 };
         let a = data.get(i).copied().unwrap_or(0.0);
         let b = data.get(next).copied().unwrap_or(0.0);
-        *y = (a + (b - a) * frac) * gain * level;
+        *y = (a + (b - a) * frac) * gain * level * control_gain;
         if forward {
-            pos += step;
+            pos += step * bend;
         } else {
-            pos -= step;
+            pos -= step * bend;
         }
         if in_loop {
             let span = loop_end - loop_start;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use thiserror::Error;
 
+use super::expressive::{CONTROL_BLOCK, Controls};
 use crate::audio::ANALYSIS_RATE_HZ;
 
 mod check;
@@ -17,6 +18,11 @@ mod check;
 const MELODIC_CHANNEL: i32 = 0;
 /// MIDI status byte for a program change.
 const PROGRAM_CHANGE: i32 = 0xC0;
+const PITCH_BEND: i32 = 0xE0;
+const CONTROL_CHANGE: i32 = 0xB0;
+const EXPRESSION_CC: i32 = 11;
+/// The pitch-bend range a reset channel has: 2 semitones either way.
+const BEND_RANGE_CENTS: f32 = 200.0;
 
 /// A SoundFont could not be loaded.
 #[derive(Debug, Error)]
@@ -175,6 +181,19 @@ impl NoteRenderer {
         velocity: u8,
         spec: &NoteSpec,
     ) -> Result<Vec<f32>, RenderError> {
+        self.render_played(program, pitch, velocity, spec, None)
+    }
+
+    /// [`Self::render_note`] played through the synthesiser's controls: before each block, the
+    /// pitch bend and the expression (MIDI CC 11) that `controls` give.
+    pub fn render_played(
+        &mut self,
+        program: u8,
+        pitch: u8,
+        velocity: u8,
+        spec: &NoteSpec,
+        controls: Option<&Controls>,
+    ) -> Result<Vec<f32>, RenderError> {
         check_midi("program", 0, program)?;
         check_note(pitch, velocity, spec)?;
         // rustysynth silently falls back to its default preset; a data set must not.
@@ -198,10 +217,29 @@ impl NoteRenderer {
             synth.reset();
             synth.process_midi_message(MELODIC_CHANNEL, PROGRAM_CHANGE, i32::from(program), 0);
             synth.note_on(MELODIC_CHANNEL, i32::from(pitch), i32::from(velocity));
-            synth.render(&mut left[..hold], &mut right[..hold]);
-            // Takes effect at the next 64-sample block (4 ms at 16 kHz); exact when hold is a multiple.
-            synth.note_off(MELODIC_CHANNEL, i32::from(pitch));
-            synth.render(&mut left[hold..], &mut right[hold..]);
+            let Some(controls) = controls else {
+                synth.render(&mut left[..hold], &mut right[..hold]);
+                // Takes effect at the next 64-sample block (4 ms at 16 kHz); exact when hold is a multiple.
+                synth.note_off(MELODIC_CHANNEL, i32::from(pitch));
+                synth.render(&mut left[hold..], &mut right[hold..]);
+                return;
+            };
+            let mut held = true;
+            for start in (0..total).step_by(CONTROL_BLOCK) {
+                let end = (start + CONTROL_BLOCK).min(total);
+                if held && start >= hold {
+                    synth.note_off(MELODIC_CHANNEL, i32::from(pitch));
+                    held = false;
+                }
+                let (cents, gain) = controls.at(start);
+                // 14-bit bend, 8192 at rest, over the default range of 2 semitones either way.
+                let bend = (8192.0 + cents / BEND_RANGE_CENTS * 8192.0).round().clamp(0.0, 16383.0) as i32;
+                synth.process_midi_message(MELODIC_CHANNEL, PITCH_BEND, bend & 0x7F, bend >> 7);
+                // rustysynth's channel gain is the square of volume times expression.
+                let expression = (gain.clamp(0.0, 1.0).sqrt() * 127.0).round() as i32;
+                synth.process_midi_message(MELODIC_CHANNEL, CONTROL_CHANGE, EXPRESSION_CC, expression);
+                synth.render(&mut left[start..end], &mut right[start..end]);
+            }
         }));
         if played.is_err() {
             self.synth = dry_synth(&self.bank.sound_font, spec.sample_rate_hz)?;
