@@ -103,6 +103,7 @@ fn main() -> anyhow::Result<()> {
             shift: None,
             crop: None,
             offsets: Vec::new(),
+            played: None,
             targets: targets.clone(),
         };
         let scores = score(&loaded.model, &examples, meta, &voter, &device)?;

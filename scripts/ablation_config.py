@@ -5,7 +5,7 @@ compare against), with the options given added back or changed.
 
 usage: scripts/ablation_config.py [--floor P:M:R] [--shift PROB:SEMITONES] [--pool T:S:C]
                                   [--noise SNR_LO:SNR_HI:WEIGHT] [--eq PROB:GAIN_DB] [--ssl-epochs N]
-                                  [--mtl-epochs N]
+                                  [--mtl-epochs N] [--crop PROB:MAX_SECS] [--played PROB]
 """
 import argparse
 import re
@@ -58,6 +58,8 @@ def main() -> None:
     p.add_argument("--adversary", help="WEIGHT:REVERSAL of [mtl.library_adversary]")
     p.add_argument("--ssl-epochs", type=int)
     p.add_argument("--mtl-epochs", type=int)
+    p.add_argument("--crop", help="PROBABILITY:MAX_OFFSET_SECS of [crop]")
+    p.add_argument("--played", type=float, help="probability of [played] (train with --played DIR)")
     a = p.parse_args()
     # The short-schedule tables compare against same-note positives: --positives adds them back.
     text = re.sub(r"^(#.*\n)*positives = .*\n", "", without_optional(DEFAULT.read_text()), count=1, flags=re.M)
@@ -97,6 +99,11 @@ def main() -> None:
     if a.adversary:
         weight, reversal = (float(v) for v in a.adversary.split(":"))
         text += f"\n[mtl.library_adversary]\nweight = {weight}\nreversal = {reversal}\n"
+    if a.crop:
+        prob, secs = (float(v) for v in a.crop.split(":"))
+        text += f"\n[crop]\nprobability = {prob:g}\nmax_offset_secs = {secs:g}\n"
+    if a.played is not None:
+        text += f"\n[played]\nprobability = {a.played:g}\n"
     print(text, end="")
 
 

@@ -5,7 +5,9 @@
 # degraded and on the held-out library, into models/reports/pool/NAME/. Further arguments go
 # to scripts/ablation_config.py (e.g. --positives other_library, --adversary 0.3:1). DATA,
 # REPORTS and RUNS move the data set, reports and run folders; CHAINS=0 skips the degraded
-# evaluations.
+# evaluations; PLAYED=DIR trains with a played copy (scripts/played.sh). Besides the test split
+# and the held-out library from the onset, the held-out library from the notes' middle and the
+# real recordings (scripts/eval_real.sh) are evaluated.
 # usage: [DATA=data/pool] scripts/pool_short.sh NAME [ABLATION FLAGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +26,15 @@ python3 scripts/ablation_config.py --floor 5:6:80 --shift 0.5:2 --ssl-epochs 2 -
 run=$RUNS/$name
 rm -rf "$run"
 start=$(date +%s)
-"$BIN" train --config "$config" --dataset "$DATA" --run "$run" >/dev/null
+played=()
+[ -n "${PLAYED:-}" ] && played=(--played "$PLAYED")
+"$BIN" train --config "$config" --dataset "$DATA" "${played[@]}" --run "$run" >/dev/null
 echo "$name: trained in $(( $(date +%s) - start )) s" | tee "$REPORTS/$name/train_secs.txt"
 out=$REPORTS/$name
 "$BIN" eval --run "$run" --dataset "$DATA" --split test --out "$out/test.json"
 "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --out "$out/test_bank.json"
+"$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --from middle --out "$out/test_bank_middle.json"
+scripts/eval_real.sh "$run" "$out/real"
 [ "${CHAINS:-1}" = 1 ] || exit 0
 for chain in rt60_1.2 pink_10db opus_24; do
   "$BIN" eval --run "$run" --dataset "$DATA" --split test --chain "assets/chains/eval/$chain.toml" \

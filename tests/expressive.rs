@@ -14,7 +14,8 @@ const SPEC: NoteSpec = NoteSpec::NSYNTH;
 const PITCH: u8 = 69;
 
 fn renderer(dir: &tempfile::TempDir) -> LibraryRenderer {
-    let presets = [TinyPreset { program: 40, name: "Tiny Violin", key_lo: 40, key_hi: 90, harmonics: vec![1.0, 0.5, 0.3] }];
+    let presets =
+        [TinyPreset { program: 40, name: "Tiny Violin", key_lo: 40, key_hi: 90, harmonics: vec![1.0, 0.5, 0.3] }];
     let path = write_tiny_sf2(dir.path(), "tiny.sf2", &presets);
     Library::load(&path).unwrap().renderer(SPEC.sample_rate_hz).unwrap()
 }
@@ -37,10 +38,8 @@ fn vibrato_is_measured_back_at_its_rate_and_depth() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = renderer(&dir);
     for (rate_hz, depth_cents) in [(4.5f32, 10.0f32), (6.5, 35.0)] {
-        let e = Expression {
-            vibrato: Some(Vibrato { rate_hz, depth_cents, delay_secs: 0.3 }),
-            ..Expression::plain(3.0)
-        };
+        let e =
+            Expression { vibrato: Some(Vibrato { rate_hz, depth_cents, delay_secs: 0.3 }), ..Expression::plain(3.0) };
         let x = render_expressive(&mut r, 40, PITCH, 100, &e, &SPEC).unwrap();
         let track: Vec<(f64, f64)> = cents_track(&x).into_iter().filter(|&(t, _)| (0.8..2.8).contains(&t)).collect();
         let (lo, hi) = track.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &(_, c)| (lo.min(c), hi.max(c)));

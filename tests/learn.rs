@@ -51,6 +51,7 @@ fn options(data: &Path, run: &Path, config: TrainConfig, stage: Stages) -> Train
         config,
         dataset: data.to_owned(),
         degraded: Vec::new(),
+        played: None,
         run: run.to_owned(),
         stage,
         device: Device::Cpu,

@@ -70,6 +70,7 @@ fn the_browser_filters_and_the_prediction_panel_follow_nsynth_labels() {
         config,
         dataset: root,
         degraded: Vec::new(),
+        played: None,
         run: run.clone(),
         stage: Stages::Mtl,
         device: Device::Cpu,

@@ -27,6 +27,10 @@ pub struct TrainArgs {
     /// for several copies (each degraded example is drawn from one of them).
     #[arg(long)]
     degraded: Vec<PathBuf>,
+    /// A played copy of the data set's train notes (from `dataset played`): each drawn example
+    /// starts from it as often as the config's `[played] probability` says (0.5 without it).
+    #[arg(long, conflicts_with = "clean")]
+    played: Option<PathBuf>,
     /// Train on clean notes only: the config's `feature_noise`, `feature_reverb` and `feature_eq` are dropped
     /// (the saved config says so), for a model to compare the degraded training against.
     #[arg(long, conflicts_with = "degraded")]
@@ -158,6 +162,7 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         config,
         dataset: args.dataset,
         degraded: args.degraded,
+        played: args.played,
         run: args.run.clone(),
         stage,
         device: parse_device(&args.device)?,

@@ -105,6 +105,8 @@ pub struct Examples {
     /// Each note's fixed start in input frames (empty: every note from its onset), applied to
     /// the note as it is ([`Self::clean`]): evaluation from inside the notes.
     pub offsets: Vec<usize>,
+    /// A played version of each note (`dataset played`) and how often a draw starts from it.
+    pub played: Option<(NoteSource, f64)>,
     pub targets: Vec<Targets>,
 }
 
@@ -206,11 +208,16 @@ impl Examples {
     }
 
     fn version(&self, i: usize, p: f64, rng: &mut impl Rng) -> std::result::Result<NoteInputs, StoreError> {
+        // The note as the library holds it, or as a player plays it.
+        let base = match &self.played {
+            Some((played, q)) if rng.random_bool(*q) => played,
+            _ => &self.clean,
+        };
         let mut weights = vec![1.0; self.degraded.len()];
         weights.extend(self.augment.as_ref().map_or_else(Vec::new, FeatureAugment::weights));
         let total: f64 = weights.iter().sum();
         if total <= 0.0 || !rng.random_bool(p) {
-            return self.clean(i);
+            return base.inputs(i, &self.standardizer, &self.input);
         }
         let mut r = rng.random_range(0.0..total);
         let v = weights.iter().position(|&w| {
@@ -222,7 +229,7 @@ impl Examples {
         match (self.degraded.get(v), &self.augment) {
             (Some(copy), _) => copy.inputs(i, &self.standardizer, &self.input),
             (None, Some(augment)) => {
-                let note = self.clean.get(i)?;
+                let note = base.get(i)?;
                 Ok(self.standardizer.finish(&augment.draw(v - self.degraded.len(), &note, rng), &self.input))
             }
             (None, None) => unreachable!("the weights count the copies and the augmentations"),
@@ -306,6 +313,7 @@ mod tests {
             shift: None,
             crop: None,
             offsets: Vec::new(),
+            played: None,
             targets: classes
                 .iter()
                 .map(|&c| Targets {
@@ -316,6 +324,52 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    fn memory(value: f32, notes: usize) -> NoteSource {
+        let raw = crate::learn::inputs::RawViews {
+            stft: vec![value; 8],
+            cqt: vec![value; 12],
+            stft_bins: 2,
+            cqt_bins: 3,
+            frames: 4,
+        };
+        NoteSource::Memory((0..notes).map(|_| StoredNote { power: 1.0, raw: raw.clone() }).collect())
+    }
+
+    #[test]
+    fn draws_start_from_the_played_copy_as_often_as_asked_and_evaluation_never() {
+        let mut ex = examples(&[0, 1]);
+        ex.played = Some((memory(5.0, 2), 0.3));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let played = (0..4000).filter(|_| ex.draw(1, 0.0, &mut rng).unwrap().stft[0] == 5.0).count();
+        // 4000 Bernoulli(0.3) draws: 3 standard deviations is 0.022.
+        assert!((played as f64 / 4000.0 - 0.3).abs() < 0.022, "{played}");
+        // The note as it is, what validation and evaluation read, is never the played one.
+        assert!((0..100).all(|_| ex.clean(1).unwrap().stft[0] == 1.0));
+    }
+
+    #[test]
+    fn fixed_offsets_start_each_note_where_asked() {
+        let mut ex = examples(&[0, 1]);
+        // Frame t of note 1 holds t + 1: an offset of 2 starts it at its third frame.
+        ex.clean = NoteSource::Memory(
+            (0..2)
+                .map(|_| StoredNote {
+                    power: 1.0,
+                    raw: crate::learn::inputs::RawViews {
+                        stft: (0..4).flat_map(|t| [t as f32 + 1.0; 2]).collect(),
+                        cqt: (0..4).flat_map(|t| [t as f32 + 1.0; 3]).collect(),
+                        stft_bins: 2,
+                        cqt_bins: 3,
+                        frames: 4,
+                    },
+                })
+                .collect(),
+        );
+        ex.offsets = vec![0, 2];
+        assert_eq!(ex.clean(0).unwrap().stft, vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]);
+        assert_eq!(ex.clean(1).unwrap().stft, vec![3.0, 3.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0]);
     }
 
     #[test]

@@ -35,6 +35,24 @@ pub struct TrainConfig {
     /// Drawn training examples started at a random offset into the note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crop: Option<CropConfig>,
+    /// How often a drawn example starts from the played copy (`train --played`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub played: Option<PlayedConfig>,
+}
+
+/// `[played]` in the config: the share of drawn training examples that start from the note's
+/// played version (`dataset played`) instead of the note as the library holds it; degradations
+/// then apply to either.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayedConfig {
+    pub probability: f64,
+}
+
+impl Default for PlayedConfig {
+    fn default() -> Self {
+        Self { probability: 0.5 }
+    }
 }
 
 /// How the cached 251 x 513 STFT and 251 x 761 CQT are reduced before the network sees them:
@@ -329,6 +347,11 @@ impl TrainConfig {
         }
         if let Some(crop) = &self.crop {
             crop.check()?;
+        }
+        if let Some(played) = &self.played
+            && !(0.0..=1.0).contains(&played.probability)
+        {
+            return Err(format!("played.probability must lie in [0, 1], got {}", played.probability));
         }
         for (name, &v) in &t.loss_weights.0 {
             if !(v >= 0.0 && v.is_finite()) {

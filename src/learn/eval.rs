@@ -295,6 +295,7 @@ impl EvalSet {
                     idx.iter().map(|&i| input_frames(sounding_secs(&dataset.notes[i]) / 2.0, &input)).collect()
                 }
             },
+            played: None,
             targets: idx
                 .iter()
                 .map(|&i| {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -13,8 +13,7 @@ use rayon::prelude::*;
 use super::LearnError;
 use super::augment::{FeatureAugment, FeatureEq, NoiseBank, PitchShift, RandomCrop, RoomBank};
 use super::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
-use super::config::InputConfig;
-use super::config::TrainConfig;
+use super::config::{InputConfig, PlayedConfig, TrainConfig};
 use super::inputs::{InputShape, Standardizer, labelled};
 use super::model::{Classes, ModelSpec};
 use super::modelfile::{MODEL_FORMAT, ModelMeta};
@@ -29,6 +28,8 @@ pub(super) struct PrepareInputs<'a> {
     pub dataset: &'a Path,
     /// Degraded copies of the data set, same notes.
     pub degraded: &'a [std::path::PathBuf],
+    /// The played copy of the train notes.
+    pub played: Option<&'a Path>,
     pub threads: usize,
 }
 
@@ -81,8 +82,8 @@ pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> R
             ),
         ));
     }
-    let mut degraded = Vec::with_capacity(opts.degraded.len());
-    for dir in opts.degraded {
+    let mut degraded = Vec::with_capacity(opts.degraded.len() + 1);
+    for dir in opts.degraded.iter().map(PathBuf::as_path).chain(opts.played) {
         let d = Dataset::open(dir).map_err(|e| data_error(dir, e.to_string()))?;
         let index: HashMap<&str, usize> =
             d.notes.iter().enumerate().map(|(i, n)| (n.record.note_str.as_str(), i)).collect();
@@ -106,10 +107,21 @@ pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> R
     let store = open_store(&dataset, &settings, threads, "clean", on_event)?;
     let mut copies = Vec::with_capacity(degraded.len());
     for (k, (d, idx)) in degraded.into_iter().enumerate() {
-        let what = format!("degraded copy {} of {}", k + 1, opts.degraded.len());
+        let what = match k < opts.degraded.len() {
+            true => format!("degraded copy {} of {}", k + 1, opts.degraded.len()),
+            false => "played copy".to_string(),
+        };
         let store = open_store(&d, &settings, threads, &what, on_event)?;
         copies.push(NoteSource::Store { store, rows: idx });
     }
+    // The played copy came last: the note an example starts from, not a degraded version.
+    let played = match opts.played {
+        Some(_) => {
+            let probability = config.played.as_ref().map_or(PlayedConfig::default().probability, |p| p.probability);
+            copies.pop().map(|source| (source, probability))
+        }
+        None => None,
+    };
     let standardizer = fit_standardizer(&store, &train_idx, &input, threads, on_event)?;
     let geometry = store.geometry();
     let shape = InputShape::of(&input, geometry.stft_bins, geometry.cqt_bins);
@@ -221,6 +233,7 @@ pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> R
             shift,
             crop: config.crop.clone().map(|c| RandomCrop::new(c, &input)),
             offsets: Vec::new(),
+            played,
             targets: targets(&train_idx),
         },
         valid: Examples {
@@ -235,6 +248,7 @@ pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> R
             shift: None,
             crop: None,
             offsets: Vec::new(),
+            played: None,
             targets: targets(&valid_idx),
         },
         meta,

@@ -99,8 +99,10 @@ pub fn played_copy(
         out.insert(record.note_str.clone(), record);
     }
     let taxonomy_path = options.out.join(TAXONOMY_JSON);
-    write_atomically(&taxonomy_path, |w| serde_json::to_writer_pretty(&mut *w, &taxonomy).map_err(std::io::Error::other))
-        .map_err(|source| DatasetError::Write { path: taxonomy_path, source })?;
+    write_atomically(&taxonomy_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &taxonomy).map_err(std::io::Error::other)
+    })
+    .map_err(|source| DatasetError::Write { path: taxonomy_path, source })?;
     write_examples(&options.out.join(EXAMPLES_JSON), &out)?;
     report.notes = out.len();
     report.elapsed_secs = start.elapsed().as_secs_f64();
@@ -133,9 +135,13 @@ fn play_note(
     samples.iter_mut().for_each(|s| *s *= RENDER_GAIN);
     let path = audio_path(&options.out, &record.note_str);
     let clip = Clip::new(record.note_str.clone(), samples, NOTE_RATE_HZ);
-    save_wav_pcm16(&path, &clip).map_err(|e| DatasetError::Write { path: path.clone(), source: std::io::Error::other(e) })?;
+    save_wav_pcm16(&path, &clip)
+        .map_err(|e| DatasetError::Write { path: path.clone(), source: std::io::Error::other(e) })?;
     let mut out = record.clone();
     out.descriptors = Some(describe_note(&clip.samples, NOTE_RATE_HZ, f32::from(record.pitch)));
-    out.extra.insert(EXPRESSION_KEY.into(), serde_json::to_value(&expression).map_err(|e| DatasetError::Invalid(e.to_string()))?);
+    out.extra.insert(
+        EXPRESSION_KEY.into(),
+        serde_json::to_value(&expression).map_err(|e| DatasetError::Invalid(e.to_string()))?,
+    );
     Ok(out)
 }

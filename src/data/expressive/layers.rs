@@ -71,7 +71,9 @@ impl NoiseLayer {
                 let start = note.iter().position(|v| v.abs() > 0.01 * peak).unwrap_or(0);
                 let tau = PICK_DECAY_SECS * sample_rate_hz as f32;
                 let mut burst = vec![0.0f32; note.len()];
-                for (k, (b, n)) in burst[start..].iter_mut().zip(&noise[start..]).enumerate().take((12.0 * tau) as usize) {
+                for (k, (b, n)) in
+                    burst[start..].iter_mut().zip(&noise[start..]).enumerate().take((12.0 * tau) as usize)
+                {
                     *b = n * (-(k as f32) / tau).exp();
                 }
                 let burst_peak = burst.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
@@ -140,7 +142,11 @@ impl Amp {
         let sections = [
             Biquad::low_shelf(sr, if self.bass { 100.0 } else { 200.0 }, f64::from(self.bass_db)),
             Biquad::peaking(sr, if self.bass { 500.0 } else { 800.0 }, f64::from(self.mid_db), 0.8),
-            Biquad::high_shelf(sr, f64::min(if self.bass { 1500.0 } else { 3000.0 }, nyquist), f64::from(self.treble_db)),
+            Biquad::high_shelf(
+                sr,
+                f64::min(if self.bass { 1500.0 } else { 3000.0 }, nyquist),
+                f64::from(self.treble_db),
+            ),
             Biquad::high_pass(sr, if self.bass { 35.0 } else { 75.0 }),
             Biquad::peaking(sr, if self.bass { 80.0 } else { 110.0 }, 3.0, 1.5),
             Biquad::low_pass(sr, f64::from(self.cabinet_hz).min(nyquist)),

@@ -59,9 +59,13 @@ pub struct Scoop {
 pub enum Dynamics {
     Flat,
     /// From `from` of full level up to full at the end of the hold.
-    Swell { from: f32 },
+    Swell {
+        from: f32,
+    },
     /// From full level down to `to` at the end of the hold.
-    Decay { to: f32 },
+    Decay {
+        to: f32,
+    },
 }
 
 /// How one note is played.
@@ -86,7 +90,15 @@ pub const LEGATO_PREVIOUS_SECS: f32 = 0.5;
 impl Expression {
     /// A note played as a library holds it: 3 s, steady.
     pub fn plain(hold_secs: f32) -> Self {
-        Self { hold_secs, vibrato: None, scoop: None, dynamics: Dynamics::Flat, legato_from: None, layer: None, amp: None }
+        Self {
+            hold_secs,
+            vibrato: None,
+            scoop: None,
+            dynamics: Dynamics::Flat,
+            legato_from: None,
+            layer: None,
+            amp: None,
+        }
     }
 
     /// One draw for an instrument of `family` (the taxonomy's family names); `electric` for

@@ -195,6 +195,7 @@ mod tests {
             shift: None,
             crop: None,
             offsets: Vec::new(),
+            played: None,
             targets: vec![Targets { classes: [0; 6], qualities: 0, descriptors: [0.0; 5], library: 0 }],
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);

@@ -30,6 +30,9 @@ pub struct TrainOptions {
     /// Degraded copies of the data set (`dataset degrade`), same notes; a degraded example is
     /// drawn from one of them, each as likely.
     pub degraded: Vec<PathBuf>,
+    /// A played copy of the data set's train notes (`dataset played`): the note a drawn example
+    /// starts from, as often as the config's `[played] probability` says (0.5 without it).
+    pub played: Option<PathBuf>,
     pub run: PathBuf,
     pub stage: Stages,
     pub device: Device,
@@ -81,12 +84,17 @@ pub fn train(
     }
     run.write_json(
         &run.path("dataset.json"),
-        &serde_json::json!({ "dataset": opts.dataset, "degraded": opts.degraded }),
+        &serde_json::json!({ "dataset": opts.dataset, "degraded": opts.degraded, "played": opts.played }),
     )?;
     std::fs::write(&config_path, opts.config.to_toml())
         .map_err(|source| LearnError::Write { path: config_path.clone(), source })?;
-    let inputs =
-        PrepareInputs { config: &opts.config, dataset: &opts.dataset, degraded: &opts.degraded, threads: opts.threads };
+    let inputs = PrepareInputs {
+        config: &opts.config,
+        dataset: &opts.dataset,
+        degraded: &opts.degraded,
+        played: opts.played.as_deref(),
+        threads: opts.threads,
+    };
     let prepared =
         prepare(&inputs, &mut |what, done, total| on_event(TrainEvent::Preparing { what: what.into(), done, total }))?;
     let mut trainer = Trainer::new(opts, run, prepared, cancel)?;

@@ -156,6 +156,7 @@ impl TrainPanel {
             config,
             dataset,
             degraded,
+            played: None,
             run: run.clone(),
             stage,
             device: candle_core::Device::Cpu,
