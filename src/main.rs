@@ -42,6 +42,10 @@ struct Args {
     /// as, in the --model's embedding (the shipped model's without it); B switches between them.
     #[arg(long, requires = "dataset")]
     nearest: Option<String>,
+    /// A note of the --dataset to open once it is loaded, as a click in the browser does (with
+    /// its played version on the B side when DIR-played holds one).
+    #[arg(long, requires = "dataset", conflicts_with = "nearest")]
+    note: Option<String>,
     /// Show the saliency over the views (where the model finds its evidence).
     #[arg(long)]
     saliency: bool,
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
             sweeps: args.sweeps,
             saliency: args.saliency,
             nearest: args.nearest,
+            note: args.note,
         }),
         #[cfg(not(feature = "gui"))]
         None => Err(anyhow::anyhow!(

@@ -7,10 +7,12 @@ use common::ui::step_until;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use timbrescope::data::dataset::Dataset;
+use timbrescope::data::dataset::{Dataset, Split};
+use timbrescope::data::expressive::copy::{PlayedCopyOptions, played_copy};
 use timbrescope::data::mixing::{MixOptions, make_mixtures, mixture_path};
 use timbrescope::dsp::View;
 use timbrescope::jobs::data::GridRequest;
+use timbrescope::jobs::data::played_copy_of;
 use timbrescope::ui::{Mode, Workbench};
 
 fn harness() -> Harness<'static, Workbench> {
@@ -111,4 +113,47 @@ fn a_mixture_shows_its_stft_and_one_mask_per_source() {
     for label in ["Play mixture", "Play source 0", "Play source 1", "Play source 2"] {
         harness.get_by_label(label);
     }
+}
+
+#[test]
+fn a_note_and_its_played_version_are_switched_by_b() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _) = tiny_data::build(dir.path());
+    let (a, b) = tiny_data::banks(dir.path());
+    let copy = played_copy_of(&root);
+    let options =
+        PlayedCopyOptions { dataset: root.clone(), libraries: vec![a, b], out: copy.clone(), seed: 3, threads: 2 };
+    played_copy(&options, &|_, _| {}).unwrap();
+    let mut harness = harness();
+    step_until(&mut harness, "demo analysis", |app| app.analysis().is_some() && !app.is_busy());
+    harness.state_mut().open_dataset(root.clone());
+    step_until(&mut harness, "data set open", |app| app.browser().dataset().is_some());
+    let dataset = Dataset::open_with(&root, tiny_data::taxonomy(), &Default::default()).unwrap();
+    // A train note has a played version; a test note has none.
+    let train = dataset.notes.iter().position(|n| n.split == Some(Split::Train)).unwrap();
+    let name = dataset.notes[train].record.note_str.clone();
+    harness.state_mut().load_note(train);
+    step_until(&mut harness, "the played version", |app| {
+        !app.is_busy() && app.analysis().is_some_and(|a| a.clip.name == name) && app.compared_note() == Some(&name)
+    });
+    let label = harness.state().compare_label().unwrap().to_owned();
+    assert!(label.starts_with("B: played (held "), "{label}");
+    let a_source = harness.state().shown_clip_source().unwrap().to_owned();
+    assert!(a_source.starts_with(&root) && !a_source.starts_with(&copy));
+    harness.key_press(egui::Key::B);
+    harness.run_steps(2);
+    assert!(harness.state().showing_compare());
+    assert!(harness.state().shown_clip_source().unwrap().starts_with(&copy));
+    harness.key_press(egui::Key::B);
+    harness.run_steps(2);
+    assert_eq!(harness.state().shown_clip_source(), Some(a_source.as_path()));
+
+    // A note without a played version drops the pair.
+    let test = dataset.notes.iter().position(|n| n.split == Some(Split::Test)).unwrap();
+    let test_name = dataset.notes[test].record.note_str.clone();
+    harness.state_mut().load_note(test);
+    step_until(&mut harness, "the test note", |app| {
+        !app.is_busy() && app.analysis().is_some_and(|a| a.clip.name == test_name)
+    });
+    assert_eq!(harness.state().compared_note(), None);
 }

@@ -27,6 +27,8 @@ pub struct Start {
     pub saliency: bool,
     /// A note of the data set to open beside its nearest training note.
     pub nearest: Option<String>,
+    /// A note of the data set to open as the browser does.
+    pub note: Option<String>,
 }
 
 pub fn run(start: Start) -> anyhow::Result<()> {
@@ -48,6 +50,9 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             }
             if let Some(pitch) = start.grid_pitch {
                 app.show_grid_when_open(pitch);
+            }
+            if let Some(note) = start.note {
+                app.open_note_when_open(note);
             }
             if let Some(path) = start.chain {
                 app.load_chain(path);

@@ -1,10 +1,15 @@
 //! Data set work off the UI thread: opening a folder, the per-instrument grid, mixture files.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::Analysis;
 use super::worker::{Context, Job, Worker};
-use crate::data::dataset::Dataset;
+use crate::audio::load::load_clip;
+use crate::data::dataset::{Dataset, EXAMPLES_JSON, NoteRecord, audio_path, read_examples};
+use crate::data::expressive::Expression;
+use crate::data::expressive::copy::EXPRESSION_KEY;
 use crate::data::mixture::{MixtureFile, read_npz};
 use crate::dsp::{FrequencyAxis, Scale, Spectrogram, StftConfig, View};
 use crate::features::Analyzer;
@@ -38,36 +43,66 @@ pub struct MixtureView {
 /// set never waits for a grid.
 pub enum DataRequest {
     OpenDataset(PathBuf),
-    Grid { dataset: Arc<Dataset>, request: GridRequest },
+    Grid {
+        dataset: Arc<Dataset>,
+        request: GridRequest,
+    },
     Mixture(PathBuf),
+    /// A note's played version from the played copy at `copy` (`dataset played`).
+    Played {
+        copy: PathBuf,
+        note: String,
+    },
 }
 
 impl DataRequest {
     pub const OPEN_LANE: usize = 0;
     pub const GRID_LANE: usize = 1;
     pub const MIXTURE_LANE: usize = 2;
+    pub const PLAYED_LANE: usize = 3;
+}
+
+/// A note's played version, analysed, with how it was played.
+pub struct PlayedNote {
+    pub note: String,
+    pub copy: PathBuf,
+    /// The drawn expression in words (empty when the record does not say).
+    pub expression: String,
+    pub analysis: Arc<Analysis>,
 }
 
 pub enum DataEvent {
     DatasetOpened(Arc<Dataset>),
     Grid { request: GridRequest, cells: Vec<GridCell> },
     Mixture(Arc<MixtureView>),
+    Played(Arc<PlayedNote>),
 }
 
-/// Data set work: opening a folder, the instrument grid, mixture files.
+/// Data set work: opening a folder, the instrument grid, mixture files, played notes.
 #[derive(Default)]
-pub struct DataJob;
+pub struct DataJob {
+    /// The played copy's records, read once per copy.
+    played: Option<(PathBuf, BTreeMap<String, NoteRecord>)>,
+}
+
+/// The played copy beside a data set, as `scripts/played.sh` names it: `DIR-played`.
+pub fn played_copy_of(root: &Path) -> PathBuf {
+    let mut name = root.file_name().unwrap_or_default().to_os_string();
+    name.push("-played");
+    root.with_file_name(name)
+}
 
 impl Job for DataJob {
     type Request = DataRequest;
     type Event = DataEvent;
-    const LANES: usize = 3;
+    const LANES: usize = 4;
 
     fn lane(request: &DataRequest) -> usize {
         match request {
             DataRequest::OpenDataset(_) => DataRequest::OPEN_LANE,
             DataRequest::Grid { .. } => DataRequest::GRID_LANE,
             DataRequest::Mixture(_) => DataRequest::MIXTURE_LANE,
+            DataRequest::Played { .. } => DataRequest::PLAYED_LANE,
         }
     }
 
@@ -83,6 +118,21 @@ impl Job for DataJob {
                 }
             }
             DataRequest::Mixture(path) => ctx.report(DataEvent::Mixture(Arc::new(mixture_view(path)?))),
+            DataRequest::Played { copy, note } => {
+                if self.played.as_ref().is_none_or(|(c, _)| *c != copy) {
+                    let records = read_examples(&copy.join(EXAMPLES_JSON)).map_err(|e| e.to_string())?;
+                    self.played = Some((copy.clone(), records));
+                }
+                let records = &self.played.as_ref().expect("just read").1;
+                let expression = records
+                    .get(&note)
+                    .and_then(|r| r.extra.get(EXPRESSION_KEY))
+                    .and_then(|v| serde_json::from_value::<Expression>(v.clone()).ok())
+                    .map_or_else(String::new, |e| e.describe());
+                let clip = load_clip(&audio_path(&copy, &note)).map_err(|e| e.to_string())?;
+                let analysis = Arc::new(Analysis::compute(clip, &mut Analyzer::default())?);
+                ctx.report(DataEvent::Played(Arc::new(PlayedNote { note, copy, expression, analysis })));
+            }
         }
         Ok(())
     }

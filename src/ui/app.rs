@@ -28,6 +28,7 @@ mod learn;
 mod settings;
 
 use clip::{ClipViews, Look};
+use compare::Compare;
 use data::DataMode;
 use degrade::DegradeMode;
 use dialogs::{Answer, Dialog};
@@ -345,18 +346,26 @@ impl eframe::App for Workbench {
         if let Some(rs) = render_state {
             self.draw_saliency(rs);
         }
-        if let Some(found) = self.embed.take_nearest() {
+        let nearest = self.embed.take_nearest().map(|found| {
+            let info = format!(
+                "B: {}, the training note of {} nearest {} (distance {:.2}); B switches",
+                found.nearest, found.class_name, found.note, found.distance
+            );
+            (Compare::from(&*found), info)
+        });
+        let played = self.data.take_played().map(|p| {
+            let info = format!("B: {} as played in {}; B switches", p.note, p.copy.display());
+            (Compare::from(&*p), info)
+        });
+        for (compare, info) in nearest.into_iter().chain(played) {
             if let Some(rs) = render_state {
-                let a = &found.analysis;
+                let a = &compare.analysis;
                 gpu_views::upload_waveform(rs, Slot::CompareWaveform, &a.clip.samples);
                 gpu_views::upload_spectrogram(rs, Slot::CompareStft, &a.stft);
                 gpu_views::upload_spectrogram(rs, Slot::CompareCqt, &a.cqt);
             }
-            self.effects.info(format!(
-                "B: {}, the training note of {} nearest {} (distance {:.2}); B switches",
-                found.nearest, found.class_name, found.note, found.distance
-            ));
-            self.clip.set_compare(found);
+            self.effects.info(info);
+            self.clip.set_compare(compare);
         }
         self.handle_dialogs();
         let dropped: Option<PathBuf> = ctx

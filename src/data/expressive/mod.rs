@@ -145,6 +145,37 @@ impl Expression {
         Self { hold_secs, vibrato, scoop, dynamics, legato_from, layer, amp }
     }
 
+    /// In words, for the browser: what was drawn.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("held {:.2} s", self.hold_secs)];
+        if let Some(v) = self.vibrato {
+            parts.push(format!("vibrato {:.1} Hz ±{:.0}¢ from {:.2} s", v.rate_hz, v.depth_cents, v.delay_secs));
+        }
+        if let Some(s) = self.scoop {
+            parts.push(format!("scoop {:.0}¢ over {:.0} ms", s.depth_cents, 1000.0 * s.secs));
+        }
+        match self.dynamics {
+            Dynamics::Flat => {}
+            Dynamics::Swell { from } => parts.push(format!("swell from {:.0}%", 100.0 * from)),
+            Dynamics::Decay { to } => parts.push(format!("decay to {:.0}%", 100.0 * to)),
+        }
+        if let Some(step) = self.legato_from {
+            parts.push(format!("legato from {step:+} semitones"));
+        }
+        if let Some(l) = self.layer {
+            let kind = match l.kind {
+                NoiseKind::Breath => "breath",
+                NoiseKind::Bow => "bow",
+                NoiseKind::Pick => "pick",
+            };
+            parts.push(format!("{kind} {:.0} dB", l.level_db));
+        }
+        if let Some(a) = self.amp {
+            parts.push(format!("amplifier, drive {:.1}", a.drive));
+        }
+        parts.join(", ")
+    }
+
     /// The control curves of a note of `samples` samples at `sample_rate_hz`.
     pub fn controls(&self, samples: usize, sample_rate_hz: u32) -> Controls {
         let blocks = samples.div_ceil(CONTROL_BLOCK);
@@ -242,6 +273,16 @@ mod tests {
         // The swell: half level at the start, full at the end of the hold and after.
         assert!((c.at(0).1 - 0.5).abs() < 1e-3 && (c.at(32_000).1 - 1.0).abs() < 1e-3);
         assert!((c.at(16_000).1 - 0.75).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_description_names_what_was_drawn() {
+        let e = Expression {
+            vibrato: Some(Vibrato { rate_hz: 5.0, depth_cents: 20.0, delay_secs: 0.3 }),
+            legato_from: Some(-3),
+            ..Expression::plain(0.5)
+        };
+        assert_eq!(e.describe(), "held 0.50 s, vibrato 5.0 Hz ±20¢ from 0.30 s, legato from -3 semitones");
     }
 
     #[test]

@@ -66,6 +66,11 @@ impl Workbench {
         self.clip.shown().map(|a| a.clip.name.as_str())
     }
 
+    /// The file the shown clip (A or B) was read from.
+    pub fn shown_clip_source(&self) -> Option<&std::path::Path> {
+        self.clip.shown().and_then(|a| a.clip.source.as_deref())
+    }
+
     /// Opens `note` of `dataset` and, beside it, the training note of the class it is heard as that
     /// lies nearest in `model`'s embedding (B switches between them).
     pub fn open_with_nearest(&mut self, model: PathBuf, dataset: PathBuf, note: String) {
@@ -73,9 +78,20 @@ impl Workbench {
         self.route(None);
     }
 
-    /// The training note shown beside the clip (nearest-note A/B), once found.
+    /// The note shown beside the clip on the B side (the nearest training note, or the note's
+    /// played version), once found.
     pub fn compared_note(&self) -> Option<&str> {
-        self.clip.compare.as_ref().map(|c| c.nearest.as_str())
+        self.clip.compare.as_ref().map(|c| c.other.as_str())
+    }
+
+    /// The B side's label, e.g. "B: played (held 0.50 s, vibrato …)".
+    pub fn compare_label(&self) -> Option<&str> {
+        self.clip.compare.as_ref().map(|c| c.b_label.as_str())
+    }
+
+    /// Whether the views show the B side.
+    pub fn showing_compare(&self) -> bool {
+        self.clip.showing_compare
     }
 
     pub fn select(&mut self, index: usize) {
@@ -132,6 +148,11 @@ impl Workbench {
     /// Shows the instrument grid at `pitch` once the data set being opened arrives.
     pub fn show_grid_when_open(&mut self, pitch: u8) {
         self.data.show_grid_when_open(pitch);
+    }
+
+    /// Opens the note named `note_str` once the data set being opened arrives.
+    pub fn open_note_when_open(&mut self, note_str: String) {
+        self.data.note_on_open = Some(note_str);
     }
 
     /// Loads note `index` of the open data set into the clip views.

@@ -11,7 +11,6 @@ use super::{Effect, Effects};
 use crate::audio::Clip;
 use crate::audio::playback::Playback;
 use crate::jobs::degrade::DegradedView;
-use crate::jobs::embed::NearestNote;
 use crate::jobs::{Analysis, AnalysisEvent, AnalysisJob, AnalysisJobs, AnalysisRequest, Report};
 use crate::ui::gpu_views::{self, Slot};
 use crate::ui::record_panel::RecordPanel;
@@ -57,7 +56,7 @@ pub(super) struct ClipViews {
     pub play_when_shown: bool,
     /// The training note nearest the clip (from the confusion matrix), and whether the views show
     /// it (B) rather than the clip (A).
-    pub compare: Option<Arc<NearestNote>>,
+    pub compare: Option<Arc<super::compare::Compare>>,
     pub showing_compare: bool,
 }
 

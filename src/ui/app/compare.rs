@@ -1,5 +1,6 @@
-//! The nearest-note A/B of the clip views: a note from the confusion matrix beside the training
-//! note of the class it was heard as that lies nearest in the model's embedding.
+//! The A/B of the clip views: a note beside another, switched by B. A note from the confusion
+//! matrix beside the training note of the class it was heard as that lies nearest in the
+//! model's embedding; a data set's note beside its played version.
 
 use std::sync::Arc;
 
@@ -8,12 +9,55 @@ use eframe::egui;
 use super::Effects;
 use super::clip::ClipViews;
 use crate::jobs::Analysis;
+use crate::jobs::data::PlayedNote;
 use crate::jobs::embed::NearestNote;
 
+/// The B side of the clip views and how the two are named.
+pub struct Compare {
+    /// The A note (the clip's name): the pair is dropped when another clip is shown.
+    pub note: String,
+    /// The B note's name.
+    pub other: String,
+    pub a_label: String,
+    pub b_label: String,
+    pub analysis: Arc<Analysis>,
+}
+
+impl From<&NearestNote> for Compare {
+    fn from(found: &NearestNote) -> Self {
+        Self {
+            note: found.note.clone(),
+            other: found.nearest.clone(),
+            a_label: format!("A: {}", found.note),
+            b_label: format!(
+                "B: {} (nearest {} in training, distance {:.2})",
+                found.nearest, found.class_name, found.distance
+            ),
+            analysis: found.analysis.clone(),
+        }
+    }
+}
+
+impl From<&PlayedNote> for Compare {
+    fn from(played: &PlayedNote) -> Self {
+        Self {
+            note: played.note.clone(),
+            other: played.note.clone(),
+            a_label: "A: as the library holds it".into(),
+            b_label: if played.expression.is_empty() {
+                "B: played".into()
+            } else {
+                format!("B: played ({})", played.expression)
+            },
+            analysis: played.analysis.clone(),
+        }
+    }
+}
+
 impl ClipViews {
-    /// Shows `found` beside the clip, on the B side of the A/B switch.
-    pub fn set_compare(&mut self, found: Arc<NearestNote>) {
-        self.compare = Some(found);
+    /// Shows `compare` beside the clip, on the B side of the A/B switch.
+    pub fn set_compare(&mut self, compare: Compare) {
+        self.compare = Some(Arc::new(compare));
         self.showing_compare = false;
     }
 
@@ -45,12 +89,10 @@ impl ClipViews {
         let Some(c) = self.compare.clone() else { return };
         // Wrapped: the notes' names are long, and the views must keep the panel's width.
         ui.horizontal_wrapped(|ui| {
-            let a = format!("A: {}", c.note);
-            let b = format!("B: {} (nearest {} in training, distance {:.2})", c.nearest, c.class_name, c.distance);
-            if ui.selectable_label(!self.showing_compare, a).clicked() && self.showing_compare {
+            if ui.selectable_label(!self.showing_compare, &c.a_label).clicked() && self.showing_compare {
                 self.toggle_compare(fx);
             }
-            if ui.selectable_label(self.showing_compare, b).on_hover_text("B switches").clicked()
+            if ui.selectable_label(self.showing_compare, &c.b_label).on_hover_text("B switches").clicked()
                 && !self.showing_compare
             {
                 self.toggle_compare(fx);

@@ -9,8 +9,11 @@ use eframe::egui_wgpu::RenderState;
 
 use super::{Dialog, Effect, Effects, Mode};
 use crate::audio::Clip;
+use crate::data::dataset::audio_path;
 use crate::jobs::Report;
-use crate::jobs::data::{DataEvent, DataJob, DataJobs, DataRequest, GridRequest, MixtureView};
+use crate::jobs::data::{
+    DataEvent, DataJob, DataJobs, DataRequest, GridRequest, MixtureView, PlayedNote, played_copy_of,
+};
 use crate::ui::browser::{Browser, BrowserAction};
 use crate::ui::gpu_views::{self, Slot};
 use crate::ui::grid::{GridAction, GridState, grid_ui};
@@ -28,6 +31,10 @@ pub(super) struct DataMode {
     pub panel_rects: Vec<egui::Rect>,
     /// The data set folder open last, reopened at launch.
     pub last_dataset: Option<PathBuf>,
+    /// The loaded note's played version, arrived and not yet shown.
+    played: Option<Arc<PlayedNote>>,
+    /// Open this note as soon as a data set has opened.
+    pub note_on_open: Option<String>,
 }
 
 impl DataMode {
@@ -35,13 +42,20 @@ impl DataMode {
         let ctx = ctx.clone();
         Self {
             browser: Browser::default(),
-            jobs: DataJobs::start("data", || DataJob, Arc::new(move || ctx.request_repaint())),
+            jobs: DataJobs::start("data", DataJob::default, Arc::new(move || ctx.request_repaint())),
             grid: None,
             mixture: None,
             grid_on_open: None,
             panel_rects: Vec::new(),
             last_dataset,
+            played: None,
+            note_on_open: None,
         }
+    }
+
+    /// The played version of the note just loaded, once analysed.
+    pub fn take_played(&mut self) -> Option<Arc<PlayedNote>> {
+        self.played.take()
     }
 
     /// True while a grid or mixture request is running.
@@ -79,7 +93,15 @@ impl DataMode {
     fn browser_action(&mut self, action: BrowserAction, fx: &mut Effects) {
         match action {
             BrowserAction::PickFolder => fx.push(Effect::Dialog(Dialog::Dataset)),
-            BrowserAction::Load { path, name } => fx.push(Effect::LoadNote { path, name }),
+            BrowserAction::Load { path, name } => {
+                // With a played copy beside the data set (`scripts/played.sh`), the note's played
+                // version comes to the B side.
+                let copy = self.browser.dataset().map(|d| played_copy_of(d.root()));
+                if let Some(copy) = copy.filter(|c| audio_path(c, &name).is_file()) {
+                    self.jobs.submit(DataRequest::Played { copy, note: name.clone() });
+                }
+                fx.push(Effect::LoadNote { path, name });
+            }
             BrowserAction::Grid { pitch, velocity, bank } => {
                 let view = self.grid.as_ref().map_or(crate::dsp::View::Cqt, |g| g.request.view);
                 self.request_grid(GridRequest { view, pitch, velocity, bank }, fx);
@@ -105,7 +127,13 @@ impl DataMode {
                 DataEvent::DatasetOpened(dataset) => {
                     fx.info(format!("Data set {}: {} notes", dataset.root().display(), dataset.notes.len()));
                     self.last_dataset = Some(dataset.root().to_owned());
-                    self.browser.set_dataset(dataset);
+                    self.browser.set_dataset(dataset.clone());
+                    if let Some(name) = self.note_on_open.take() {
+                        match dataset.notes.iter().position(|n| n.record.note_str == name) {
+                            Some(index) => self.load_note(index, fx),
+                            None => fx.error(format!("{name} is not a note of {}", dataset.root().display())),
+                        }
+                    }
                     if let Some(pitch) = self.grid_on_open.take()
                         && let Some(BrowserAction::Grid { velocity, bank, .. }) = self.browser.grid_request()
                     {
@@ -136,6 +164,7 @@ impl DataMode {
                     self.mixture = Some(view);
                     fx.push(Effect::SetMode(Mode::Mixture));
                 }
+                DataEvent::Played(played) => self.played = Some(played),
             }
         }
     }
