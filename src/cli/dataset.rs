@@ -25,7 +25,7 @@ pub enum DatasetVerb {
     Real(RealArgs),
     /// Render a played copy of a rendered data set's train notes: each note again from its
     /// library with vibrato, scoops, swells, staccato to full lengths, legato pairs, breath,
-    /// bow and pick noise and an amplifier, drawn per note; train with it as --degraded DIR.
+    /// bow and pick noise and an amplifier, drawn per note; train with it as --played DIR.
     Played(PlayedArgs),
 }
 

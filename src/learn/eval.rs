@@ -263,14 +263,13 @@ impl EvalSet {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Examples, LearnError> {
         let (meta, dataset) = (&self.loaded.meta, &self.dataset);
-        let idx = &idx.to_vec();
         let input = meta.spec.input;
         let settings = StoreSettings::for_input(&input);
         let source = match chain {
             None => {
                 let options = BuildOptions { threads: threads.max(1), ..Default::default() };
                 build(dataset, &settings, &options, progress)?;
-                NoteSource::Store { store: Arc::new(Store::open(dataset, &settings)?), rows: idx.clone() }
+                NoteSource::Store { store: Arc::new(Store::open(dataset, &settings)?), rows: idx.to_vec() }
             }
             Some(chain) => NoteSource::Memory(
                 dataset_views(dataset, idx, Some(chain), &input, threads.max(1), progress)

@@ -1,7 +1,7 @@
 //! A played copy of a rendered data set: every train note of it rendered again from its library,
-//! as an [`Expression`] drawn for it plays it, under the same name. Training reads it as one
-//! more version of each note (`train --degraded DIR`), as it reads a degraded copy; the browser
-//! shows a note and its played version side by side.
+//! as an [`Expression`] drawn for it plays it, under the same name. Training starts a drawn
+//! example from it as often as `[played] probability` says (`train --played DIR`), the
+//! degradations applying on top; the browser shows a note and its played version as A and B.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
