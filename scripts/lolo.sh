@@ -4,7 +4,7 @@
 # scripts/pool_short.sh and test on the one left out; TimGM6mb never trains. Gathers the folds
 # into models/reports/lolo/lolo.json (the workbench's Training tab opens it as a heatmap) and
 # prints the matrix. Extra arguments go to scripts/ablation_config.py (the recipe); FOLDS
-# chooses the held-out libraries (default: all six).
+# chooses the held-out libraries (default: all seven).
 # usage: [FOLDS="freepats sonivox"] scripts/lolo.sh [ABLATION FLAGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ BIN=${BIN:-target/debug/timbrescope}
 [ -x "$BIN" ] || cargo build
 POOL=${POOL:-data/pool}
 [ -f "$POOL/examples.json" ] || scripts/pool.sh "$POOL"
-FOLDS=${FOLDS:-"fluidr3_gm generaluser_1_471 freepats a320u sonivox timgm6mb"}
+FOLDS=${FOLDS:-"fluidr3_gm generaluser_1_471 freepats a320u sonivox stk timgm6mb"}
 out=models/reports/lolo
 for held in $FOLDS; do
   data=data/lolo/$held

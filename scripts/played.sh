@@ -17,4 +17,5 @@ SEED=${2:-11}
     --soundfont "$(bank freepats)" \
     --soundfont "$(bank a320u)" \
     --soundfont "$(bank sonivox)" \
+    --soundfont "$(bank stk)" \
     --seed "$SEED" --out "$DATA-played"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The library pool: every independent recording reachable here, TimGM6mb held out. Renders the
-# five training libraries (FluidR3, GeneralUser GS, freepats, A320U without the programs that
-# hold TimGM6mb's recordings, Sonivox EAS), split by pitch within each, and TimGM6mb whole as
+# five sample libraries (FluidR3, GeneralUser GS, freepats, A320U without the programs that
+# hold TimGM6mb's recordings, Sonivox EAS) and the STK physical models (assets/stk.toml), split
+# by pitch within each, and TimGM6mb whole as
 # the test_bank split, into DIR (default data/pool). Each library comes from scripts/banks.sh.
 # usage: scripts/pool.sh [DIR]
 set -euo pipefail
@@ -17,5 +18,6 @@ DATA=${1:-data/pool}
     --soundfont "$(bank freepats)" \
     --soundfont "$(bank a320u)" \
     --soundfont "$(bank sonivox)" \
+    --soundfont "$(bank stk)" \
     --soundfont "$(bank timgm6mb)" \
-    --train-banks 5 --exclude a320u:16,19,57 --out "$DATA"
+    --train-banks 6 --exclude a320u:16,19,57 --out "$DATA"

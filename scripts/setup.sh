@@ -3,7 +3,7 @@
 # usage: scripts/setup.sh [run|test]
 set -euo pipefail
 mode=${1:-run}
-need=(pkg-config libasound2-dev cmake libvulkan1 mesa-vulkan-drivers fluid-soundfont-gm timgm6mb-soundfont libmysofa1)
+need=(pkg-config libasound2-dev libstk-dev stk cmake libvulkan1 mesa-vulkan-drivers fluid-soundfont-gm timgm6mb-soundfont libmysofa1)
 # The window: X11/Wayland client libraries that winit loads at run time.
 run_only=(libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libwayland-client0 libwayland-cursor0 libwayland-egl1)
 case "$mode" in

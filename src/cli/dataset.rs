@@ -93,8 +93,8 @@ pub struct DegradeDatasetArgs {
 
 #[derive(Args)]
 pub struct SynthArgs {
-    /// Sample library: an SF2 bank, or a TiMidity .cfg naming GUS patches (e.g. freepats); repeat
-    /// for more. The first (or the first --train-banks) is split into train/valid/test, the others
+    /// Sample library: an SF2 bank, a TiMidity .cfg naming GUS patches (e.g. freepats), or an
+    /// STK description (.toml, e.g. assets/stk.toml); repeat for more. The first (or the first --train-banks) is split into train/valid/test, the others
     /// are held out whole.
     #[arg(long = "soundfont", required = true)]
     soundfonts: Vec<PathBuf>,

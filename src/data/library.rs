@@ -1,24 +1,31 @@
-//! A sample library of either format the renderer reads: an SF2 SoundFont (rustysynth) or a set
-//! of GUS patches named by a TiMidity configuration (`.cfg`), chosen by the file's extension.
+//! A library of notes the renderer reads: an SF2 SoundFont (rustysynth), a set of GUS patches
+//! named by a TiMidity configuration (`.cfg`), or the STK physical models a description
+//! (`.toml`, `data::stk`) assigns to GM programs, chosen by the file's extension.
 
 use std::path::Path;
 
 use super::expressive::Controls;
 use super::gus::GusBank;
 use super::soundfont::{BankError, NoteRenderer, NoteSpec, RenderError, SoundFontBank};
+use super::stk::StkLibrary;
 
 #[derive(Clone, Debug)]
 pub enum Library {
     Sf2(SoundFontBank),
     Gus(GusBank),
+    Stk(StkLibrary),
 }
 
 impl Library {
-    /// A `.cfg` file is read as a TiMidity configuration of GUS patches; anything else as SF2.
+    /// A `.cfg` file is read as a TiMidity configuration of GUS patches, a `.toml` file as an
+    /// STK description; anything else as SF2.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, BankError> {
         let path = path.as_ref();
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("cfg")) {
+        let is = |ext: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext));
+        if is("cfg") {
             Ok(Self::Gus(GusBank::load(path)?))
+        } else if is("toml") {
+            Ok(Self::Stk(StkLibrary::load(path)?))
         } else {
             Ok(Self::Sf2(SoundFontBank::load(path)?))
         }
@@ -28,6 +35,7 @@ impl Library {
         match self {
             Self::Sf2(b) => b.path(),
             Self::Gus(b) => b.path(),
+            Self::Stk(b) => b.path(),
         }
     }
 
@@ -36,6 +44,7 @@ impl Library {
         match self {
             Self::Sf2(b) => b.program_name(program).map(str::to_owned),
             Self::Gus(b) => b.program_name(program),
+            Self::Stk(b) => b.program_name(program),
         }
     }
 
@@ -44,6 +53,7 @@ impl Library {
         match self {
             Self::Sf2(b) => Ok(LibraryRenderer::Sf2(Box::new(b.renderer(sample_rate_hz)?))),
             Self::Gus(b) => Ok(LibraryRenderer::Gus(b.clone())),
+            Self::Stk(b) => Ok(LibraryRenderer::Stk(b.clone())),
         }
     }
 }
@@ -53,6 +63,7 @@ pub enum LibraryRenderer {
     // Boxed: the synthesizer is large beside a shared GUS bank handle.
     Sf2(Box<NoteRenderer>),
     Gus(GusBank),
+    Stk(StkLibrary),
 }
 
 impl LibraryRenderer {
@@ -79,6 +90,7 @@ impl LibraryRenderer {
         match self {
             Self::Sf2(r) => r.render_played(program, pitch, velocity, spec, controls),
             Self::Gus(b) => b.render_played(program, pitch, velocity, spec, controls),
+            Self::Stk(b) => b.render_played(program, pitch, velocity, spec, controls),
         }
     }
 }

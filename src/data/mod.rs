@@ -1,5 +1,5 @@
 //! Data: the instrument taxonomy, notes rendered from sample libraries (SF2 SoundFonts and GUS
-//! patches) with NSynth's protocol, the NSynth-layout reader, splits,
+//! patches) and physical models (STK) with NSynth's protocol, the NSynth-layout reader, splits,
 //! polyphonic mixtures, and a check for banks that share recordings.
 
 pub mod dataset;
@@ -17,5 +17,6 @@ pub mod parallel;
 pub mod real;
 pub mod schema;
 pub mod soundfont;
+pub mod stk;
 pub mod synth;
 pub mod taxonomy;

@@ -60,6 +60,8 @@ pub enum RenderError {
     Patch { path: PathBuf, problem: String },
     #[error("{path}: the synthesizer failed on program {program}'s data (a damaged bank?)")]
     Damaged { program: u8, path: PathBuf },
+    #[error("{path}: the STK model of program {program} failed: {problem}")]
+    Stk { path: PathBuf, program: u8, problem: String },
 }
 
 /// Timing and rate of one rendered note.
