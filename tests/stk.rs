@@ -34,11 +34,6 @@ fn track(x: &[f32]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// RMS in dBFS of the samples from `a` to `b` seconds.
 fn rms_db(x: &[f32], a: f64, b: f64) -> f64 {
     let part = &x[(a * 16_000.0) as usize..(b * 16_000.0) as usize];

@@ -5,6 +5,8 @@
 use std::path::Path;
 
 /// One note for the shim: per-block pitch (cents) and gain curves at the note's rate.
+// Without the stk feature nothing reads it: the render is refused.
+#[cfg_attr(not(feature = "stk"), allow(dead_code))]
 pub struct Note<'a> {
     pub model: i32,
     pub rate_hz: u32,
@@ -62,7 +64,7 @@ mod linked {
 
     pub fn render(rawwaves: &Path, note: &Note, n: usize) -> Result<Vec<f32>, String> {
         let curves_ok = !note.cents.is_empty() && note.cents.len() == note.gain.len();
-        if !curves_ok || note.block == 0 || !(note.frequency_hz > 0.0) {
+        if !curves_ok || note.block == 0 || note.frequency_hz.is_nan() || note.frequency_hz <= 0.0 {
             return Err("a note needs pitch and gain curves of equal, non-zero length".into());
         }
         let mut err = vec![0u8; 512];
