@@ -90,8 +90,18 @@ fn phrases_are_cut_into_their_notes_with_pitch_instrument_family_and_split() {
     let dir = tempfile::tempdir().unwrap();
     let (root, out) = (dir.path().join("root"), dir.path().join("real"));
     std::fs::create_dir_all(&root).unwrap();
+    // A note of an earlier build that this one does not cut, and a file that is no note.
+    std::fs::create_dir_all(out.join("audio")).unwrap();
+    std::fs::write(out.join("audio/gone-060-100.wav"), wav_bytes(&[0.0; 160])).unwrap();
+    std::fs::write(out.join("audio/README.txt"), "kept").unwrap();
     let report = build_real(&sources(&root), &root, &out, &Taxonomy::default(), CutKind::Note, &|_, _| {}).unwrap();
     assert_eq!(report.notes, VIOLIN.len() + SAX.len() + 2, "{report:?}");
+    assert!(!out.join("audio/gone-060-100.wav").exists(), "a stale note's audio is left behind");
+    assert!(out.join("audio/README.txt").exists());
+    let wavs = std::fs::read_dir(out.join("audio"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "wav"));
+    assert_eq!(wavs.count(), report.notes, "one WAV per note");
     let records = read_examples(&out.join("examples.json")).unwrap();
     let taxonomy = Taxonomy::default();
     let index = |name: &str| taxonomy.instruments.iter().position(|i| i.name == name).unwrap() as u8;

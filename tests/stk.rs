@@ -198,3 +198,26 @@ fn a_program_the_description_lacks_is_an_error() {
     let err = r.render_note(0, 60, 100, &SPEC).unwrap_err();
     assert!(matches!(err, RenderError::MissingProgram { program: 0, .. }), "{err}");
 }
+
+#[test]
+fn the_models_the_shipped_description_leaves_out_play_too() {
+    // Karplus-Strong's plain plucked string and the Wurlitzer's FM, from a description of one's own.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.toml");
+    std::fs::write(
+        &path,
+        "[[program]]\nprogram = 24\nname = \"Plucked\"\nmodel = \"plucked\"\n\n\
+         [[program]]\nprogram = 4\nname = \"Wurley\"\nmodel = \"wurley\"\n",
+    )
+    .unwrap();
+    let mut r = Library::load(&path).unwrap().renderer(SPEC.sample_rate_hz).unwrap();
+    for (program, pitch) in [(24u8, 45u8), (24, 76), (4, 60)] {
+        let x = r.render_note(program, pitch, 100, &SPEC).unwrap();
+        let f0 = 440.0 * 2f64.powf((f64::from(pitch) - 69.0) / 12.0);
+        let (cents, strength) = partial_near(&x, f0);
+        assert!(
+            strength > 0.1 && cents.abs() <= 30.0,
+            "program {program} at {pitch}: {cents:+.0} cents, {strength:.3}"
+        );
+    }
+}

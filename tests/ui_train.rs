@@ -1,7 +1,8 @@
 //! The training tab under egui_kittest: a tiny job started with the button runs to completion
 //! on its worker, its curves and confusion matrix appear, a click on a cell lists its notes, a
 //! click on a note loads it into the views, and the new model drives the prediction panel; a
-//! run that fails on its worker says so in the panel and the status bar, and can start again.
+//! run that fails on its worker says so in the panel and the status bar, and can start again;
+//! a played copy that is no data set is named before anything starts.
 
 mod common;
 
@@ -240,4 +241,28 @@ fn the_leave_one_library_out_heatmap_lists_a_cells_notes_and_loads_one() {
     harness.state_mut().train_panel_mut().open_lolo(bad);
     let message = harness.state().train_panel().message.clone().unwrap();
     assert!(message.1 && message.0.contains("bad.json") && message.0.contains("not a LOLO report"), "{message:?}");
+}
+
+#[test]
+fn a_played_copy_is_chosen_in_the_form_and_a_missing_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = common::tiny_data::build(dir.path());
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 1000.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None));
+    harness.state_mut().set_mode(Mode::Training);
+    {
+        let panel = harness.state_mut().train_panel_mut();
+        panel.settings.dataset = data.display().to_string();
+        panel.settings.played = dir.path().join("tiny-played").display().to_string();
+        panel.settings.runs_dir = dir.path().join("runs").display().to_string();
+    }
+    harness.run_steps(2);
+    // The field is in the form, labelled, beside its browse button.
+    harness.get_by_label("played copy");
+    harness.get_by_label("Start training").click();
+    harness.run_steps(2);
+    let panel = harness.state().train_panel();
+    let (message, is_error) = panel.message.clone().unwrap();
+    assert!(is_error && message.contains("played copy") && message.contains("tiny-played"), "{message}");
+    assert!(!panel.is_running());
 }

@@ -176,6 +176,7 @@ pub fn build_real(
     })
     .map_err(|source| DatasetError::Write { path: taxonomy_path, source })?;
     write_examples(&out.join(EXAMPLES_JSON), &records)?;
+    remove_stale_audio(&audio_dir, &records)?;
     report.notes = records.len();
     let counts_path = out.join(COUNTS_JSON);
     write_atomically(&counts_path, |w| {
@@ -183,6 +184,22 @@ pub fn build_real(
     })
     .map_err(|source| DatasetError::Write { path: counts_path, source })?;
     Ok(report)
+}
+
+/// Removes the WAVs of an earlier build that no note of this one names: cut again with other
+/// settings or sources, a folder would otherwise serve notes its examples.json no longer has.
+fn remove_stale_audio(audio_dir: &Path, records: &BTreeMap<String, NoteRecord>) -> Result<(), DatasetError> {
+    let entries =
+        std::fs::read_dir(audio_dir).map_err(|source| DatasetError::Read { path: audio_dir.to_owned(), source })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = path.extension().is_some_and(|e| e == "wav")
+            && path.file_stem().and_then(|s| s.to_str()).is_some_and(|stem| !records.contains_key(stem));
+        if stale {
+            std::fs::remove_file(&path).map_err(|source| DatasetError::Write { path: path.clone(), source })?;
+        }
+    }
+    Ok(())
 }
 
 /// A file spec's path matches a file's: equal, or `DIR/*` over the files directly in DIR.

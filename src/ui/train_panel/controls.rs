@@ -1,5 +1,5 @@
-//! The training form: data set, degraded copies, config, stage and threads, and the start,
-//! cancel and open-run buttons with the live progress line.
+//! The training form: data set, degraded and played copies, config, stage and threads, and the
+//! start, cancel and open-run buttons with the live progress line.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +26,7 @@ impl super::TrainPanel {
             let mut s = self.settings.clone();
             row(ui, "data set", &mut s.dataset, Pick::Dataset, "folder with examples.json");
             row(ui, "degraded copies", &mut s.degraded, Pick::Degraded, "optional: `dataset degrade` folders; a; b");
+            row(ui, "played copy", &mut s.played, Pick::Played, "optional: `dataset played` folder");
             row(ui, "config", &mut s.config, Pick::Config, "empty: the shipped models/default.toml");
             self.settings = s;
             ui.label("stage");

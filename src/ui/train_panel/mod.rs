@@ -20,6 +20,8 @@ use crate::learn::{Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage};
 pub struct TrainSettings {
     pub dataset: String,
     pub degraded: String,
+    /// A played copy of the data set's train notes (`dataset played`), or empty.
+    pub played: String,
     pub config: String,
     pub stage: Stages,
     /// Where new runs are made, one folder each.
@@ -37,6 +39,7 @@ impl Default for TrainSettings {
         Self {
             dataset: "data/nsynth-sf2".into(),
             degraded: String::new(),
+            played: String::new(),
             // Empty: the config inside the binary, which is models/default.toml.
             config: String::new(),
             stage: Stages::Both,
@@ -77,6 +80,7 @@ type Picked = (Pick, PathBuf);
 enum Pick {
     Dataset,
     Degraded,
+    Played,
     Config,
     Run,
     Lolo,
@@ -150,13 +154,17 @@ impl TrainPanel {
         if let Some(missing) = degraded.iter().find(|d| !d.join("examples.json").exists()) {
             return Err(format!("degraded copy {} is not a data set folder (no examples.json)", missing.display()));
         }
+        let played = Some(PathBuf::from(s.played.trim())).filter(|p| !p.as_os_str().is_empty());
+        if let Some(copy) = played.as_ref().filter(|p| !p.join("examples.json").exists()) {
+            return Err(format!("played copy {} is not a data set folder (no examples.json)", copy.display()));
+        }
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let run = Path::new(&s.runs_dir).join(format!("run-{stamp}"));
         let options = TrainOptions {
             config,
             dataset,
             degraded,
-            played: None,
+            played,
             run: run.clone(),
             stage,
             device: candle_core::Device::Cpu,
@@ -202,6 +210,7 @@ impl TrainPanel {
                     self.settings.degraded = format!("{}; {text}", self.settings.degraded.trim());
                 }
                 Pick::Degraded => self.settings.degraded = text,
+                Pick::Played => self.settings.played = text,
                 Pick::Config => self.settings.config = text,
                 Pick::Run => self.watch(path),
                 Pick::Lolo => self.open_lolo(path),
@@ -380,3 +389,22 @@ pub fn run_color(i: usize) -> Color32 {
 mod controls;
 use controls::degraded_copies;
 mod curves;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_played_copy_that_is_no_data_set_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("examples.json"), "{}").unwrap();
+        let mut panel = TrainPanel::new(TrainSettings {
+            dataset: dir.path().display().to_string(),
+            played: dir.path().join("nowhere-played").display().to_string(),
+            ..TrainSettings::default()
+        });
+        let err = panel.start(Arc::new(|| {})).unwrap_err();
+        assert!(err.contains("played copy") && err.contains("nowhere-played"), "{err}");
+        assert!(!panel.is_running(), "nothing started");
+    }
+}
