@@ -6,6 +6,7 @@ compare against), with the options given added back or changed.
 usage: scripts/ablation_config.py [--floor P:M:R] [--shift PROB:SEMITONES] [--pool T:S:C]
                                   [--noise SNR_LO:SNR_HI:WEIGHT] [--eq PROB:GAIN_DB] [--ssl-epochs N]
                                   [--mtl-epochs N] [--crop PROB:MAX_SECS] [--played PROB]
+                                  [--seed N]
 """
 import argparse
 import re
@@ -60,12 +61,16 @@ def main() -> None:
     p.add_argument("--mtl-epochs", type=int)
     p.add_argument("--crop", help="PROBABILITY:MAX_OFFSET_SECS of [crop]")
     p.add_argument("--played", type=float, help="probability of [played] (train with --played DIR)")
+    p.add_argument("--seed", type=int, help="the run's seed (another draw of the same recipe)")
     a = p.parse_args()
     # The short-schedule tables compare against same-note positives: --positives adds them back.
     text = re.sub(r"^(#.*\n)*positives = .*\n", "", without_optional(DEFAULT.read_text()), count=1, flags=re.M)
     variant = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(a).items() if v is not None)
     description = f"The default recipe from ablation_config.py {variant}".strip()
     text = re.sub(r"^description = .*", f'description = "{description}"', text, count=1, flags=re.M)
+    if a.seed is not None:
+        text, n = re.subn(r"^seed = \d+", f"seed = {a.seed}", text, count=1, flags=re.M)
+        assert n == 1, "no seed"
     if a.pool:
         for key, value in zip(["time_pool", "stft_pool", "cqt_pool"], a.pool.split(":")):
             text = re.sub(rf"^{key} = \d+", f"{key} = {int(value)}", text, flags=re.M)
