@@ -67,9 +67,9 @@ void drive(stk::Instrmnt* inst, int kind, double amplitude, double gain) {
 
 extern "C" {
 
-// One note at `rate` Hz. cents and gain hold `blocks` values, one per `block` samples (the last one holds
-// past the end); note off at sample `hold`; `ccs` control changes sent before note on; `seed`
-// seeds the C library's generator, which STK's Noise draws from. Returns 0, or 1 with a
+// One note at `rate` Hz. cents and gain hold `blocks` values, one per `block` samples (the last
+// one holds past the end); note off at sample `hold`; `ccs` control changes sent before note on;
+// `seed` seeds the C library's generator, which STK's Noise draws from. Returns 0, or 1 with a
 // message in err.
 int ts_stk_render(int kind, double rate, double frequency, double amplitude, const float* cents, const float* gain,
                   size_t blocks, size_t block, size_t hold, const int* cc_numbers, const double* cc_values,
@@ -91,7 +91,8 @@ int ts_stk_render(int kind, double rate, double frequency, double amplitude, con
     // Brass runs at a rate that follows the note; its attack and release rates are per sample,
     // so they are scaled to take the time they take at 44.1 kHz.
     double per_sample = 44100.0 / rate;
-    if (kind == BRASS) static_cast<stk::Brass*>(inst.get())->startBlowing(amplitude, amplitude * 0.001 * per_sample);
+    if (kind == BRASS)
+      static_cast<stk::Brass*>(inst.get())->startBlowing(amplitude, amplitude * 0.001 * per_sample);
     double level = 1.0;
     for (size_t i = 0; i < n; i++) {
       if (i % block == 0) {
@@ -123,8 +124,8 @@ int ts_stk_render(int kind, double rate, double frequency, double amplitude, con
   return 1;
 }
 
-// Where the wavetables of ModalBar and the FM
-// instruments are read from. Warnings off: a control pinned to its range is expected here.
+// Where the wavetables of ModalBar and the FM instruments are read from. Warnings off: a control
+// pinned to its range is expected here.
 int ts_stk_init(const char* rawwaves, char* err, size_t err_len) {
   try {
     stk::Stk::showWarnings(false);
