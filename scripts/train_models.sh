@@ -6,7 +6,10 @@
 # alone (models/ablations/one-library.toml, shipped before the pool, and `clean-only`; with
 # `--ablations` also the six recipes of models/ablations/, another 150 minutes) into
 # models/reports/one-library/. `--skip-train` only re-evaluates existing runs.
-# usage: scripts/train_models.sh [--skip-train] [--one-library [--ablations]]
+# The shipped recipe trains with the played copy (scripts/played.sh, `train --played`); PLAYED=0
+# leaves it out. RUN and OUT move the run and its reports (default runs/default and
+# models/reports/default); SHIP=0 leaves the shipped model file and training time alone.
+# usage: [PLAYED=0] [RUN=DIR OUT=DIR SHIP=0] scripts/train_models.sh [--skip-train] [--one-library [--ablations]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/debug/timbrescope}
@@ -49,26 +52,37 @@ evaluate() {
 
 if ! $one_library; then
   DATA=data/pool
+  RUN=${RUN:-runs/default}
+  OUT=${OUT:-models/reports/default}
+  SHIP=${SHIP:-1}
+  played=()
+  [ "${PLAYED:-1}" = 1 ] && played=(--played "$DATA-played")
   if ! $skip_train; then
     # The shipped model's pool is the five sample libraries (no STK models): STK=1 adds them.
     STK=${STK:-0} scripts/pool.sh "$DATA"
     degraded_copies "$DATA"
-    rm -rf runs/default
+    [ ${#played[@]} = 0 ] || scripts/played.sh "$DATA"
+    rm -rf "$RUN"
+    mkdir -p "$OUT" "$(dirname "$RUN")"
     # The whole run's wall time, and its peak RSS where GNU time is installed.
     timer=()
-    [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "peak RSS %M kB" -o runs/default.rss)
+    [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "peak RSS %M kB" -o "$RUN.rss")
     start=$(date +%s)
     "${timer[@]}" "$BIN" train --config models/default.toml --dataset "$DATA" \
-        --degraded "$DATA-train-domain" --degraded "$DATA-train-codec" --run runs/default
-    { echo "trained in $(( $(date +%s) - start )) s"; cat runs/default.rss 2>/dev/null || true; } |
-        tee models/reports/train_secs.txt
+        --degraded "$DATA-train-domain" --degraded "$DATA-train-codec" "${played[@]}" --run "$RUN"
+    { echo "trained in $(( $(date +%s) - start )) s"; cat "$RUN.rss" 2>/dev/null || true; } |
+        tee "$OUT/train_secs.txt"
+    if [ "$SHIP" = 1 ]; then cp "$OUT/train_secs.txt" models/reports/train_secs.txt; fi
   fi
   # As its model file says (voting over shifts of up to 2 semitones), and hearing each note once;
-  # the valid split as training scored it when it chose the best epoch.
-  evaluate runs/default models/reports/default
-  "$BIN" eval --run runs/default --dataset "$DATA" --split valid --shift-votes 0 --out models/reports/default/valid.json
-  evaluate runs/default models/reports/default-no-votes --shift-votes 0
-  cp runs/default/best.safetensors models/timbrescope-small.safetensors
+  # the valid split as training scored it when it chose the best epoch; the real recordings.
+  evaluate "$RUN" "$OUT"
+  "$BIN" eval --run "$RUN" --dataset "$DATA" --split valid --shift-votes 0 --out "$OUT/valid.json"
+  evaluate "$RUN" "$OUT-no-votes" --shift-votes 0
+  "$BIN" eval --run "$RUN" --dataset "$DATA" --split test_bank --from middle --out "$OUT/test_bank_middle.json"
+  scripts/eval_real.sh "$RUN" "$OUT/real"
+  [ "$SHIP" = 1 ] || exit 0
+  cp "$RUN/best.safetensors" models/timbrescope-small.safetensors
   python3 scripts/report_table.py --held-out models/reports
   exit 0
 fi
