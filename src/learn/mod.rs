@@ -15,6 +15,7 @@ pub mod loss;
 pub mod model;
 pub mod modelfile;
 pub mod moments;
+pub mod multilabel;
 pub mod optim;
 pub mod predict;
 mod prepare;

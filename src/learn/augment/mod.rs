@@ -8,6 +8,7 @@
 
 mod crop;
 mod eq;
+mod log_add;
 mod noise;
 mod reverb;
 mod shift;
