@@ -69,6 +69,7 @@ fn learn(c: &mut Criterion) {
         qualities: None,
         descriptors,
         library: None,
+        polyphony: None,
     };
     let mut optimizer = AdamW::new(&named, config.mtl.weight_decay).unwrap();
     optimizer.lr = 1e-4;

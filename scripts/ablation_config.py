@@ -6,14 +6,14 @@ compare against), with the options given added back or changed.
 usage: scripts/ablation_config.py [--floor P:M:R] [--shift PROB:SEMITONES] [--pool T:S:C]
                                   [--noise SNR_LO:SNR_HI:WEIGHT] [--eq PROB:GAIN_DB] [--ssl-epochs N]
                                   [--mtl-epochs N] [--crop PROB:MAX_SECS] [--played PROB]
-                                  [--seed N]
+                                  [--polyphony SHARE:LABEL_WEIGHT:MASK_WEIGHT] [--seed N]
 """
 import argparse
 import re
 from pathlib import Path
 
 DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default.toml"
-OPTIONAL = ("input.noise_floor", "pitch_shift")
+OPTIONAL = ("input.noise_floor", "pitch_shift", "polyphony")
 
 
 def without_optional(text: str) -> str:
@@ -61,6 +61,7 @@ def main() -> None:
     p.add_argument("--mtl-epochs", type=int)
     p.add_argument("--crop", help="PROBABILITY:MAX_OFFSET_SECS of [crop]")
     p.add_argument("--played", type=float, help="probability of [played] (train with --played DIR)")
+    p.add_argument("--polyphony", help="SHARE:LABEL_WEIGHT:MASK_WEIGHT of [polyphony]")
     p.add_argument("--seed", type=int, help="the run's seed (another draw of the same recipe)")
     a = p.parse_args()
     # The short-schedule tables compare against same-note positives: --positives adds them back.
@@ -109,6 +110,9 @@ def main() -> None:
         text += f"\n[crop]\nprobability = {prob:g}\nmax_offset_secs = {secs:g}\n"
     if a.played is not None:
         text += f"\n[played]\nprobability = {a.played:g}\n"
+    if a.polyphony:
+        share, label, mask = (float(v) for v in a.polyphony.split(":"))
+        text += f"\n[polyphony]\nshare = {share:g}\nlabel_weight = {label:g}\nmask_weight = {mask:g}\n"
     print(text, end="")
 
 

@@ -7,7 +7,7 @@
 # REPORTS and RUNS move the data set, reports and run folders; CHAINS=0 skips the degraded
 # evaluations; PLAYED=DIR trains with a played copy (scripts/played.sh). Besides the test split
 # and the held-out library from the onset, the held-out library from the notes' middle and the
-# real recordings (scripts/eval_real.sh) are evaluated.
+# real recordings (scripts/eval_real.sh) are evaluated, and mixtures of 2 and 3 held-out notes.
 # usage: [DATA=data/pool] scripts/pool_short.sh NAME [ABLATION FLAGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,12 @@ out=$REPORTS/$name
 "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --out "$out/test_bank.json"
 "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --from middle --out "$out/test_bank_middle.json"
 scripts/eval_real.sh "$run" "$out/real"
+# Mixtures of the held-out library's notes (2 and 3 sources) and of the test split's (2).
+for k in 2 3; do
+  "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --mixtures $k --count 1000 --seed 11 \
+      --out "$out/test_bank_mix$k.json"
+done
+"$BIN" eval --run "$run" --dataset "$DATA" --split test --mixtures 2 --count 1000 --seed 11 --out "$out/test_mix2.json"
 [ "${CHAINS:-1}" = 1 ] || exit 0
 for chain in rt60_1.2 pink_10db opus_24; do
   "$BIN" eval --run "$run" --dataset "$DATA" --split test --chain "assets/chains/eval/$chain.toml" \

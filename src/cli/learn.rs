@@ -10,6 +10,7 @@ use super::progress::{Progress, threads};
 use timbrescope::audio::load_clip;
 use timbrescope::data::dataset::Split;
 use timbrescope::learn::eval::{EvalOptions, MIN_BALANCED_NOTES, NoteStart, evaluate};
+use timbrescope::learn::mixture_eval::{MixtureEvalOptions, evaluate_mixtures};
 use timbrescope::learn::modelfile;
 use timbrescope::learn::sweep::Sweep;
 use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
@@ -126,6 +127,16 @@ pub struct EvalArgs {
     /// Where each note starts: at its onset, or at the middle of its sounding part.
     #[arg(long, value_enum, default_value = "onset")]
     from: FromArg,
+    /// Score mixtures of this many notes of different instruments instead of single notes:
+    /// mAP, F1, per-class AP, exact set, and the mask head's SDR (seeded by --seed).
+    #[arg(long, conflicts_with_all = ["sweep", "from"], value_parser = clap::value_parser!(u32).range(1..=8))]
+    mixtures: Option<u32>,
+    /// How many mixtures.
+    #[arg(long, default_value_t = 1000, requires = "mixtures")]
+    count: usize,
+    /// An instrument counts as named at this probability.
+    #[arg(long, default_value_t = 0.5, requires = "mixtures")]
+    threshold: f32,
 }
 
 #[derive(Args)]
@@ -138,6 +149,12 @@ pub struct PredictArgs {
     /// Labels per head.
     #[arg(long, default_value_t = 5)]
     top: usize,
+    /// Also every instrument and family the multi-label head hears at or above --threshold
+    /// (several at once in a mixture); refused for a model without that head.
+    #[arg(long)]
+    multi: bool,
+    #[arg(long, default_value_t = 0.5, requires = "multi")]
+    threshold: f32,
 }
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
@@ -221,6 +238,20 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     if let Some(sweep) = sweep {
         return run_sweep(&opts, &sweep, args.seed, &args.out);
     }
+    if let Some(k) = args.mixtures {
+        let mix = MixtureEvalOptions {
+            model: opts.model,
+            dataset: opts.dataset,
+            split: opts.split,
+            sources: k as usize,
+            count: args.count,
+            seed: args.seed,
+            chain: opts.chain,
+            threshold: args.threshold,
+            threads: opts.threads,
+        };
+        return run_mixture_eval(&mix, &args.out);
+    }
     let progress = Progress::new("evaluating");
     let report = evaluate(&opts, &|d, t| progress.update(d, t))?;
     progress.finish();
@@ -266,6 +297,34 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_mixture_eval(opts: &MixtureEvalOptions, out: &std::path::Path) -> anyhow::Result<()> {
+    let progress = Progress::new("mixing and scoring");
+    let report = evaluate_mixtures(opts, &|d, t| progress.update(d, t))?;
+    progress.finish();
+    write_json(out, &report)?;
+    println!(
+        "{} mixtures of {} ({}{}, scores from the {} head): mAP {:.3}, F1 micro {:.3} macro {:.3} at {}, exact set {:.1}%{}",
+        report.count,
+        report.sources,
+        report.split,
+        report.chain.as_ref().map(|c| format!(", chain {c}")).unwrap_or_default(),
+        report.scores_from.replace('_', "-"),
+        report.map,
+        report.micro_f1,
+        report.macro_f1,
+        report.threshold,
+        100.0 * report.exact_set,
+        report.family_map.map(|f| format!(", family mAP {f:.3}")).unwrap_or_default(),
+    );
+    if let Some(m) = &report.masks {
+        println!(
+            "masks: SDR {:.2} dB mean, {:.2} dB median (ideal masks on the same grid {:.2} dB), L1 {:.3}",
+            m.sdr_db, m.sdr_median_db, m.ideal_sdr_db, m.l1
+        );
+    }
+    Ok(())
+}
+
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     timbrescope::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes()))
@@ -299,6 +358,35 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
         None => Predictor::shipped()?,
     };
     let prediction = predictor.predict(&clip.samples, args.top)?;
+    let multi = if args.multi {
+        anyhow::ensure!(
+            args.threshold > 0.0 && args.threshold < 1.0,
+            "--threshold must lie in (0, 1), got {}",
+            args.threshold
+        );
+        let Some(multi) = &prediction.multi else {
+            anyhow::bail!(
+                "--multi: the model {} has no multi-label head (train it with a [polyphony] section)",
+                args.model.as_deref().map_or(modelfile::SHIPPED_MODEL_NAME.into(), |p| p.display().to_string())
+            );
+        };
+        let present: serde_json::Map<String, serde_json::Value> = multi
+            .heads
+            .iter()
+            .enumerate()
+            .map(|(k, h)| {
+                let labels: Vec<serde_json::Value> = multi
+                    .present(k, args.threshold)
+                    .iter()
+                    .map(|(label, p)| serde_json::json!({ "label": label, "probability": p }))
+                    .collect();
+                (h.head.clone(), serde_json::Value::Array(labels))
+            })
+            .collect();
+        Some(serde_json::json!({ "threshold": args.threshold, "present": present }))
+    } else {
+        None
+    };
     let heads: serde_json::Map<String, serde_json::Value> = prediction
         .heads
         .iter()
@@ -318,6 +406,10 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
         "heads": heads,
         "descriptors": descriptors,
     });
+    let mut out = out;
+    if let Some(multi) = multi {
+        out["multi"] = multi;
+    }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

@@ -38,6 +38,9 @@ pub struct TrainConfig {
     /// How often a drawn example starts from the played copy (`train --played`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub played: Option<PlayedConfig>,
+    /// Mixtures in the multi-task batches, the multi-label head and the mask head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polyphony: Option<super::polyphony::PolyphonyConfig>,
 }
 
 /// `[played]` in the config: the share of drawn training examples that start from the note's
@@ -347,6 +350,9 @@ impl TrainConfig {
         }
         if let Some(crop) = &self.crop {
             crop.check()?;
+        }
+        if let Some(p) = &self.polyphony {
+            p.check()?;
         }
         if let Some(played) = &self.played
             && !(0.0..=1.0).contains(&played.probability)

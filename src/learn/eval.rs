@@ -135,6 +135,18 @@ pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) ->
     Ok(report)
 }
 
+/// A run's best model or a model file, `shipped:NAME` being the one inside the binary (as
+/// `shipped:NAME` is a chain inside it), with the path it was read from.
+pub fn load_model(path: &Path) -> Result<(PathBuf, LoadedModel), LearnError> {
+    let model_path = resolve_model(path);
+    let loaded = if model_path == Path::new(&shipped_model_path()) {
+        modelfile::load_shipped(&Device::Cpu)?
+    } else {
+        modelfile::load(&model_path, &Device::Cpu)?
+    };
+    Ok((model_path, loaded))
+}
+
 /// A model and the notes of one split it is evaluated on, loaded once and scored under any
 /// number of chains (a sweep scores the same notes at every step).
 pub struct EvalSet {
@@ -154,13 +166,7 @@ impl EvalSet {
     /// Loads the model and the data set, and checks that the split has notes the model's heads
     /// can be scored on.
     pub fn open(opts: &EvalOptions) -> Result<Self, LearnError> {
-        let model_path = resolve_model(&opts.model);
-        // `shipped:NAME` is the model inside the binary, as `shipped:NAME` is a chain inside it.
-        let loaded = if model_path == Path::new(&shipped_model_path()) {
-            modelfile::load_shipped(&Device::Cpu)?
-        } else {
-            modelfile::load(&model_path, &Device::Cpu)?
-        };
+        let (model_path, loaded) = load_model(&opts.model)?;
         let meta = &loaded.meta;
         let voter = Voter::new(meta, opts.shift_votes.unwrap_or(meta.shift_votes)).map_err(|problem| {
             match opts.shift_votes {

@@ -26,6 +26,17 @@ impl Dense {
     }
 }
 
+impl Dense {
+    /// `[outputs, inputs]`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
+    }
+}
+
 impl Module for Dense {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         dense(xs, &self.weight, &self.bias)

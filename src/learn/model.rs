@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{Backbone, InputConfig, ModelConfig};
 use super::fused::gelu;
 use super::layers::{ConformerBlock, ConvBlock, Dense, Gru, LayerNorm, layer_norm, mean_max_time};
+use super::mask_head::MaskHead;
 
 /// Everything that fixes the shapes of the parameters: stored in every checkpoint and model file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,11 @@ pub struct Classes {
     pub descriptors: usize,
     /// Sample libraries the adversarial head tells apart (0: no such head).
     pub library: usize,
+    /// The single-label heads whose classes the multi-label head names, a sigmoid each, in
+    /// this order (empty: no such head).
+    pub multi_label: Vec<usize>,
+    /// A mask head: per primary class, a soft mask over the pooled STFT bins of every frame.
+    pub masks: bool,
 }
 
 /// Classes as files hold them: today's, or the four fixed heads of files from before schemas.
@@ -45,6 +51,10 @@ enum ClassesFile {
         descriptors: usize,
         #[serde(default)]
         library: usize,
+        #[serde(default)]
+        multi_label: Vec<usize>,
+        #[serde(default)]
+        masks: bool,
     },
     Fixed {
         instrument: usize,
@@ -60,8 +70,8 @@ enum ClassesFile {
 impl From<ClassesFile> for Classes {
     fn from(file: ClassesFile) -> Self {
         match file {
-            ClassesFile::Heads { heads, qualities, descriptors, library } => {
-                Classes { heads, qualities, descriptors, library }
+            ClassesFile::Heads { heads, qualities, descriptors, library, multi_label, masks } => {
+                Classes { heads, qualities, descriptors, library, multi_label, masks }
             }
             ClassesFile::Fixed { instrument, family, pitch_class, velocity, descriptors, library } => Classes {
                 heads: vec![
@@ -73,16 +83,19 @@ impl From<ClassesFile> for Classes {
                 qualities: 0,
                 descriptors,
                 library,
+                multi_label: Vec::new(),
+                masks: false,
             },
         }
     }
 }
 
-/// The heads' raw outputs: logits of each single-label head and of each quality, and the
-/// standardised descriptors.
+/// The heads' raw outputs: logits of each single-label head, of each quality and of each label
+/// of the multi-label head, and the standardised descriptors.
 pub struct Outputs {
     pub classes: Vec<Tensor>,
     pub qualities: Option<Tensor>,
+    pub multi: Option<Tensor>,
     pub descriptors: Tensor,
 }
 
@@ -140,6 +153,8 @@ pub struct Model {
     descriptors: Dense,
     /// The adversarial library head (`mtl.library_adversary`), if the model was built with one.
     library: Option<Dense>,
+    multi: Option<Dense>,
+    mask: Option<MaskHead>,
     projections: [Projection; 2],
 }
 
@@ -147,13 +162,14 @@ impl Model {
     /// Declares every parameter in `vb` (zeros until [`seeded_init`] or a checkpoint fills them).
     pub fn new(vb: VarBuilder, spec: &ModelSpec) -> Result<Self> {
         let m = &spec.model;
-        let (trunk, embedding) = match m.backbone {
+        let (trunk, embedding, frame_width) = match m.backbone {
             Backbone::Crnn => (
                 Trunk::Crnn {
                     forward: Gru::new(vb.pp("gru_fwd"), m.fused, m.rnn_hidden)?,
                     backward: Gru::new(vb.pp("gru_bwd"), m.fused, m.rnn_hidden)?,
                 },
                 4 * m.rnn_hidden,
+                2 * m.rnn_hidden,
             ),
             Backbone::Conformer => (
                 Trunk::Conformer(
@@ -162,6 +178,7 @@ impl Model {
                         .collect::<Result<_>>()?,
                 ),
                 2 * m.fused,
+                m.fused,
             ),
         };
         let c = &spec.classes;
@@ -177,6 +194,12 @@ impl Model {
             qualities: if c.qualities > 0 { Some(head("qualities", c.qualities)?) } else { None },
             descriptors: head("descriptors", c.descriptors)?,
             library: if c.library > 0 { Some(head("library", c.library)?) } else { None },
+            multi: if c.multi_label.is_empty() { None } else { Some(head("multi_label", c.multi_labels())?) },
+            mask: if c.masks {
+                Some(MaskHead::new(vb.pp("mask"), frame_width, spec.stft_bins, c.heads[0].1)?)
+            } else {
+                None
+            },
             projections: [
                 Projection::new(vb.pp("proj_stft"), m.width, m.projection)?,
                 Projection::new(vb.pp("proj_cqt"), m.width, m.projection)?,
@@ -194,6 +217,11 @@ impl Model {
 
     /// The embedding the heads read, `[B, E]`.
     pub fn embed(&self, stft: &Tensor, cqt: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(self.embed_frames(stft, cqt, train)?.0)
+    }
+
+    /// The embedding, and the trunk's frames it pools, `[B, T', F]`.
+    pub fn embed_frames(&self, stft: &Tensor, cqt: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
         let fused = Tensor::cat(&[self.stft.forward(stft)?, self.cqt.forward(cqt)?], 2)?;
         let h = self.fuse_norm.forward(&gelu(&self.fuse.forward(&fused)?)?)?;
         let h = match &self.trunk {
@@ -209,11 +237,17 @@ impl Model {
             }
         };
         let e = mean_max_time(&h)?;
-        if train && self.spec.model.dropout > 0.0 {
-            candle_nn::ops::dropout(&e, self.spec.model.dropout)
+        let e = if train && self.spec.model.dropout > 0.0 {
+            candle_nn::ops::dropout(&e, self.spec.model.dropout)?
         } else {
-            Ok(e)
-        }
+            e
+        };
+        Ok((e, h))
+    }
+
+    /// The mask head, if the model has one.
+    pub fn mask_head(&self) -> Option<&MaskHead> {
+        self.mask.as_ref()
     }
 
     pub fn forward(&self, stft: &Tensor, cqt: &Tensor, train: bool) -> Result<Outputs> {
@@ -226,6 +260,7 @@ impl Model {
         Ok(Outputs {
             classes: self.heads.iter().map(|h| h.forward(e)).collect::<Result<_>>()?,
             qualities: self.qualities.as_ref().map(|h| h.forward(e)).transpose()?,
+            multi: self.multi.as_ref().map(|h| h.forward(e)).transpose()?,
             descriptors: self.descriptors.forward(e)?,
         })
     }
@@ -241,6 +276,11 @@ impl Model {
 }
 
 impl Classes {
+    /// Labels of the multi-label head: the classes of each head it names, in turn.
+    pub fn multi_labels(&self) -> usize {
+        self.multi_label.iter().map(|&h| self.heads[h].1).sum()
+    }
+
     /// The four heads of our schema (instrument, family, pitch class, velocity), five
     /// descriptors, no qualities: for tests and benches.
     pub fn fixed(instrument: usize, family: usize, pitch_class: usize, velocity: usize, library: usize) -> Self {

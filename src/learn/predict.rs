@@ -30,6 +30,22 @@ pub struct Prediction {
     pub descriptors: Vec<(String, f32)>,
     /// Where the analysed 4 s start in the clip.
     pub window_start_secs: f64,
+    /// The multi-label head's probabilities, for a model with one: several may hold at once.
+    pub multi: Option<MultiPrediction>,
+}
+
+/// Every label of the multi-label head with its own probability, most probable first, per head
+/// it names (instruments, then families).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MultiPrediction {
+    pub heads: Vec<HeadPrediction>,
+}
+
+impl MultiPrediction {
+    /// The labels of head `k` at or above `threshold`.
+    pub fn present(&self, k: usize, threshold: f32) -> Vec<(String, f32)> {
+        self.heads.get(k).map_or_else(Vec::new, |h| h.top.iter().filter(|(_, p)| *p >= threshold).cloned().collect())
+    }
 }
 
 impl Prediction {
@@ -140,7 +156,26 @@ impl Predictor {
             .enumerate()
             .map(|(k, name)| (name.to_string(), d[k] * meta.descriptor_std[k] + meta.descriptor_mean[k]))
             .collect();
-        Ok(Prediction { heads, descriptors, window_start_secs: start as f64 / 16_000.0 })
+        let multi = p.multi.first().map(|probabilities| {
+            let mut offset = 0;
+            let heads = meta
+                .spec
+                .classes
+                .multi_label
+                .iter()
+                .map(|&h| {
+                    let head = &meta.schema.heads[h];
+                    let n = head.classes.len();
+                    let mut ranked: Vec<(String, f32)> =
+                        head.classes.iter().cloned().zip(probabilities[offset..offset + n].iter().copied()).collect();
+                    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    offset += n;
+                    HeadPrediction { head: head.name.clone(), top: ranked }
+                })
+                .collect();
+            MultiPrediction { heads }
+        });
+        Ok(Prediction { heads, descriptors, window_start_secs: start as f64 / 16_000.0, multi })
     }
 }
 

@@ -200,6 +200,14 @@ pub(super) fn prepare(opts: &PrepareInputs, on_event: &mut PrepareProgress) -> R
             } else {
                 0
             },
+            // The instruments present, and their families when the primary head is not them.
+            multi_label: match config.polyphony.as_ref().filter(|p| p.label_weight > 0.0) {
+                Some(_) => std::iter::once(0)
+                    .chain(schema.heads.iter().skip(1).position(|h| h.name == "family").map(|k| k + 1))
+                    .collect(),
+                None => Vec::new(),
+            },
+            masks: config.polyphony.as_ref().is_some_and(|p| p.mask_weight > 0.0),
         },
     };
     let meta = ModelMeta {

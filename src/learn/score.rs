@@ -25,6 +25,27 @@ pub struct SoftTargets {
     pub descriptors: Tensor,
     /// The notes' libraries, for the adversarial head (None without one).
     pub library: Option<Tensor>,
+    /// The multi-label and mask targets of every row, single notes and mixtures.
+    pub polyphony: Option<PolyTargets>,
+}
+
+/// The rows above are the batch's first (its single notes); these cover every row of it.
+pub struct PolyTargets {
+    /// `[B, labels]` in [0, 1], for a model with a multi-label head.
+    pub multi: Option<Tensor>,
+    pub label_weight: f64,
+    /// The masks of the mixtures' sources, for a model with a mask head.
+    pub masks: Option<MaskTargets>,
+    pub mask_weight: f64,
+}
+
+/// Source `s` is class `classes[s]` of batch row `rows[s]`; its mask and the cells' weights are
+/// `[S, T, stft_bins]`.
+pub struct MaskTargets {
+    pub rows: Vec<u32>,
+    pub classes: Vec<u32>,
+    pub masks: Tensor,
+    pub weights: Tensor,
 }
 
 /// The multi-task loss of a batch: the weighted total, each head's own (named as its head,
@@ -43,19 +64,41 @@ pub fn mtl_loss(
     w: &super::config::LossWeights,
     adversary: Option<&super::config::LibraryAdversary>,
 ) -> candle_core::Result<(super::model::Outputs, MtlLoss)> {
-    let e = model.embed(&x.stft, &x.cqt, true)?;
+    let (e, frames) = model.embed_frames(&x.stft, &x.cqt, true)?;
     let out = model.heads(&e)?;
+    // The single-label targets are the first rows' (the single notes).
+    let (notes, rows) = (targets.descriptors.dim(0)?, e.dim(0)?);
+    let first = |t: &Tensor| if notes == rows { Ok(t.clone()) } else { t.narrow(0, 0, notes) };
     let mut parts = Vec::new();
     for ((name, _), (logits, target)) in model.spec.classes.heads.iter().zip(out.classes.iter().zip(&targets.classes)) {
-        parts.push((name.clone(), soft_cross_entropy(logits, target)?));
+        parts.push((name.clone(), soft_cross_entropy(&first(logits)?, target)?, w.of(name)));
     }
     if let (Some(logits), Some(target)) = (&out.qualities, &targets.qualities) {
-        parts.push(("qualities".into(), super::loss::bce_with_logits(logits, target)?));
+        parts.push(("qualities".into(), super::loss::bce_with_logits(&first(logits)?, target)?, w.of("qualities")));
     }
-    parts.push(("descriptors".into(), candle_nn::loss::mse(&out.descriptors, &targets.descriptors)?));
+    parts.push((
+        "descriptors".into(),
+        candle_nn::loss::mse(&first(&out.descriptors)?, &targets.descriptors)?,
+        w.of("descriptors"),
+    ));
+    if let Some(p) = &targets.polyphony {
+        if let (Some(logits), Some(target)) = (&out.multi, &p.multi) {
+            parts.push(("multi_label".into(), super::loss::bce_with_logits(logits, target)?, p.label_weight));
+        }
+        if let Some(m) = &p.masks
+            && let Some(head) = model.mask_head()
+        {
+            let predicted = head.source_masks(&x.stft, &frames, &m.rows, &m.classes)?;
+            parts.push((
+                "mask".into(),
+                super::mask_head::weighted_mse(&predicted, &m.masks, &m.weights)?,
+                p.mask_weight,
+            ));
+        }
+    }
     let mut total: Option<Tensor> = None;
-    for (name, loss) in &parts {
-        let weighted = (loss * w.of(name))?;
+    for (_, loss, weight) in &parts {
+        let weighted = (loss * *weight)?;
         total = Some(match total {
             Some(t) => (t + weighted)?,
             None => weighted,
@@ -66,10 +109,11 @@ pub fn mtl_loss(
     if let (Some(a), Some(target)) = (adversary, &targets.library)
         && let Some(logits) = model.library_logits(&e, a.reversal)?
     {
-        let l_lib = soft_cross_entropy(&logits, target)?;
+        let l_lib = soft_cross_entropy(&first(&logits)?, target)?;
         total = (total + (&l_lib * a.weight)?)?;
         library = Some(l_lib);
     }
+    let parts = parts.into_iter().map(|(name, loss, _)| (name, loss)).collect();
     Ok((out, MtlLoss { total, parts, library }))
 }
 
@@ -261,6 +305,7 @@ mod tests {
                 classes: c.heads.iter().map(|(_, n)| one_hot(b, *n)).collect(),
                 qualities: Some(one_hot(b, c.qualities)),
                 descriptors: random(&mut rng, &[b, c.descriptors]),
+                polyphony: None,
                 library: Some(one_hot(b, c.library)),
             };
             let config = TrainConfig::parse(include_str!("../../models/default.toml"), "default.toml").unwrap();

@@ -24,6 +24,8 @@ pub struct HeadProbabilities {
     pub classes: Vec<Vec<Vec<f32>>>,
     /// Each quality's probability (a sigmoid), `[example][quality]`; empty without the head.
     pub qualities: Vec<Vec<f32>>,
+    /// Each label of the multi-label head (a sigmoid), `[example][label]`; empty without it.
+    pub multi: Vec<Vec<f32>>,
     pub descriptors: Vec<Vec<f32>>,
     /// The fused embedding the heads read, of the input as it is (not of its shifted copies):
     /// what the library probe reads, without a second pass.
@@ -108,12 +110,17 @@ impl Voter {
             Some(q) => candle_nn::ops::sigmoid(q)?.to_vec2()?,
             None => Vec::new(),
         };
+        let all_multi: Vec<Vec<f32>> = match &out.multi {
+            Some(m) => candle_nn::ops::sigmoid(m)?.to_vec2()?,
+            None => Vec::new(),
+        };
         let n = inputs.len();
         let mut descriptors: Vec<Vec<f32>> = out.descriptors.to_vec2()?;
         descriptors.truncate(n);
         let mut v = HeadProbabilities {
             classes: all.iter().map(|head| head[..n].to_vec()).collect(),
             qualities: all_qualities.iter().take(n).cloned().collect(),
+            multi: all_multi.iter().take(n).cloned().collect(),
             descriptors,
             embedding: e.narrow(0, 0, n)?.to_vec2()?,
         };
@@ -124,14 +131,16 @@ impl Voter {
                 let offset = if h == pitch { k } else { 0 };
                 add(sum, &head[copy.clone()], offset, labels == PitchLabels::Class);
             }
-            if !all_qualities.is_empty() {
-                for (sum, q) in v.qualities.iter_mut().zip(&all_qualities[copy]) {
-                    sum.iter_mut().zip(q).for_each(|(s, q)| *s += q);
+            for (sums, all) in [(&mut v.qualities, &all_qualities), (&mut v.multi, &all_multi)] {
+                if !all.is_empty() {
+                    for (sum, q) in sums.iter_mut().zip(&all[copy.clone()]) {
+                        sum.iter_mut().zip(q).for_each(|(s, q)| *s += q);
+                    }
                 }
             }
         }
         let passes = (shifts.len() + 1) as f32;
-        for rows in v.classes.iter_mut().chain(std::iter::once(&mut v.qualities)) {
+        for rows in v.classes.iter_mut().chain([&mut v.qualities, &mut v.multi]) {
             rows.iter_mut().flatten().for_each(|p| *p /= passes);
         }
         Ok(v)

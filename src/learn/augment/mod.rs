@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crop::{CropConfig, RandomCrop, crop_from, input_frames};
 pub use eq::{FeatureEq, FeatureEqConfig};
+pub use log_add::LogAdd;
 pub use noise::NoiseBank;
 pub use reverb::RoomBank;
 pub use shift::{PitchShift, PitchShiftConfig};

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use crate::learn::LearnError;
 use crate::learn::batch::{Examples, Targets, mix, mixup_lambda, spec_augment};
 use crate::learn::config::{MtlConfig, Positives, SslConfig};
+use crate::learn::polyphony::{PolyphonyConfig, draw_mixture};
 
 /// Batches drawn ahead of the step that uses them.
 pub(super) const PREFETCH_BATCHES: usize = 2;
@@ -31,11 +32,21 @@ impl Drawn {
     }
 }
 
+/// Single notes first (`ta`, `tb` and `lambda` are theirs), then the mixtures.
 pub(super) struct MtlBatch {
     pub rows: Rows,
     pub ta: Vec<Targets>,
     pub tb: Vec<Targets>,
     pub lambda: f32,
+    pub mixtures: Vec<MixtureTargets>,
+}
+
+/// What a mixture row is trained towards: each source's targets and mask, and the mask cells'
+/// weights.
+pub(super) struct MixtureTargets {
+    pub sources: Vec<Targets>,
+    pub masks: Vec<Vec<f32>>,
+    pub weights: Vec<f32>,
 }
 
 /// A contrastive batch: each note's STFT beside its partner's CQT, one side of some pairs
@@ -64,14 +75,18 @@ pub(super) fn draw_ssl(
 }
 
 /// A multi-task batch: each note drawn (perhaps degraded and shifted), mixed with a partner from
-/// the same batch, masked, with the targets of both.
+/// the same batch, masked, with the targets of both; with polyphony, the batch's last share of
+/// notes each start a mixture instead.
 pub(super) fn draw_mtl(
     train: &Examples,
     config: &MtlConfig,
+    polyphony: Option<(&PolyphonyConfig, &[Vec<usize>])>,
     chunk: &[usize],
     rng: &mut ChaCha8Rng,
 ) -> Result<MtlBatch, LearnError> {
     let shape = train.shape;
+    let m = polyphony.map_or(0, |(p, _)| p.mixtures_in(chunk.len()));
+    let (chunk, firsts) = chunk.split_at(chunk.len() - m);
     let lambda = mixup_lambda(config.mixup_alpha, rng);
     let partners: Vec<usize> = {
         let mut p: Vec<usize> = chunk.to_vec();
@@ -93,11 +108,31 @@ pub(super) fn draw_mtl(
             Ok::<_, LearnError>(((s, c), t_a, t_b))
         })
         .collect::<Result<_, _>>()?;
-    let mut batch = MtlBatch { rows: Vec::with_capacity(drawn.len()), ta: Vec::new(), tb: Vec::new(), lambda };
+    let mut batch = MtlBatch {
+        rows: Vec::with_capacity(drawn.len() + m),
+        ta: Vec::new(),
+        tb: Vec::new(),
+        lambda,
+        mixtures: Vec::new(),
+    };
     for (row, a, b) in drawn {
         batch.rows.push(row);
         batch.ta.push(a);
         batch.tb.push(b);
+    }
+    if let Some((poly, classes)) = polyphony {
+        let mixtures: Vec<_> = example_rngs(firsts, rng)
+            .map(|(first, mut rng)| {
+                let d = draw_mixture(train, classes, first, poly, config.degraded_fraction, &mut rng)?;
+                let (mut s, mut c) = (d.inputs.stft, d.inputs.cqt);
+                spec_augment(&mut s, &mut c, &shape, &config.spec_augment, &mut rng);
+                Ok::<_, LearnError>(((s, c), MixtureTargets { sources: d.sources, masks: d.masks, weights: d.weights }))
+            })
+            .collect::<Result<_, _>>()?;
+        for (row, targets) in mixtures {
+            batch.rows.push(row);
+            batch.mixtures.push(targets);
+        }
     }
     Ok(batch)
 }

@@ -265,6 +265,7 @@ impl<'a> Trainer<'a> {
             let balanced = stage == TrainStage::Mtl && config.mtl.class_balanced;
             let order = self.data.train.epoch_order(balanced, &mut rng);
             let (train, partners) = (&self.data.train, &self.partners);
+            let classes = crate::learn::polyphony::by_class(&train.targets);
             // The next batches are drawn from the store on another thread while this one steps;
             // the queue is bounded, so memory stays a few batches whatever the data set's size.
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Drawn, LearnError>>(PREFETCH_BATCHES);
@@ -278,7 +279,8 @@ impl<'a> Trainer<'a> {
                             let drawn = if stage == TrainStage::Ssl {
                                 draw_ssl(train, partners, &config.ssl, chunk, &mut rng).map(Drawn::Ssl)
                             } else {
-                                draw_mtl(train, &config.mtl, chunk, &mut rng).map(Drawn::Mtl)
+                                let poly = config.polyphony.as_ref().map(|p| (p, classes.as_slice()));
+                                draw_mtl(train, &config.mtl, poly, chunk, &mut rng).map(Drawn::Mtl)
                             };
                             let failed = drawn.is_err();
                             if tx.send(drawn).is_err() || failed {

@@ -14,7 +14,7 @@ use crate::learn::loss::{accuracy, mixed_one_hot, nt_xent, retrieval_accuracy};
 use crate::learn::optim::AdamW;
 use crate::learn::probe::library_probe;
 use crate::learn::run::{Confusion, MetricRecord};
-use crate::learn::score::{SoftTargets, mtl_loss, score};
+use crate::learn::score::{MaskTargets, PolyTargets, SoftTargets, mtl_loss, score};
 use crate::learn::stage::TrainStage;
 use crate::learn::vote::Voter;
 
@@ -77,7 +77,8 @@ impl Trainer<'_> {
         let rows: Vec<(&[f32], &[f32])> = drawn.rows.iter().map(|(s, c)| (s.as_slice(), c.as_slice())).collect();
         let x = to_tensors(&shape, &rows, &self.opts.device)?;
         let classes = &self.data.meta.spec.classes;
-        let n = rows.len();
+        // The single notes: the mixtures after them have no single label.
+        let n = ta.len();
         let lambdas = vec![lambda; n];
         let soft = |get: &dyn Fn(&Targets) -> u16, k: usize| -> candle_core::Result<Tensor> {
             let a: Vec<u16> = ta.iter().map(get).collect();
@@ -105,6 +106,7 @@ impl Trainer<'_> {
             },
             descriptors: Tensor::from_vec(desc, (n, 5), &self.opts.device)?,
             library: if classes.library > 0 { Some(soft(&|t| u16::from(t.library), classes.library)?) } else { None },
+            polyphony: self.poly_targets(drawn)?,
         };
         let (out, loss) = mtl_loss(&self.model, &x, &targets, &config.loss_weights, config.library_adversary.as_ref())?;
         optimizer.apply(&loss.total.backward()?)?;
@@ -112,7 +114,7 @@ impl Trainer<'_> {
         let scalar = |x: &Tensor| x.to_scalar::<f32>().map(f64::from);
         let mut values = BTreeMap::from([
             ("loss".into(), scalar(&loss.total)?),
-            (format!("acc_{}", classes.heads[0].0), accuracy(&out.classes[0], &primary)?),
+            (format!("acc_{}", classes.heads[0].0), accuracy(&out.classes[0].narrow(0, 0, n)?, &primary)?),
         ]);
         for (name, part) in &loss.parts {
             values.insert(format!("loss_{name}"), scalar(part)?);
@@ -121,6 +123,59 @@ impl Trainer<'_> {
             values.insert("loss_library".into(), scalar(l)?);
         }
         Ok(values)
+    }
+
+    /// The multi-label targets of every row (a single note's classes, both notes' for a mixed
+    /// pair at their weights, every source's for a mixture) and the mixtures' masks.
+    fn poly_targets(&self, drawn: &MtlBatch) -> Result<Option<PolyTargets>, LearnError> {
+        let Some(config) = &self.opts.config.polyphony else { return Ok(None) };
+        let classes = &self.data.meta.spec.classes;
+        let device = &self.opts.device;
+        let multi = if classes.multi_label.is_empty() {
+            None
+        } else {
+            let labels = classes.multi_labels();
+            let mut rows = vec![0f32; drawn.rows.len() * labels];
+            let set = |row: &mut [f32], t: &Targets, weight: f32| {
+                let mut offset = 0;
+                for &h in &classes.multi_label {
+                    let k = offset + usize::from(t.classes[h]);
+                    row[k] = (row[k] + weight).min(1.0);
+                    offset += classes.heads[h].1;
+                }
+            };
+            let mut chunks = rows.chunks_exact_mut(labels);
+            for ((a, b), row) in drawn.ta.iter().zip(&drawn.tb).zip(&mut chunks) {
+                set(row, a, drawn.lambda);
+                set(row, b, 1.0 - drawn.lambda);
+            }
+            for (m, row) in drawn.mixtures.iter().zip(&mut chunks) {
+                m.sources.iter().for_each(|t| set(row, t, 1.0));
+            }
+            Some(Tensor::from_vec(rows, (drawn.rows.len(), labels), device)?)
+        };
+        let masks = if classes.masks && !drawn.mixtures.is_empty() {
+            let shape = self.data.train.shape;
+            let (mut rows, mut which, mut masks, mut weights) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (j, m) in drawn.mixtures.iter().enumerate() {
+                for (t, mask) in m.sources.iter().zip(&m.masks) {
+                    rows.push((drawn.ta.len() + j) as u32);
+                    which.push(u32::from(t.classes[0]));
+                    masks.extend_from_slice(mask);
+                    weights.extend_from_slice(&m.weights);
+                }
+            }
+            let dims = (rows.len(), shape.frames, shape.stft_bins);
+            Some(MaskTargets {
+                rows,
+                classes: which,
+                masks: Tensor::from_vec(masks, dims, device)?,
+                weights: Tensor::from_vec(weights, dims, device)?,
+            })
+        } else {
+            None
+        };
+        Ok(Some(PolyTargets { multi, label_weight: config.label_weight, masks, mask_weight: config.mask_weight }))
     }
 
     pub(super) fn mtl_valid(
