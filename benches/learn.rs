@@ -3,7 +3,8 @@
 //! random values of the real shapes. `benches/compare_torch.py` runs this and the same model in
 //! PyTorch in one go and prints samples per second and the ratio. Also the cost of one note's
 //! feature-domain noise and room, which a step pays for each example so degraded, and one dense
-//! layer as Candle's product and as the fused op the model uses.
+//! layer as Candle's product and as the fused op the model uses; and a 4-s clip heard by a model
+//! with the multi-label and mask heads, analysis to masks.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -110,6 +111,32 @@ fn learn(c: &mut Criterion) {
     let note = NoteInputs { stft: row(&x.stft), cqt: row(&x.cqt) };
     group.bench_function("predict_one_voted", |bench| {
         bench.iter(|| voter.probabilities(&model, &shape, &[black_box(&note)], &Device::Cpu).unwrap())
+    });
+    // A 4-s clip as a model with the multi-label and mask heads ([polyphony]) hears a mixture:
+    // analysed, the voted prediction, and the masks of the two instruments it names.
+    let mut polyphonic = spec.clone();
+    (polyphonic.classes.multi_label, polyphonic.classes.masks) = (vec![0, 1], true);
+    let (_, polyphonic) = build(&polyphonic, 7, &dev).unwrap();
+    let clip: Vec<f32> = (0..NOTE_SAMPLES)
+        .map(|i| {
+            let t = i as f32 / 16_000.0;
+            0.2 * (std::f32::consts::TAU * 220.0 * t).sin() + 0.2 * (std::f32::consts::TAU * 330.0 * t).sin()
+        })
+        .collect();
+    let mut analyzer = Analyzer::default();
+    group.bench_function("predict_4s_clip_with_masks", |bench| {
+        bench.iter(|| {
+            let inputs = statistics.apply(&raw_views(&mut analyzer, black_box(&clip)), &config.input);
+            let p = voter.probabilities(&polyphonic, &shape, &[&inputs], &dev).unwrap();
+            let rows = [(inputs.stft.as_slice(), inputs.cqt.as_slice())];
+            let x = timbrescope::learn::batch::to_tensors(&shape, &rows, &dev).unwrap();
+            let masks = on_workers(|| {
+                let (_, frames) = polyphonic.embed_frames(&x.stft, &x.cqt, false)?;
+                polyphonic.mask_head().expect("built with one").source_masks(&x.stft, &frames, &[0, 0], &[3, 7])
+            })
+            .unwrap();
+            (p, masks)
+        })
     });
     group.finish();
 }

@@ -41,6 +41,16 @@ for k in 2 3; do
       --out "$out/test_bank_mix$k.json"
 done
 "$BIN" eval --run "$run" --dataset "$DATA" --split test --mixtures 2 --count 1000 --seed 11 --out "$out/test_mix2.json"
+# The same TimGM6mb mixtures mixed in power as training mixes them, and how well the model fits
+# its own training split's mixtures and notes (a model with a multi-label head).
+if grep -q '^\[polyphony\]' "$config"; then
+  "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --mixtures 2 --count 1000 --seed 11 --mix-in power \
+      --out "$out/test_bank_mix2_power.json"
+  for k in 1 2; do
+    "$BIN" eval --run "$run" --dataset "$DATA" --split train --mixtures $k --count 1000 --seed 11 --mix-in power \
+        --out "$out/train_mix${k}_power.json"
+  done
+fi
 [ "${CHAINS:-1}" = 1 ] || exit 0
 for chain in rt60_1.2 pink_10db opus_24; do
   "$BIN" eval --run "$run" --dataset "$DATA" --split test --chain "assets/chains/eval/$chain.toml" \

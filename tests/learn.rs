@@ -555,3 +555,65 @@ fn two_libraries_train_with_the_adversary_and_cross_library_pairs_and_are_probed
     let json = serde_json::to_value(&report).unwrap();
     assert!(json["library_probe"]["accuracy"].is_number());
 }
+
+#[test]
+fn a_polyphonic_run_trains_its_heads_and_is_scored_on_mixtures() {
+    use timbrescope::learn::mixture_eval::{MixtureEvalOptions, evaluate_mixtures};
+    use timbrescope::learn::polyphony::PolyphonyConfig;
+    let (dir, data) = tiny_data();
+    let run = dir.path().join("run");
+    let mut config = tiny_config();
+    config.polyphony = Some(PolyphonyConfig { share: 0.5, sources: [2, 2], label_weight: 1.0, mask_weight: 1.0 });
+    train(&options(&data, &run, config, Stages::Both), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let records = RunFolder::new(&run).read_metrics().unwrap();
+    let steps: Vec<_> = records.iter().filter(|r| r.stage == TrainStage::Mtl && r.split == "train").collect();
+    for key in ["loss_multi_label", "loss_mask"] {
+        assert!(steps.iter().all(|r| r.values[key].is_finite()), "a step lacks {key}");
+    }
+    let model = run.join("best.safetensors");
+    let meta = modelfile::load(&model, &Device::Cpu).unwrap().meta;
+    assert_eq!(meta.spec.classes.multi_label, vec![0, 1], "instruments, then families");
+    assert!(meta.spec.classes.masks);
+
+    let opts = MixtureEvalOptions {
+        model: model.clone(),
+        dataset: data.clone(),
+        split: Split::Test,
+        sources: 2,
+        count: 12,
+        seed: 4,
+        chain: None,
+        threshold: 0.5,
+        threads: 2,
+        in_power: false,
+    };
+    let report = evaluate_mixtures(&opts, &|_, _| {}).unwrap();
+    assert_eq!((report.count, report.sources, report.scores_from.as_str()), (12, 2, "multi_label"));
+    let named: Vec<&str> = report.per_class_ap.keys().map(String::as_str).collect();
+    assert_eq!(named, ["absent", "tone_a", "tone_b"]);
+    // tone_a is in the most notes of the split: in some mixture, so it has an AP.
+    assert!(report.per_class_ap["tone_a"].is_some_and(|ap| (0.0..=1.0).contains(&ap)));
+    assert!((0.0..=1.0).contains(&report.map) && (0.0..=1.0).contains(&report.exact_set));
+    let masks = report.masks.as_ref().expect("the model has a mask head");
+    // The ideal masks on the model's grid are the bound: far above a mask that passes the mixture.
+    assert!(masks.ideal_sdr_db > 10.0 && masks.ideal_sdr_db >= masks.sdr_db, "{masks:?}");
+    assert!((0.0..=1.0).contains(&masks.l1));
+    // The same seed draws the same mixtures.
+    let again = evaluate_mixtures(&opts, &|_, _| {}).unwrap();
+    assert_eq!(again.masks.as_ref().map(|m| m.sdr_db), Some(masks.sdr_db));
+    // A clip's prediction lists every instrument and family with its own probability, and the
+    // mask head gives asked classes masks that share each cell.
+    let dataset = Dataset::open(&data).unwrap();
+    let samples = dataset.load_audio(&dataset.notes[0]).unwrap();
+    let mut predictor = Predictor::load(&model).unwrap();
+    let multi = predictor.predict(&samples, 3).unwrap().multi.expect("a multi-label head");
+    let heads: Vec<(&str, usize)> = multi.heads.iter().map(|h| (h.head.as_str(), h.top.len())).collect();
+    assert_eq!(heads, [("instrument", 3), ("family", 3)]);
+    assert!(multi.heads.iter().flat_map(|h| &h.top).all(|(_, p)| (0.0..=1.0).contains(p)));
+    let masks = predictor.masks(&samples, &[1, 2]).unwrap().expect("a mask head");
+    assert_eq!((masks.masks.len(), masks.frames, masks.bins), (2, 62, 128));
+    assert!((0..masks.masks[0].len()).all(|c| (masks.masks[0][c] + masks.masks[1][c] - 1.0).abs() < 1e-4));
+    // Bad settings are refused by name before any work.
+    let bad = evaluate_mixtures(&MixtureEvalOptions { threshold: 1.5, ..opts }, &|_, _| {}).unwrap_err();
+    assert!(bad.to_string().contains("--threshold"), "{bad}");
+}

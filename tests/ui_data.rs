@@ -85,6 +85,21 @@ fn browse_a_data_set_load_a_note_and_see_the_grid() {
     assert_eq!(harness.state().mode(), Mode::Clip);
 }
 
+/// Mean absolute RGB difference between two equally sized rects of the image.
+fn mean_abs_rgb(image: &image::RgbaImage, a: egui::Rect, b: egui::Rect) -> f64 {
+    let (a, b) = (a.shrink(3.0), b.shrink(3.0));
+    let (w, h) = (a.width().min(b.width()) as u32, a.height().min(b.height()) as u32);
+    let mut sum = 0u64;
+    for y in 0..h {
+        for x in 0..w {
+            let p = image.get_pixel(a.left() as u32 + x, a.top() as u32 + y).0;
+            let q = image.get_pixel(b.left() as u32 + x, b.top() as u32 + y).0;
+            sum += (0..3).map(|c| u64::from(p[c].abs_diff(q[c]))).sum::<u64>();
+        }
+    }
+    sum as f64 / f64::from(3 * w * h)
+}
+
 #[test]
 fn a_mixture_shows_its_stft_and_one_mask_per_source() {
     let dir = tempfile::tempdir().unwrap();
@@ -156,4 +171,93 @@ fn a_note_and_its_played_version_are_switched_by_b() {
         !app.is_busy() && app.analysis().is_some_and(|a| a.clip.name == test_name)
     });
     assert_eq!(harness.state().compared_note(), None);
+}
+
+/// A tiny model with a multi-label head and a mask head, trained on the tiny notes and their
+/// mixtures; returns its model file.
+fn train_polyphonic(root: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
+    use timbrescope::learn::polyphony::PolyphonyConfig;
+    use timbrescope::learn::{Stages, TrainConfig, TrainOptions, train};
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.toml")).unwrap();
+    let mut config = TrainConfig::parse(&text, "default.toml").unwrap();
+    let m = &mut config.model;
+    (m.width, m.fused, m.rnn_hidden, m.projection, m.dropout) = (16, 16, 8, 8, 0.0);
+    (config.ssl.epochs, config.ssl.batch, config.mtl.epochs, config.mtl.batch) = (1, 16, 8, 16);
+    config.mtl.max_lr = 0.01;
+    config.pitch_shift = None;
+    if let Some(r) = &mut config.feature_reverb {
+        r.rooms = 4;
+    }
+    config.polyphony = Some(PolyphonyConfig { share: 0.5, sources: [2, 2], label_weight: 1.0, mask_weight: 1.0 });
+    let run = dir.join("run");
+    let options = TrainOptions {
+        config,
+        dataset: root.to_owned(),
+        degraded: Vec::new(),
+        played: None,
+        run: run.clone(),
+        stage: Stages::Both,
+        device: candle_core::Device::Cpu,
+        resume: false,
+        init: None,
+        threads: 2,
+    };
+    train(&options, &std::sync::atomic::AtomicBool::new(false), &mut |_| {}).unwrap();
+    run.join("best.safetensors")
+}
+
+#[test]
+fn the_models_masks_stand_beside_the_ideal_ones_and_a_clip_gets_an_activity_strip() {
+    use timbrescope::ui::mixture_view::PredictedMasks;
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _) = tiny_data::build(dir.path());
+    let model = train_polyphonic(&root, dir.path());
+    let dataset = Dataset::open_with(&root, tiny_data::taxonomy(), &Default::default()).unwrap();
+    let out = dir.path().join("mixes");
+    let options = MixOptions { out: out.clone(), count: 1, sources: 2..=2, seed: 3, split: None, threads: 1 };
+    make_mixtures(&dataset, &options, &|_, _| {}).unwrap();
+
+    let mut harness = harness();
+    harness.state_mut().use_model(model);
+    step_until(&mut harness, "model", |app| app.prediction().summary.is_some());
+    harness.state_mut().open_mixture(mixture_path(&out, 0));
+    step_until(&mut harness, "predicted masks", |app| matches!(app.predicted_masks(), PredictedMasks::Ready { .. }));
+    harness.run_steps(2);
+    let rects = harness.state().panel_rects().to_vec();
+    assert_eq!(rects.len(), 1 + 3 * 2, "the mixture, then ideal, predicted and difference per source");
+    harness.get_by_label_contains("ideal | predicted by the model | difference");
+    let image = harness.render().expect("wgpu render");
+    for s in 0..2 {
+        let (ideal, predicted, difference) = (rects[1 + s], rects[3 + s], rects[5 + s]);
+        // A mask in dB from -40 lights every cell where the source holds more than 1%.
+        for (what, rect) in [("ideal", ideal), ("predicted", predicted)] {
+            let lit = lit_fraction(&image, rect);
+            assert!(lit > 0.1, "source {s}: the {what} mask is {lit:.3} lit");
+        }
+        // The difference is drawn, and is its own image: neither mask again.
+        let lit = lit_fraction(&image, difference);
+        assert!(lit > 0.01, "source {s}: the difference is {lit:.3} lit");
+        for (what, rect) in [("ideal", ideal), ("predicted", predicted)] {
+            let apart = mean_abs_rgb(&image, difference, rect);
+            assert!(apart > 2.0, "source {s}: the difference looks like the {what} mask ({apart:.2})");
+        }
+    }
+
+    // The mixture in the clip views: the strip under them shows what the model hears when.
+    harness.get_by_label("Open in clip views").click();
+    step_until(&mut harness, "activity", |app| {
+        app.analysis().is_some_and(|a| a.clip.name == "mix_000000") && app.prediction().activity.is_some()
+    });
+    harness.run_steps(2);
+    let activity = harness.state().prediction().activity.clone().unwrap();
+    assert!(activity.multi_label);
+    // 4 s of sound: 1-s windows every 0.25 s.
+    assert_eq!(activity.probabilities.len(), 13);
+    let active = activity.active(timbrescope::ui::predict_panel::PRESENT);
+    assert!(!active.is_empty(), "no instrument reaches 50% in any window: {:?}", activity.probabilities);
+    let strip = harness.state().activity_rect().expect("the strip is drawn");
+    let image = harness.render().expect("wgpu render");
+    let lit = lit_fraction(&image, strip);
+    assert!(lit > 0.05, "the strip is {lit:.3} lit");
 }

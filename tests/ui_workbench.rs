@@ -8,8 +8,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use timbrescope::ui::Workbench;
 
+/// Tall enough that the views keep the resolution the checks below need beside the activity strip.
 fn harness() -> Harness<'static, Workbench> {
-    Harness::builder().with_size(egui::vec2(1280.0, 1000.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None))
+    Harness::builder().with_size(egui::vec2(1280.0, 1100.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None))
 }
 
 /// Steps the app until its background analysis has arrived.

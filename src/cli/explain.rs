@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use timbrescope::audio::load_clip;
 use timbrescope::degrade::{ChainSpec, apply_chain};
 use timbrescope::dsp::{Scale, View};
 use timbrescope::features::{Analyzer, write_npy};
@@ -16,7 +15,8 @@ use super::features::ViewArg;
 
 #[derive(Args)]
 pub struct ExplainArgs {
-    /// Clip (WAV, FLAC, MP3, Ogg Vorbis); its first 4 s from the onset are explained.
+    /// Clip (WAV, FLAC, MP3, Ogg Vorbis, or a mixture .npz from `mix`); its first 4 s from the
+    /// onset are explained.
     clip: PathBuf,
     /// Model file; without it, the model shipped inside the binary.
     #[arg(long)]
@@ -45,7 +45,7 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
-    let clip = load_clip(&args.clip)?;
+    let clip = super::mix::load_clip_or_mixture(&args.clip)?;
     let samples = match &args.chain {
         None => clip.samples.to_vec(),
         Some(path) => {

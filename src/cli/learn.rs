@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::progress::{Progress, threads};
-use timbrescope::audio::load_clip;
 use timbrescope::data::dataset::Split;
 use timbrescope::learn::eval::{EvalOptions, MIN_BALANCED_NOTES, NoteStart, evaluate};
 use timbrescope::learn::mixture_eval::{MixtureEvalOptions, evaluate_mixtures};
@@ -137,11 +136,21 @@ pub struct EvalArgs {
     /// An instrument counts as named at this probability.
     #[arg(long, default_value_t = 0.5, requires = "mixtures")]
     threshold: f32,
+    /// Mix the notes' waveforms, as `mix` does, or their stored views in power, as training does.
+    #[arg(long, value_enum, default_value = "waveform", requires = "mixtures")]
+    mix_in: MixIn,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MixIn {
+    Waveform,
+    Power,
 }
 
 #[derive(Args)]
 pub struct PredictArgs {
-    /// Clip (WAV, FLAC, MP3, Ogg Vorbis); its first 4 s from the onset are analysed.
+    /// Clip (WAV, FLAC, MP3, Ogg Vorbis, or a mixture .npz from `mix`); its first 4 s from the
+    /// onset are analysed.
     clip: PathBuf,
     /// Model file; without it, the model shipped inside the binary (models/timbrescope-small.safetensors).
     #[arg(long)]
@@ -249,6 +258,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             chain: opts.chain,
             threshold: args.threshold,
             threads: opts.threads,
+            in_power: args.mix_in == MixIn::Power,
         };
         return run_mixture_eval(&mix, &args.out);
     }
@@ -303,11 +313,12 @@ fn run_mixture_eval(opts: &MixtureEvalOptions, out: &std::path::Path) -> anyhow:
     progress.finish();
     write_json(out, &report)?;
     println!(
-        "{} mixtures of {} ({}{}, scores from the {} head): mAP {:.3}, F1 micro {:.3} macro {:.3} at {}, exact set {:.1}%{}",
+        "{} mixtures of {} ({}{}{}, scores from the {} head): mAP {:.3}, F1 micro {:.3} macro {:.3} at {}, exact set {:.1}%{}",
         report.count,
         report.sources,
         report.split,
         report.chain.as_ref().map(|c| format!(", chain {c}")).unwrap_or_default(),
+        if report.in_power { ", mixed in power" } else { "" },
         report.scores_from.replace('_', "-"),
         report.map,
         report.micro_f1,
@@ -352,7 +363,7 @@ fn run_sweep(opts: &EvalOptions, sweep: &Sweep, seed: u64, out: &std::path::Path
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.top >= 1, "--top must be at least 1");
-    let clip = load_clip(&args.clip)?;
+    let clip = super::mix::load_clip_or_mixture(&args.clip)?;
     let mut predictor = match &args.model {
         Some(path) => Predictor::load(path)?,
         None => Predictor::shipped()?,

@@ -68,3 +68,21 @@ pub fn run(args: MixArgs) -> anyhow::Result<()> {
     eprintln!("{written} mixtures in {}", args.out.display());
     Ok(())
 }
+
+/// An audio file, or a mixture `.npz` written by `mix` (its summed waveform): what `predict`
+/// and `explain` hear.
+pub fn load_clip_or_mixture(path: &std::path::Path) -> anyhow::Result<timbrescope::audio::Clip> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
+        let file = timbrescope::data::mixture::read_npz(path)?;
+        let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        anyhow::ensure!(
+            file.sample_rate_hz == timbrescope::audio::ANALYSIS_RATE_HZ,
+            "{}: a mixture at {} Hz; the model hears {} Hz",
+            path.display(),
+            file.sample_rate_hz,
+            timbrescope::audio::ANALYSIS_RATE_HZ
+        );
+        return Ok(timbrescope::audio::Clip::new(name, file.mixture, file.sample_rate_hz));
+    }
+    Ok(timbrescope::audio::load_clip(path)?)
+}

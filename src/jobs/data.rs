@@ -13,6 +13,7 @@ use crate::data::expressive::copy::EXPRESSION_KEY;
 use crate::data::mixture::{MixtureFile, read_npz};
 use crate::dsp::{FrequencyAxis, Scale, Spectrogram, StftConfig, View};
 use crate::features::Analyzer;
+use crate::learn::activity::PredictedMasks;
 
 /// One cell of the instrument grid: the taxonomy's instrument and its note at the asked pitch.
 pub struct GridCell {
@@ -168,6 +169,45 @@ pub fn grid_cells(dataset: &Dataset, request: &GridRequest, cancelled: &dyn Fn()
         .collect()
 }
 
+/// A `[bins, frames]` array (a mixture file's layout) as a frame-major spectrogram.
+fn bin_major_view(bin_major: &[f32], bins: usize, frames: usize, config: &StftConfig, scale: Scale) -> Spectrogram {
+    let mut values = vec![0.0; bins * frames];
+    for b in 0..bins {
+        for f in 0..frames {
+            values[f * bins + b] = bin_major[b * frames + f];
+        }
+    }
+    let spec = Spectrogram {
+        bins,
+        frames,
+        values,
+        hop_len: config.hop_len,
+        sample_rate_hz: config.sample_rate_hz,
+        axis: FrequencyAxis::Linear { n_fft: config.n_fft },
+        scale: Scale::Linear,
+    };
+    if scale == Scale::Db { spec.into_db() } else { spec }
+}
+
+/// Each source's predicted mask spread over the mixture's STFT grid, and its absolute difference
+/// from the ideal one, as views.
+pub fn predicted_mask_views(view: &MixtureView, masks: &PredictedMasks) -> Vec<[Spectrogram; 2]> {
+    let file = &view.file;
+    let config = StftConfig { sample_rate_hz: file.sample_rate_hz, ..StftConfig::default() };
+    let plane = file.bins * file.frames;
+    (0..masks.masks.len().min(file.masks.len() / plane.max(1)))
+        .map(|k| {
+            let predicted = masks.on_grid(k, file.bins, file.frames, config.hop_len);
+            let ideal = &file.masks[k * plane..(k + 1) * plane];
+            let difference: Vec<f32> = predicted.iter().zip(ideal).map(|(p, i)| (p - i).abs()).collect();
+            [
+                bin_major_view(&predicted, file.bins, file.frames, &config, Scale::Linear),
+                bin_major_view(&difference, file.bins, file.frames, &config, Scale::Linear),
+            ]
+        })
+        .collect()
+}
+
 /// Reads a mixture .npz and turns its arrays into frame-major spectrograms for the views.
 pub fn mixture_view(path: PathBuf) -> Result<MixtureView, String> {
     let file = read_npz(&path).map_err(|e| e.to_string())?;
@@ -175,25 +215,8 @@ pub fn mixture_view(path: PathBuf) -> Result<MixtureView, String> {
     if file.bins != config.bins() {
         return Err(format!("{}: {} STFT bins, the views expect {}", path.display(), file.bins, config.bins()));
     }
-    let to_spectrogram = |bin_major: &[f32], scale: Scale| {
-        let (bins, frames) = (file.bins, file.frames);
-        let mut values = vec![0.0; bins * frames];
-        for b in 0..bins {
-            for f in 0..frames {
-                values[f * bins + b] = bin_major[b * frames + f];
-            }
-        }
-        let spec = Spectrogram {
-            bins,
-            frames,
-            values,
-            hop_len: config.hop_len,
-            sample_rate_hz: config.sample_rate_hz,
-            axis: FrequencyAxis::Linear { n_fft: config.n_fft },
-            scale: Scale::Linear,
-        };
-        if scale == Scale::Db { spec.into_db() } else { spec }
-    };
+    let to_spectrogram =
+        |bin_major: &[f32], scale: Scale| bin_major_view(bin_major, file.bins, file.frames, &config, scale);
     let plane = file.bins * file.frames;
     let mixture_db = to_spectrogram(&file.mix_mag, Scale::Db);
     let masks = file.masks.chunks_exact(plane).map(|m| to_spectrogram(m, Scale::Linear)).collect();

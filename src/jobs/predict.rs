@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::worker::{Context, Job, Worker};
+use crate::learn::activity::{Activity, PredictedMasks, activity};
 use crate::learn::saliency::{Explanation, explain};
 use crate::learn::{ModelSource, Prediction, Predictor};
 
@@ -29,6 +30,17 @@ pub enum PredictRequest {
         samples: Arc<[f32]>,
         class: Option<usize>,
     },
+    /// Per-class presence over sliding windows of the clean clip.
+    Activity {
+        samples: Arc<[f32]>,
+    },
+    /// The mask head's masks of `classes` for a mixture, for the mixture at `of` (so an answer for a
+    /// mixture since closed is recognised).
+    Masks {
+        samples: Arc<[f32]>,
+        classes: Vec<usize>,
+        of: std::path::PathBuf,
+    },
 }
 
 pub enum PredictEvent {
@@ -48,7 +60,21 @@ pub enum PredictEvent {
         explanation: Arc<Explanation>,
         millis: f64,
     },
+    Activity {
+        activity: Arc<Activity>,
+        millis: f64,
+    },
+    /// None: the model has no mask head.
+    Masks {
+        of: std::path::PathBuf,
+        masks: Option<Arc<PredictedMasks>>,
+        millis: f64,
+    },
 }
+
+/// The activity strip's windows: 1 s every quarter second.
+pub const ACTIVITY_WINDOW_SECS: f64 = 1.0;
+pub const ACTIVITY_HOP_SECS: f64 = 0.25;
 
 /// Labels per head the panel shows.
 pub const TOP: usize = 5;
@@ -62,13 +88,15 @@ pub struct PredictJob {
 impl Job for PredictJob {
     type Request = PredictRequest;
     type Event = PredictEvent;
-    const LANES: usize = 5;
+    const LANES: usize = 7;
 
     fn lane(request: &PredictRequest) -> usize {
         match request {
             PredictRequest::Load(_) => 0,
             PredictRequest::Predict { version, .. } => 1 + *version as usize,
             PredictRequest::Explain { version, .. } => 3 + *version as usize,
+            PredictRequest::Activity { .. } => 5,
+            PredictRequest::Masks { .. } => 6,
         }
     }
 
@@ -104,6 +132,21 @@ impl Job for PredictJob {
                 let explanation = Arc::new(explain(p, &samples, class).map_err(|e| e.to_string())?);
                 let millis = start.elapsed().as_secs_f64() * 1e3;
                 ctx.report(PredictEvent::Explained { version, explanation, millis });
+            }
+            PredictRequest::Activity { samples } => {
+                let Some(p) = self.predictor.as_ref() else { return Ok(()) };
+                let start = Instant::now();
+                let activity =
+                    activity(p, &samples, ACTIVITY_WINDOW_SECS, ACTIVITY_HOP_SECS).map_err(|e| e.to_string())?;
+                let millis = start.elapsed().as_secs_f64() * 1e3;
+                ctx.report(PredictEvent::Activity { activity: Arc::new(activity), millis });
+            }
+            PredictRequest::Masks { samples, classes, of } => {
+                let Some(p) = self.predictor.as_mut() else { return Ok(()) };
+                let start = Instant::now();
+                let masks = p.masks(&samples, &classes).map_err(|e| e.to_string())?.map(Arc::new);
+                let millis = start.elapsed().as_secs_f64() * 1e3;
+                ctx.report(PredictEvent::Masks { of, masks, millis });
             }
         }
         Ok(())

@@ -15,12 +15,15 @@ use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use super::LearnError;
+use super::augment::LogAdd;
 use super::batch::to_tensors;
 use super::eval::load_model;
+use super::inputs::RawViews;
 use super::inputs::{InputShape, NOTE_SAMPLES, NoteInputs, labelled, raw_views};
 use super::modelfile::LoadedModel;
 use super::multilabel::MultiLabelScores;
-use super::polyphony::{mask_weights, pooled_masks};
+use super::polyphony::{mask_weights, mix_views, pooled_masks};
+use super::store::{BuildOptions, Store, StoreSettings, build};
 use crate::data::dataset::{Dataset, NOTE_RATE_HZ, Split};
 use crate::data::mixing::plan_mixture;
 use crate::data::mixture::{DEFAULT_EPS, Mixture};
@@ -44,6 +47,8 @@ pub struct MixtureEvalOptions {
     /// An instrument is named when its probability reaches this.
     pub threshold: f32,
     pub threads: usize,
+    /// Mix the notes' stored views in power, as training does, instead of their waveforms.
+    pub in_power: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -56,6 +61,9 @@ pub struct MixtureReport {
     pub seed: u64,
     pub chain: Option<String>,
     pub chain_seed: Option<u64>,
+    /// The notes' stored views added in power (as training draws mixtures), not their waveforms.
+    #[serde(default)]
+    pub in_power: bool,
     /// Where the instruments' scores come from: the multi-label head's sigmoids, or the
     /// single-label head's softmax for a model without one.
     pub scores_from: String,
@@ -132,6 +140,16 @@ pub fn evaluate_mixtures(
             *seed,
         )),
     };
+    if opts.in_power && opts.chain.is_some() {
+        return Err(bad("--mix-in", "a chain degrades a waveform: mix in the waveform to use one".into()));
+    }
+    let store = if opts.in_power {
+        let settings = StoreSettings::for_input(&meta.spec.input);
+        build(&dataset, &settings, &BuildOptions { threads: opts.threads.max(1), ..Default::default() }, &|_, _| {})?;
+        Some(Store::open(&dataset, &settings)?)
+    } else {
+        None
+    };
     let classes = meta.primary_classes().to_vec();
     let families = meta.spec.classes.multi_label.get(1).map_or(0, |&h| meta.spec.classes.heads[h].1);
     let (mut probs, mut truth) = (Vec::new(), Vec::new());
@@ -146,7 +164,8 @@ pub fn evaluate_mixtures(
             &|d, _| progress(done + d, opts.count),
             || (Analyzer::default(), Stft::new(StftConfig::default()).expect("the default STFT is valid")),
             |(analyzer, stft), &index| {
-                make(&dataset, &candidates, opts, chain.as_ref().map(|(c, s)| (c, *s)), &loaded, index, analyzer, stft)
+                let chain = chain.as_ref().map(|(c, s)| (c, *s));
+                make(&dataset, &candidates, opts, chain, store.as_ref(), &loaded, index, analyzer, stft)
             },
         )?;
         let scored = predict(&loaded, &made, &Device::Cpu)?;
@@ -157,7 +176,8 @@ pub fn evaluate_mixtures(
                 family_truth.push((0..families).map(|k| m.families.contains(&k)).collect::<Vec<bool>>());
                 family_probs.push(f);
             }
-            if let Some(masks) = p.masks {
+            // A lone source's mask is the whole mixture: nothing to score.
+            if let Some(masks) = p.masks.filter(|_| m.mixture.k() > 1) {
                 let pool = meta.spec.input.stft_pool;
                 let time_pool = meta.spec.input.time_pool;
                 let grid = (m.inputs.stft.len() / meta.spec.stft_bins, meta.spec.stft_bins);
@@ -184,6 +204,7 @@ pub fn evaluate_mixtures(
         seed: opts.seed,
         chain: opts.chain.as_ref().map(|(p, _)| p.display().to_string()),
         chain_seed: opts.chain.as_ref().map(|(_, s)| *s),
+        in_power: opts.in_power,
         scores_from: if meta.spec.classes.multi_label.is_empty() { "softmax" } else { "multi_label" }.into(),
         threshold: opts.threshold,
         map: scores.map,
@@ -220,6 +241,7 @@ fn make(
     candidates: &[usize],
     opts: &MixtureEvalOptions,
     chain: Option<(&ChainSpec, u64)>,
+    store: Option<&Store>,
     loaded: &LoadedModel,
     index: usize,
     analyzer: &mut Analyzer,
@@ -255,7 +277,14 @@ fn make(
     };
     let meta = &loaded.meta;
     let input = meta.spec.input;
-    let raw = raw_views(analyzer, &heard).pool_time(input.time_pool);
+    let raw = match store {
+        None => raw_views(analyzer, &heard).pool_time(input.time_pool),
+        Some(store) => {
+            let notes = plan.notes.iter().map(|&n| store.read(n).map(|s| s.raw)).collect::<Result<Vec<_>, _>>()?;
+            let views: Vec<&RawViews> = notes.iter().collect();
+            mix_views(&views, &plan.gains_db, &LogAdd::new())
+        }
+    };
     let inputs = meta.standardizer.finish(&raw, &input);
     let frames = inputs.stft.len() / meta.spec.stft_bins;
     let (bins, full_frames) = (mixture.bins, mixture.frames);

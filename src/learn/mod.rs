@@ -1,6 +1,7 @@
 //! Learning with Candle: contrastive STFT/CQT pretraining, multi-task training, evaluation and
 //! prediction. Plain Rust: the workbench drives it through `jobs::train`.
 
+pub mod activity;
 pub mod augment;
 pub mod batch;
 pub mod config;

@@ -326,8 +326,8 @@ mod tests {
             assert!(err < 0.05, "source {s}: masks differ by {err} where the mixture sounds");
         }
         // Each cell's masks share it whole.
-        for c in 0..masks[0].len() {
-            assert!((masks[0][c] + masks[1][c] - 1.0).abs() < 1e-5);
+        for (a, b) in masks[0].iter().zip(&masks[1]) {
+            assert!((a + b - 1.0).abs() < 1e-5);
         }
     }
 

@@ -183,6 +183,11 @@ impl Workbench {
                     }
                     Err(problem) => fx.error(format!("{note}: {problem}")),
                 },
+                Effect::MaskMixture => {
+                    if let Some(view) = &self.data.mixture {
+                        self.data.predicted = self.learn.request_masks(view);
+                    }
+                }
                 Effect::Explain => {
                     let clean = self.clip.analysis.as_deref();
                     self.learn.request_saliency(clean, self.degrade.shown().map(|d| &**d));
@@ -317,6 +322,12 @@ impl Workbench {
                     colors: &self.colors,
                     show_slice: self.show_slice,
                     overlay_opacity: self.learn.overlay_opacity(),
+                    activity: self
+                        .learn
+                        .prediction
+                        .model
+                        .is_some()
+                        .then_some(self.learn.prediction.activity.as_deref()),
                 };
                 self.clip.ui(ui, self.gpu, self.degrade.b_side(), look, fx);
             }
@@ -345,6 +356,9 @@ impl eframe::App for Workbench {
         self.embed.logic(fx);
         if let Some(rs) = render_state {
             self.draw_saliency(rs);
+            if let Some((of, masks, millis)) = self.learn.take_masks() {
+                self.data.show_predicted_masks(rs, &of, masks.as_deref(), millis);
+            }
         }
         let nearest = self.embed.take_nearest().map(|found| {
             let info = format!(

@@ -31,8 +31,49 @@ pub fn source_label(view: &MixtureView, k: usize) -> String {
     format!("source {k}: {name} {pitch} {gain}")
 }
 
-/// Draws the mixture and its masks; returns the action and where each row (mixture, then masks) was drawn.
-pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings) -> (Option<MixtureAction>, Vec<Rect>) {
+/// What the view knows of the model's own masks for the open mixture.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum PredictedMasks {
+    /// No model is loaded.
+    #[default]
+    NoModel,
+    Waiting,
+    /// The model has no mask head.
+    NoMaskHead,
+    /// The model cannot name a source's instrument.
+    Unknown(String),
+    /// Uploaded beside the ideal masks; the prediction took this long.
+    Ready {
+        millis: f64,
+    },
+}
+
+impl PredictedMasks {
+    fn status(&self) -> String {
+        match self {
+            Self::NoModel => "no model loaded: ideal masks only".into(),
+            Self::Waiting => "predicting masks…".into(),
+            Self::NoMaskHead => "the model has no mask head (train one with [polyphony] mask_weight > 0)".into(),
+            Self::Unknown(problem) => problem.clone(),
+            Self::Ready { millis } => format!("ideal | predicted by the model | difference ({millis:.0} ms)"),
+        }
+    }
+}
+
+/// The slot of source `k`'s ideal mask (0), predicted mask (1) or their difference (2), of `n`.
+pub fn mask_slot(column: usize, k: usize, n: usize) -> Slot {
+    Slot::Mixture((1 + column * n + k) as u8)
+}
+
+/// Draws the mixture and its masks (beside the model's own and the difference when it has them);
+/// returns the action and where each plot was drawn: the mixture, the ideal masks, then the
+/// predicted masks and the differences when shown.
+pub fn mixture_ui(
+    ui: &mut egui::Ui,
+    view: &MixtureView,
+    colors: &ColorSettings,
+    predicted: &PredictedMasks,
+) -> (Option<MixtureAction>, Vec<Rect>) {
     let mut action = None;
     let k = view.masks.len();
     let name = view.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -53,28 +94,22 @@ pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings)
             action = Some(MixtureAction::OpenInViews);
         }
     });
+    ui.small(predicted.status());
+    let columns = if matches!(predicted, PredictedMasks::Ready { .. }) { 3 } else { 1 };
     let area = ui.available_rect_before_wrap();
     let rows = k + 1;
     let row_height = area.height() / rows as f32;
     let painter = ui.painter_at(area);
     let top = view.mixture_db.max_value().unwrap_or(0.0).ceil() + colors.top_offset_db;
     let mix_range = [top - colors.range_db.max(1.0), top];
-    let mut rects = Vec::with_capacity(rows);
-    for row in 0..rows {
-        let outer = Rect::from_min_size(
-            area.min + Vec2::new(0.0, row as f32 * row_height),
-            Vec2::new(area.width(), row_height),
-        )
-        .shrink(3.0);
+    let mut rects = vec![Rect::NOTHING; 1 + columns * k];
+    let draw = |outer: Rect,
+                title: String,
+                slot: Slot,
+                spec: &crate::dsp::Spectrogram,
+                db_range: [f32; 2],
+                colormap: Colormap| {
         let plot = Rect::from_min_max(outer.min + Vec2::new(0.0, 16.0), outer.max);
-        rects.push(plot);
-        let (title, spec, db_range, colormap) = if row == 0 {
-            ("mixture STFT (dB)".to_owned(), &view.mixture_db, mix_range, colors.colormap)
-        } else {
-            let map = MASK_MAPS[(row - 1) % MASK_MAPS.len()];
-            let title = format!("soft mask of {} (dB, -40 to 0)", source_label(view, row - 1));
-            (title, &view.masks[row - 1], MASK_RANGE_DB, map)
-        };
         painter.text(outer.left_top(), Align2::LEFT_TOP, title, FontId::proportional(12.0), Color32::LIGHT_GRAY);
         painter.rect_filled(plot, 2.0, Color32::from_gray(12));
         let params = SpectrogramParams {
@@ -84,7 +119,37 @@ pub fn mixture_ui(ui: &mut egui::Ui, view: &MixtureView, colors: &ColorSettings)
             colormap,
             overlay_opacity: 0.0,
         };
-        painter.add(view_shape(plot, Slot::Mixture(row as u8), SlotParams::Spectrogram(params)));
+        painter.add(view_shape(plot, slot, SlotParams::Spectrogram(params)));
+        plot
+    };
+    let row_rect = |row: usize| {
+        Rect::from_min_size(area.min + Vec2::new(0.0, row as f32 * row_height), Vec2::new(area.width(), row_height))
+    };
+    rects[0] = draw(
+        row_rect(0).shrink(3.0),
+        "mixture STFT (dB)".into(),
+        Slot::Mixture(0),
+        &view.mixture_db,
+        mix_range,
+        colors.colormap,
+    );
+    let width = area.width() / columns as f32;
+    for s in 0..k {
+        let row = row_rect(s + 1);
+        let map = MASK_MAPS[s % MASK_MAPS.len()];
+        for column in 0..columns {
+            let outer =
+                Rect::from_min_size(row.min + Vec2::new(column as f32 * width, 0.0), Vec2::new(width, row.height()))
+                    .shrink(3.0);
+            let title = match column {
+                0 if columns == 1 => format!("soft mask of {} (dB, -40 to 0)", source_label(view, s)),
+                0 => format!("ideal mask of {}", source_label(view, s)),
+                1 => "predicted by the model".to_owned(),
+                _ => "|predicted - ideal| (dB, -40 to 0)".to_owned(),
+            };
+            // The masks are the file's; the model's are in the slots after them.
+            rects[1 + column * k + s] = draw(outer, title, mask_slot(column, s, k), &view.masks[s], MASK_RANGE_DB, map);
+        }
     }
     ui.allocate_rect(area, Sense::hover());
     (action, rects)

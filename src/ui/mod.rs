@@ -1,5 +1,6 @@
 //! The eframe workbench: panels hold state and send commands; workers send results back.
 
+pub mod activity_strip;
 pub mod app;
 pub mod browser;
 pub mod confusion;

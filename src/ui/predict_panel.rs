@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32};
 
+use crate::learn::activity::Activity;
 use crate::learn::saliency::Explanation;
 use crate::learn::{ModelSource, Prediction};
 
@@ -26,6 +27,8 @@ pub struct PredictPanel {
     /// The latest saliency of each version (clean, degraded), and how long the last one took.
     pub explained: [Option<Arc<Explanation>>; 2],
     pub saliency_millis: Option<f64>,
+    /// Per-class presence over sliding windows of the clean clip.
+    pub activity: Option<Arc<Activity>>,
 }
 
 impl Default for PredictPanel {
@@ -44,6 +47,7 @@ impl Default for PredictPanel {
             saliency_class: None,
             explained: [None, None],
             saliency_millis: None,
+            activity: None,
         }
     }
 }
@@ -145,8 +149,29 @@ fn class_text(head: &str, label: &str) -> String {
     }
 }
 
+/// An instrument counts as heard by the multi-label head at this probability.
+pub const PRESENT: f32 = 0.5;
+
 fn prediction_ui(ui: &mut egui::Ui, prediction: &Prediction) {
     let Some((primary, rest)) = prediction.heads.split_first() else { return };
+    if let Some(multi) = &prediction.multi {
+        // Every instrument the multi-label head hears, each with its own probability.
+        let present = multi.present(0, PRESENT);
+        ui.small(format!("heard (each at least {:.0}%):", 100.0 * PRESENT));
+        if present.is_empty() {
+            ui.small("nothing");
+        }
+        for (label, p) in &present {
+            let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(14.0);
+            ui.add(bar.fill(Color32::from_rgb(60, 110, 150)));
+        }
+        let families: Vec<String> =
+            multi.present(1, PRESENT).iter().map(|(f, p)| format!("{f} ({:.0}%)", 100.0 * p)).collect();
+        if !families.is_empty() {
+            ui.small(format!("families: {}", families.join(", ")));
+        }
+        ui.small("most likely alone:");
+    }
     for (label, p) in primary.top.iter().take(3) {
         let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(14.0);
         ui.add(if *p > 0.5 { bar.fill(Color32::from_rgb(60, 140, 70)) } else { bar });

@@ -61,6 +61,16 @@ impl Workbench {
         self.clip.view_rects
     }
 
+    /// Where the activity strip's rows were last drawn, when it was.
+    pub fn activity_rect(&self) -> Option<egui::Rect> {
+        self.clip.activity_rect
+    }
+
+    /// What the mixture view knows of the model's own masks.
+    pub fn predicted_masks(&self) -> &crate::ui::mixture_view::PredictedMasks {
+        &self.data.predicted
+    }
+
     /// The name of the clip the views show: the clip, or on the B side its nearest training note.
     pub fn shown_clip_name(&self) -> Option<&str> {
         self.clip.shown().map(|a| a.clip.name.as_str())

@@ -31,6 +31,9 @@ pub(super) struct Look<'a> {
     pub colors: &'a ColorSettings,
     pub show_slice: bool,
     pub overlay_opacity: f32,
+    /// Which instruments the model hears when, drawn under the views while a model is loaded
+    /// (the inner None: not yet known for this clip).
+    pub activity: Option<Option<&'a crate::learn::activity::Activity>>,
 }
 
 pub(super) struct ClipViews {
@@ -48,6 +51,8 @@ pub(super) struct ClipViews {
     pub view_rects: Option<[egui::Rect; 3]>,
     /// Where the Δ STFT and Δ CQT were last drawn.
     pub delta_rects: Option<[egui::Rect; 2]>,
+    /// Where the activity strip's rows were last drawn, when it was.
+    pub activity_rect: Option<egui::Rect>,
     /// The clip list entry that browsing replaces, so clicking through notes does not pile up clips.
     browser_clip: Option<usize>,
     /// The load in flight came from the browser.
@@ -75,6 +80,7 @@ impl ClipViews {
             hover: Hover::default(),
             view_rects: None,
             delta_rects: None,
+            activity_rect: None,
             browser_clip: None,
             loading_note: false,
             play_when_shown: false,
@@ -329,10 +335,21 @@ impl ClipViews {
 
     /// The synced views of the clip (and, with a chain on, its Δ rows), with the spectrum slice.
     pub fn ui(&mut self, ui: &mut egui::Ui, gpu: bool, b_side: Option<BSide<'_>>, look: Look<'_>, fx: &mut Effects) {
-        let Look { colors, show_slice, overlay_opacity } = look;
+        let Look { colors, show_slice, overlay_opacity, activity } = look;
         let playhead = self.playhead_secs();
         self.compare_ui(ui, fx);
         let compare = self.compare.clone().filter(|_| self.showing_compare);
+        // The strip is there from the first frame a model is loaded, so the views keep one layout
+        // while a clip is analysed and its answer arrives.
+        self.activity_rect = None;
+        if let Some(activity) = activity.filter(|_| compare.is_none() && gpu) {
+            let threshold = crate::ui::predict_panel::PRESENT;
+            let time = self.window.as_ref().map_or([0.0, 4.0], |w| w.time_secs);
+            let activity = activity.filter(|_| self.analysis.is_some());
+            egui::Panel::bottom("activity").exact_size(crate::ui::activity_strip::STRIP_PX).show(ui, |ui| {
+                self.activity_rect = Some(crate::ui::activity_strip::strip_ui(ui, activity, time, threshold));
+            });
+        }
         let (Some(clean), Some(window), true) = (&self.analysis, &mut self.window, gpu) else {
             ui.centered_and_justified(|ui| {
                 let text = if self.jobs.is_busy(0) {

@@ -11,13 +11,14 @@ use super::{Dialog, Effect, Effects, Mode};
 use crate::audio::Clip;
 use crate::data::dataset::audio_path;
 use crate::jobs::Report;
+use crate::jobs::data::predicted_mask_views;
 use crate::jobs::data::{
     DataEvent, DataJob, DataJobs, DataRequest, GridRequest, MixtureView, PlayedNote, played_copy_of,
 };
 use crate::ui::browser::{Browser, BrowserAction};
 use crate::ui::gpu_views::{self, Slot};
 use crate::ui::grid::{GridAction, GridState, grid_ui};
-use crate::ui::mixture_view::{MixtureAction, mixture_ui};
+use crate::ui::mixture_view::{MixtureAction, PredictedMasks, mask_slot, mixture_ui};
 use crate::ui::views::ColorSettings;
 
 pub(super) struct DataMode {
@@ -25,6 +26,8 @@ pub(super) struct DataMode {
     jobs: DataJobs,
     pub grid: Option<GridState>,
     pub mixture: Option<Arc<MixtureView>>,
+    /// The model's own masks of the open mixture.
+    pub predicted: PredictedMasks,
     /// Show the grid at this pitch as soon as a data set has opened.
     grid_on_open: Option<u8>,
     /// Where the grid cells or mixture rows were last drawn, in points.
@@ -45,12 +48,35 @@ impl DataMode {
             jobs: DataJobs::start("data", DataJob::default, Arc::new(move || ctx.request_repaint())),
             grid: None,
             mixture: None,
+            predicted: PredictedMasks::default(),
             grid_on_open: None,
             panel_rects: Vec::new(),
             last_dataset,
             played: None,
             note_on_open: None,
         }
+    }
+
+    /// The model's masks of the mixture at `of`, uploaded beside the ideal ones when it is still
+    /// the open one (None: the model has no mask head).
+    pub fn show_predicted_masks(
+        &mut self,
+        rs: &eframe::egui_wgpu::RenderState,
+        of: &std::path::Path,
+        masks: Option<&crate::learn::activity::PredictedMasks>,
+        millis: f64,
+    ) {
+        let Some(view) = self.mixture.as_ref().filter(|v| v.path.as_path() == of) else { return };
+        let Some(masks) = masks else {
+            self.predicted = PredictedMasks::NoMaskHead;
+            return;
+        };
+        let k = view.masks.len();
+        for (s, [predicted, difference]) in predicted_mask_views(view, masks).iter().enumerate() {
+            gpu_views::upload_spectrogram(rs, mask_slot(1, s, k), predicted);
+            gpu_views::upload_spectrogram(rs, mask_slot(2, s, k), difference);
+        }
+        self.predicted = PredictedMasks::Ready { millis };
     }
 
     /// The played version of the note just loaded, once analysed.
@@ -162,7 +188,9 @@ impl DataMode {
                     }
                     fx.info(format!("{}: {} sources", view.path.display(), view.masks.len()));
                     self.mixture = Some(view);
+                    self.predicted = PredictedMasks::default();
                     fx.push(Effect::SetMode(Mode::Mixture));
+                    fx.push(Effect::MaskMixture);
                 }
                 DataEvent::Played(played) => self.played = Some(played),
             }
@@ -204,7 +232,7 @@ impl DataMode {
     pub fn mixture_ui(&mut self, ui: &mut egui::Ui, gpu: bool, colors: &ColorSettings, fx: &mut Effects) {
         let action = match &self.mixture {
             Some(view) if gpu => {
-                let (action, rects) = mixture_ui(ui, view, colors);
+                let (action, rects) = mixture_ui(ui, view, colors, &self.predicted);
                 self.panel_rects = rects;
                 action
             }

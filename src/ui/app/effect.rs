@@ -32,6 +32,8 @@ pub(super) enum Effect {
     Analysed,
     /// The model or the degraded version changed: predict again.
     Predict,
+    /// A mixture opened, or the model changed with one open: ask for the model's masks of it.
+    MaskMixture,
     /// The saliency was turned on or asked of another class: explain both versions again.
     Explain,
     /// Load a note and, beside it, the training note of `class` (default: the one it is heard as)

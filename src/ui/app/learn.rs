@@ -7,11 +7,14 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::{Dialog, Effect, Effects, Mode};
+use crate::jobs::data::MixtureView;
 use crate::jobs::degrade::DegradedView;
 use crate::jobs::predict::{PredictEvent, PredictJob, PredictRequest, PredictWorker, Version};
 use crate::jobs::{Analysis, Report};
 use crate::learn::ModelSource;
+use crate::learn::activity::PredictedMasks;
 use crate::learn::saliency::Explanation;
+use crate::ui::mixture_view::PredictedMasks as MaskState;
 use crate::ui::predict_panel::PredictPanel;
 use crate::ui::train_panel::{TrainAction, TrainPanel, TrainSettings};
 
@@ -23,6 +26,8 @@ pub(super) struct LearnMode {
     pub model_path: Option<PathBuf>,
     /// Saliency arrived and not yet drawn.
     arrived: Vec<(Version, Arc<Explanation>)>,
+    /// The model's masks of a mixture (None: it has no mask head), arrived and not yet shown.
+    masks: Option<(PathBuf, Option<Arc<PredictedMasks>>, f64)>,
 }
 
 impl LearnMode {
@@ -34,6 +39,7 @@ impl LearnMode {
             prediction: PredictPanel::default(),
             model_path: None,
             arrived: Vec::new(),
+            masks: None,
         };
         // A first launch, or a remembered model that has gone, uses the one inside the binary.
         let mut ignored = Effects::default();
@@ -55,11 +61,45 @@ impl LearnMode {
         self.prediction.summary = None;
         self.predictor.submit(PredictRequest::Load(source));
         fx.push(Effect::Predict);
+        fx.push(Effect::MaskMixture);
+    }
+
+    /// Asks for the model's masks of a mixture's sources, found among its classes by name.
+    pub fn request_masks(&mut self, view: &MixtureView) -> MaskState {
+        if self.prediction.model.is_none() {
+            return MaskState::NoModel;
+        }
+        let mut classes = Vec::new();
+        for k in 0..view.masks.len() {
+            let name = view.file.meta["notes"][k]["instrument"].as_str().unwrap_or_default();
+            // Before the model has loaded its classes are not known: ask anyway, by the
+            // taxonomy's order (what `mix` wrote as instrument16).
+            let index = match self.prediction.classes.iter().position(|c| c == name) {
+                Some(i) => Some(i),
+                None if self.prediction.classes.is_empty() => {
+                    view.file.meta["notes"][k]["instrument16"].as_u64().map(|i| i as usize)
+                }
+                None => None,
+            };
+            match index {
+                Some(i) => classes.push(i),
+                None => return MaskState::Unknown(format!("the model has no class for source {k} ({name:?})")),
+            }
+        }
+        let samples: Arc<[f32]> = view.file.mixture.clone().into();
+        self.predictor.submit(PredictRequest::Masks { samples, classes, of: view.path.clone() });
+        MaskState::Waiting
+    }
+
+    /// The model's masks of a mixture that arrived since the last call.
+    pub fn take_masks(&mut self) -> Option<(PathBuf, Option<Arc<PredictedMasks>>, f64)> {
+        self.masks.take()
     }
 
     /// A new clip is in the views: the degraded prediction and both saliencies were of the old one.
     pub fn clip_changed(&mut self) {
         self.prediction.degraded = None;
+        self.prediction.activity = None;
         self.prediction.explained = [None, None];
     }
 
@@ -71,6 +111,7 @@ impl LearnMode {
         if let Some(a) = clean {
             let request = PredictRequest::Predict { version: Version::Clean, samples: a.clip.samples.clone() };
             self.prediction.pending[0] = Some(self.predictor.submit(request));
+            self.predictor.submit(PredictRequest::Activity { samples: a.clip.samples.clone() });
         }
         if let Some(d) = degraded {
             let samples = d.analysis.clip.samples.clone();
@@ -121,6 +162,12 @@ impl LearnMode {
                     self.prediction.explained[version as usize] = Some(explanation.clone());
                     self.prediction.saliency_millis = Some(millis);
                     self.arrived.push((version, explanation));
+                }
+                Report::Event { event: PredictEvent::Activity { activity, .. }, .. } => {
+                    self.prediction.activity = Some(activity);
+                }
+                Report::Event { event: PredictEvent::Masks { of, masks, millis }, .. } => {
+                    self.masks = Some((of, masks, millis));
                 }
                 Report::Event { event: PredictEvent::Loaded { .. }, .. } | Report::Done { .. } => {}
                 Report::Event { ticket, event: PredictEvent::Ready { version, prediction, millis } } => {

@@ -9,7 +9,7 @@ use crate::dsp::{Spectrogram, View};
 use crate::jobs::Analysis;
 use crate::render::{Colormap, SpectrogramParams, WaveformParams};
 
-const GUTTER_PX: f32 = 58.0;
+pub(crate) const GUTTER_PX: f32 = 58.0;
 const TIME_AXIS_PX: f32 = 18.0;
 const GAP_PX: f32 = 6.0;
 const WAVE_COLOR: [f32; 4] = [0.45, 0.78, 1.0, 1.0];
