@@ -209,7 +209,7 @@ fn train_polyphonic(root: &std::path::Path, dir: &std::path::Path) -> std::path:
 
 #[test]
 fn the_models_masks_stand_beside_the_ideal_ones_and_a_clip_gets_an_activity_strip() {
-    use timbrescope::ui::mixture_view::PredictedMasks;
+    use timbrescope::ui::mixture_view::ModelMasks;
     let dir = tempfile::tempdir().unwrap();
     let (root, _) = tiny_data::build(dir.path());
     let model = train_polyphonic(&root, dir.path());
@@ -222,7 +222,7 @@ fn the_models_masks_stand_beside_the_ideal_ones_and_a_clip_gets_an_activity_stri
     harness.state_mut().use_model(model);
     step_until(&mut harness, "model", |app| app.prediction().summary.is_some());
     harness.state_mut().open_mixture(mixture_path(&out, 0));
-    step_until(&mut harness, "predicted masks", |app| matches!(app.predicted_masks(), PredictedMasks::Ready { .. }));
+    step_until(&mut harness, "predicted masks", |app| matches!(app.predicted_masks(), ModelMasks::Ready { .. }));
     harness.run_steps(2);
     let rects = harness.state().panel_rects().to_vec();
     assert_eq!(rects.len(), 1 + 3 * 2, "the mixture, then ideal, predicted and difference per source");

@@ -33,7 +33,7 @@ pub fn source_label(view: &MixtureView, k: usize) -> String {
 
 /// What the view knows of the model's own masks for the open mixture.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub enum PredictedMasks {
+pub enum ModelMasks {
     /// No model is loaded.
     #[default]
     NoModel,
@@ -48,7 +48,7 @@ pub enum PredictedMasks {
     },
 }
 
-impl PredictedMasks {
+impl ModelMasks {
     fn status(&self) -> String {
         match self {
             Self::NoModel => "no model loaded: ideal masks only".into(),
@@ -72,7 +72,7 @@ pub fn mixture_ui(
     ui: &mut egui::Ui,
     view: &MixtureView,
     colors: &ColorSettings,
-    predicted: &PredictedMasks,
+    predicted: &ModelMasks,
 ) -> (Option<MixtureAction>, Vec<Rect>) {
     let mut action = None;
     let k = view.masks.len();
@@ -95,7 +95,7 @@ pub fn mixture_ui(
         }
     });
     ui.small(predicted.status());
-    let columns = if matches!(predicted, PredictedMasks::Ready { .. }) { 3 } else { 1 };
+    let columns = if matches!(predicted, ModelMasks::Ready { .. }) { 3 } else { 1 };
     let area = ui.available_rect_before_wrap();
     let rows = k + 1;
     let row_height = area.height() / rows as f32;

@@ -67,7 +67,7 @@ impl Workbench {
     }
 
     /// What the mixture view knows of the model's own masks.
-    pub fn predicted_masks(&self) -> &crate::ui::mixture_view::PredictedMasks {
+    pub fn predicted_masks(&self) -> &crate::ui::mixture_view::ModelMasks {
         &self.data.predicted
     }
 

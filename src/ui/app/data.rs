@@ -18,7 +18,7 @@ use crate::jobs::data::{
 use crate::ui::browser::{Browser, BrowserAction};
 use crate::ui::gpu_views::{self, Slot};
 use crate::ui::grid::{GridAction, GridState, grid_ui};
-use crate::ui::mixture_view::{MixtureAction, PredictedMasks, mask_slot, mixture_ui};
+use crate::ui::mixture_view::{MixtureAction, ModelMasks, mask_slot, mixture_ui};
 use crate::ui::views::ColorSettings;
 
 pub(super) struct DataMode {
@@ -27,7 +27,7 @@ pub(super) struct DataMode {
     pub grid: Option<GridState>,
     pub mixture: Option<Arc<MixtureView>>,
     /// The model's own masks of the open mixture.
-    pub predicted: PredictedMasks,
+    pub predicted: ModelMasks,
     /// Show the grid at this pitch as soon as a data set has opened.
     grid_on_open: Option<u8>,
     /// Where the grid cells or mixture rows were last drawn, in points.
@@ -48,7 +48,7 @@ impl DataMode {
             jobs: DataJobs::start("data", DataJob::default, Arc::new(move || ctx.request_repaint())),
             grid: None,
             mixture: None,
-            predicted: PredictedMasks::default(),
+            predicted: ModelMasks::default(),
             grid_on_open: None,
             panel_rects: Vec::new(),
             last_dataset,
@@ -68,7 +68,7 @@ impl DataMode {
     ) {
         let Some(view) = self.mixture.as_ref().filter(|v| v.path.as_path() == of) else { return };
         let Some(masks) = masks else {
-            self.predicted = PredictedMasks::NoMaskHead;
+            self.predicted = ModelMasks::NoMaskHead;
             return;
         };
         let k = view.masks.len();
@@ -76,7 +76,7 @@ impl DataMode {
             gpu_views::upload_spectrogram(rs, mask_slot(1, s, k), predicted);
             gpu_views::upload_spectrogram(rs, mask_slot(2, s, k), difference);
         }
-        self.predicted = PredictedMasks::Ready { millis };
+        self.predicted = ModelMasks::Ready { millis };
     }
 
     /// The played version of the note just loaded, once analysed.
@@ -188,7 +188,7 @@ impl DataMode {
                     }
                     fx.info(format!("{}: {} sources", view.path.display(), view.masks.len()));
                     self.mixture = Some(view);
-                    self.predicted = PredictedMasks::default();
+                    self.predicted = ModelMasks::default();
                     fx.push(Effect::SetMode(Mode::Mixture));
                     fx.push(Effect::MaskMixture);
                 }

@@ -14,7 +14,7 @@ use crate::jobs::{Analysis, Report};
 use crate::learn::ModelSource;
 use crate::learn::activity::PredictedMasks;
 use crate::learn::saliency::Explanation;
-use crate::ui::mixture_view::PredictedMasks as MaskState;
+use crate::ui::mixture_view::ModelMasks as MaskState;
 use crate::ui::predict_panel::PredictPanel;
 use crate::ui::train_panel::{TrainAction, TrainPanel, TrainSettings};
 
