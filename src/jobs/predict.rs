@@ -134,10 +134,13 @@ impl Job for PredictJob {
                 ctx.report(PredictEvent::Explained { version, explanation, millis });
             }
             PredictRequest::Activity { samples } => {
+                // A clip over a minute gets a longer hop (up to the window, so windows still tile
+                // it): 240 windows until 4 minutes, then one a second.
+                let secs = samples.len() as f64 / f64::from(crate::audio::ANALYSIS_RATE_HZ);
+                let hop = (secs / 240.0).clamp(ACTIVITY_HOP_SECS, ACTIVITY_WINDOW_SECS);
                 let Some(p) = self.predictor.as_ref() else { return Ok(()) };
                 let start = Instant::now();
-                let activity =
-                    activity(p, &samples, ACTIVITY_WINDOW_SECS, ACTIVITY_HOP_SECS).map_err(|e| e.to_string())?;
+                let activity = activity(p, &samples, ACTIVITY_WINDOW_SECS, hop).map_err(|e| e.to_string())?;
                 let millis = start.elapsed().as_secs_f64() * 1e3;
                 ctx.report(PredictEvent::Activity { activity: Arc::new(activity), millis });
             }
