@@ -219,13 +219,7 @@ impl Examples {
         if total <= 0.0 || !rng.random_bool(p) {
             return base.inputs(i, &self.standardizer, &self.input);
         }
-        let mut r = rng.random_range(0.0..total);
-        let v = weights.iter().position(|&w| {
-            r -= w;
-            r < 0.0
-        });
-        // Rounding can leave r at zero past the last weight: that draw is the last version.
-        let v = v.unwrap_or(weights.len() - 1);
+        let v = weighted_index(&weights, rng).expect("the weights add up to more than 0");
         match (self.degraded.get(v), &self.augment) {
             (Some(copy), _) => copy.inputs(i, &self.standardizer, &self.input),
             (None, Some(augment)) => {
@@ -235,6 +229,21 @@ impl Examples {
             (None, None) => unreachable!("the weights count the copies and the augmentations"),
         }
     }
+}
+
+/// An index drawn with probability proportional to its weight; None when no weight is positive.
+pub fn weighted_index(weights: &[f64], rng: &mut impl Rng) -> Option<usize> {
+    let total: f64 = weights.iter().sum();
+    if total.is_nan() || total <= 0.0 {
+        return None;
+    }
+    let mut r = rng.random_range(0.0..total);
+    let v = weights.iter().position(|&w| {
+        r -= w;
+        r < 0.0
+    });
+    // Rounding can leave r at zero past the last weight: that draw is the last one.
+    Some(v.unwrap_or(weights.len() - 1))
 }
 
 /// Zeroes `masks` random spans of up to `width` frames (shared by both views, which share the

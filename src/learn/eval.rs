@@ -117,14 +117,7 @@ pub fn resolve_model(path: &Path) -> PathBuf {
 
 pub fn evaluate(opts: &EvalOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<EvalReport, LearnError> {
     let set = EvalSet::open(opts)?;
-    let chain = match &opts.chain {
-        None => None,
-        Some((path, seed)) => Some((
-            ChainSpec::load(path)
-                .map_err(|e| LearnError::Config { path: path.display().to_string(), problem: e.to_string() })?,
-            *seed,
-        )),
-    };
+    let chain = load_chain(opts.chain.as_ref())?;
     let mut report = set.report(chain.as_ref().map(|(c, s)| (c, *s)), opts.threads, progress)?;
     if !set.unseen.is_empty() {
         let unseen = set.unseen_family(chain.as_ref().map(|(c, s)| (c, *s)), opts.threads)?;
@@ -145,6 +138,28 @@ pub fn load_model(path: &Path) -> Result<(PathBuf, LoadedModel), LearnError> {
         modelfile::load(&model_path, &Device::Cpu)?
     };
     Ok((model_path, loaded))
+}
+
+/// A chain file and its seed, read.
+pub fn load_chain(chain: Option<&(PathBuf, u64)>) -> Result<Option<(ChainSpec, u64)>, LearnError> {
+    chain
+        .map(|(path, seed)| {
+            ChainSpec::load(path)
+                .map(|spec| (spec, *seed))
+                .map_err(|e| LearnError::Config { path: path.display().to_string(), problem: e.to_string() })
+        })
+        .transpose()
+}
+
+/// The data set's instruments are the model's classes, in its order.
+pub fn check_taxonomy(dataset: &Dataset, meta: &super::modelfile::ModelMeta, path: &Path) -> Result<(), LearnError> {
+    if dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.primary_classes().iter()) {
+        return Err(LearnError::Dataset {
+            path: path.to_owned(),
+            problem: "its taxonomy's instruments differ from the ones the model was trained on".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A model and the notes of one split it is evaluated on, loaded once and scored under any
@@ -179,13 +194,8 @@ impl EvalSet {
         // The notes are labelled as the model's heads ask: by the taxonomy it was trained on (an
         // NSynth folder mapped onto it), or by NSynth's own labels.
         let schema = &meta.schema;
-        if schema.kind == SchemaKind::Instruments
-            && dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.primary_classes().iter())
-        {
-            return Err(LearnError::Dataset {
-                path: opts.dataset.clone(),
-                problem: "its taxonomy's instruments differ from the ones the model was trained on".into(),
-            });
+        if schema.kind == SchemaKind::Instruments {
+            check_taxonomy(&dataset, meta, &opts.dataset)?;
         }
         let idx = labelled(&dataset, opts.split, schema);
         if idx.is_empty() {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::LearnError;
 use super::augment::LogAdd;
 use super::batch::to_tensors;
-use super::eval::load_model;
+use super::eval::{check_taxonomy, load_chain, load_model};
 use super::inputs::RawViews;
 use super::inputs::{InputShape, NOTE_SAMPLES, NoteInputs, labelled, raw_views};
 use super::modelfile::LoadedModel;
@@ -125,21 +125,9 @@ pub fn evaluate_mixtures(
     }
     let dataset = Dataset::open(&opts.dataset)
         .map_err(|e| LearnError::Dataset { path: opts.dataset.clone(), problem: e.to_string() })?;
-    if dataset.taxonomy.instruments.iter().map(|i| &i.name).ne(meta.primary_classes().iter()) {
-        return Err(LearnError::Dataset {
-            path: opts.dataset.clone(),
-            problem: "its taxonomy's instruments differ from the ones the model was trained on".into(),
-        });
-    }
+    check_taxonomy(&dataset, meta, &opts.dataset)?;
     let candidates: Vec<usize> = labelled(&dataset, opts.split, &meta.schema);
-    let chain = match &opts.chain {
-        None => None,
-        Some((path, seed)) => Some((
-            ChainSpec::load(path)
-                .map_err(|e| LearnError::Config { path: path.display().to_string(), problem: e.to_string() })?,
-            *seed,
-        )),
-    };
+    let chain = load_chain(opts.chain.as_ref())?;
     if opts.in_power && opts.chain.is_some() {
         return Err(bad("--mix-in", "a chain degrades a waveform: mix in the waveform to use one".into()));
     }

@@ -12,7 +12,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::augment::LogAdd;
-use super::batch::{Examples, Targets};
+use super::batch::{Examples, Targets, weighted_index};
 use super::inputs::{NoteInputs, RawViews};
 use super::store::{StoreError, StoredNote};
 use crate::data::mixing::GAIN_RANGE_DB;
@@ -212,15 +212,10 @@ pub fn draw_mixture(
     let power = stored.iter().zip(&gains_db).map(|(n, g)| n.power * 10f64.powf(f64::from(*g) / 10.0)).sum();
     let mixed = StoredNote { power, raw };
     let raw = match &examples.augment {
-        Some(augment) if rng.random_bool(p) => {
-            let weights = augment.weights();
-            let mut r = rng.random_range(0.0..weights.iter().sum::<f64>().max(f64::MIN_POSITIVE));
-            let v = weights.iter().position(|&w| {
-                r -= w;
-                r < 0.0
-            });
-            augment.draw(v.unwrap_or(weights.len() - 1), &mixed, rng)
-        }
+        Some(augment) if rng.random_bool(p) => match weighted_index(&augment.weights(), rng) {
+            Some(v) => augment.draw(v, &mixed, rng),
+            None => mixed.raw,
+        },
         _ => mixed.raw,
     };
     let mut inputs = examples.standardizer.finish(&raw, &examples.input);
