@@ -62,6 +62,7 @@ def main() -> None:
     p.add_argument("--crop", help="PROBABILITY:MAX_OFFSET_SECS of [crop]")
     p.add_argument("--played", type=float, help="probability of [played] (train with --played DIR)")
     p.add_argument("--polyphony", help="SHARE:LABEL_WEIGHT:MASK_WEIGHT of [polyphony]")
+    p.add_argument("--mixup", type=float, help="[mtl] mixup_alpha (0: no mixup)")
     p.add_argument("--seed", type=int, help="the run's seed (another draw of the same recipe)")
     a = p.parse_args()
     # The short-schedule tables compare against same-note positives: --positives adds them back.
@@ -72,6 +73,9 @@ def main() -> None:
     if a.seed is not None:
         text, n = re.subn(r"^seed = \d+", f"seed = {a.seed}", text, count=1, flags=re.M)
         assert n == 1, "no seed"
+    if a.mixup is not None:
+        text, n = re.subn(r"^mixup_alpha = .*", f"mixup_alpha = {a.mixup:g}", text, count=1, flags=re.M)
+        assert n == 1, "no mixup_alpha in [mtl]"
     if a.pool:
         for key, value in zip(["time_pool", "stft_pool", "cqt_pool"], a.pool.split(":")):
             text = re.sub(rf"^{key} = \d+", f"{key} = {int(value)}", text, flags=re.M)

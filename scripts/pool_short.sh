@@ -7,7 +7,8 @@
 # REPORTS and RUNS move the data set, reports and run folders; CHAINS=0 skips the degraded
 # evaluations; PLAYED=DIR trains with a played copy (scripts/played.sh). Besides the test split
 # and the held-out library from the onset, the held-out library from the notes' middle and the
-# real recordings (scripts/eval_real.sh) are evaluated, and mixtures of 2 and 3 held-out notes.
+# real recordings (scripts/eval_real.sh) are evaluated, and mixtures of 2 and 3 held-out notes
+# and of 2 real recordings.
 # usage: [DATA=data/pool] scripts/pool_short.sh NAME [ABLATION FLAGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,8 @@ for k in 2 3; do
       --out "$out/test_bank_mix$k.json"
 done
 "$BIN" eval --run "$run" --dataset "$DATA" --split test --mixtures 2 --count 1000 --seed 11 --out "$out/test_mix2.json"
+"$BIN" eval --run "$run" --dataset data/real --split test_real --mixtures 2 --count 1000 --seed 11 \
+    --out "$out/real/test_real_mix2.json"
 # The same TimGM6mb mixtures mixed in power as training mixes them, and how well the model fits
 # its own training split's mixtures and notes (a model with a multi-label head).
 if grep -q '^\[polyphony\]' "$config"; then

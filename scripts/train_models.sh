@@ -81,6 +81,22 @@ if ! $one_library; then
   evaluate "$RUN" "$OUT-no-votes" --shift-votes 0
   "$BIN" eval --run "$RUN" --dataset "$DATA" --split test_bank --from middle --out "$OUT/test_bank_middle.json"
   scripts/eval_real.sh "$RUN" "$OUT/real"
+  # With a multi-label head: 1,000 seeded mixtures of 2 and 3 held-out TimGM6mb notes, of 2 in
+  # a room, of 2 real recordings and of 2 test-split notes; and how well it fits its own training
+  # split's mixtures, mixed in power as training mixes them.
+  if grep -q '^\[polyphony\]' "$RUN/config.toml"; then
+    mixtures=(--mixtures 2 --count 1000 --seed 11)
+    for k in 2 3; do
+      "$BIN" eval --run "$RUN" --dataset "$DATA" --split test_bank --mixtures $k --count 1000 --seed 11 \
+          --out "$OUT/test_bank_mix$k.json"
+    done
+    "$BIN" eval --run "$RUN" --dataset "$DATA" --split test_bank "${mixtures[@]}" \
+        --chain assets/chains/eval/rt60_1.2.toml --out "$OUT/test_bank_mix2_rt60_1.2.json"
+    "$BIN" eval --run "$RUN" --dataset data/real --split test_real "${mixtures[@]}" --out "$OUT/real/test_real_mix2.json"
+    "$BIN" eval --run "$RUN" --dataset "$DATA" --split test "${mixtures[@]}" --out "$OUT/test_mix2.json"
+    "$BIN" eval --run "$RUN" --dataset "$DATA" --split train "${mixtures[@]}" --mix-in power \
+        --out "$OUT/train_mix2_power.json"
+  fi
   [ "$SHIP" = 1 ] || exit 0
   cp "$RUN/best.safetensors" models/timbrescope-small.safetensors
   python3 scripts/report_table.py --held-out models/reports

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use common::tiny_data;
 use timbrescope::data::dataset::Dataset;
-use timbrescope::data::mixing::{MixOptions, make_mixtures, mixture_path};
+use timbrescope::data::mixing::{MAX_LEVEL_MATCH_DB, MixOptions, make_mixtures, mean_power, mixture_path};
 use timbrescope::data::mixture::read_npz;
 
 fn open(root: &Path) -> Dataset {
@@ -39,16 +39,23 @@ fn mixtures_are_deterministic_distinct_and_sum_their_sources() {
         let instruments: std::collections::BTreeSet<u64> =
             notes.iter().map(|n| n["instrument16"].as_u64().unwrap()).collect();
         assert_eq!(instruments.len(), notes.len(), "sources are distinct instruments");
+        let power_db = |s: &[f32]| 10.0 * mean_power(s).log10();
+        let first_gain_db = notes[0]["gain_db"].as_f64().unwrap();
         for (k, note) in notes.iter().enumerate() {
             let gain_db = note["gain_db"].as_f64().unwrap();
             assert!((-6.0..=0.0).contains(&gain_db));
-            // The stored source is the note's audio times its gain.
+            // The stored source is the note's audio brought to the first's level, times its gain.
             let index = dataset.notes.iter().position(|n| n.record.note_str == note["note_str"].as_str().unwrap());
             let original = dataset.load_audio(&dataset.notes[index.unwrap()]).unwrap();
-            let gain = 10_f32.powf(gain_db as f32 / 20.0);
+            let level_db = note["level_db"].as_f64().unwrap();
+            assert!(level_db.abs() <= f64::from(MAX_LEVEL_MATCH_DB));
+            let gain = 10_f32.powf((gain_db + level_db) as f32 / 20.0);
             let worst = original.iter().zip(&file.sources[k]).map(|(o, s)| (o * gain - s).abs()).fold(0.0, f32::max);
             // f32 rounding of one product.
             assert!(worst < 1e-6, "source {k}: {worst}");
+            // So the sources' levels differ by their drawn gains alone.
+            let relative = power_db(&file.sources[k]) - power_db(&file.sources[0]);
+            assert!((relative - (gain_db - first_gain_db)).abs() < 0.01, "source {k}: {relative} dB");
         }
         let worst = (0..file.mixture.len())
             .map(|t| (file.mixture[t] - file.sources.iter().map(|s| s[t]).sum::<f32>()).abs())

@@ -2,7 +2,8 @@
 //! on its worker, its curves and confusion matrix appear, a click on a cell lists its notes, a
 //! click on a note loads it into the views, and the new model drives the prediction panel; a
 //! run that fails on its worker says so in the panel and the status bar, and can start again;
-//! a played copy that is no data set is named before anything starts.
+//! a played copy that is no data set is named before anything starts; mixtures chosen in the
+//! form reach the run's config, and the form keeps their share in range.
 
 mod common;
 
@@ -11,8 +12,10 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use timbrescope::learn::polyphony::PolyphonyConfig;
 use timbrescope::learn::run::RunState;
 use timbrescope::learn::{ModelSource, TrainConfig, TrainStage};
+use timbrescope::ui::train_panel::MixtureChoice;
 use timbrescope::ui::{Mode, Workbench};
 
 fn wait(harness: &mut Harness<'_, Workbench>, what: &str, secs: u64, done: impl Fn(&Workbench) -> bool) {
@@ -44,17 +47,17 @@ fn click_at(harness: &mut Harness<'_, Workbench>, pos: egui::Pos2) {
     }
 }
 
-#[test]
-fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, _) = common::tiny_data::build(dir.path());
+/// The training tab of a workbench whose form names a tiny data set, `config` (the default
+/// recipe shrunk, changed by `change`) and a runs folder, all under `dir`.
+fn tiny_form(dir: &std::path::Path, change: impl FnOnce(&mut TrainConfig)) -> Harness<'static, Workbench> {
+    let (data, _) = common::tiny_data::build(dir);
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.toml")).unwrap();
     let mut config = TrainConfig::parse(&text, "default.toml").unwrap();
     (config.model.width, config.model.fused, config.model.rnn_hidden) = (16, 16, 8);
     (config.ssl.epochs, config.ssl.batch, config.mtl.epochs, config.mtl.batch) = (1, 16, 2, 16);
-    let config_path = dir.path().join("tiny.toml");
+    change(&mut config);
+    let config_path = dir.join("tiny.toml");
     std::fs::write(&config_path, config.to_toml()).unwrap();
-
     let mut harness =
         Harness::builder().with_size(egui::vec2(1500.0, 1000.0)).wgpu().build_eframe(|cc| Workbench::new(cc, None));
     harness.state_mut().set_mode(Mode::Training);
@@ -62,8 +65,16 @@ fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
         let panel = harness.state_mut().train_panel_mut();
         panel.settings.dataset = data.display().to_string();
         panel.settings.config = config_path.display().to_string();
-        panel.settings.runs_dir = dir.path().join("runs").display().to_string();
+        panel.settings.runs_dir = dir.join("runs").display().to_string();
     }
+    harness
+}
+
+#[test]
+fn the_training_panel_runs_a_tiny_job_and_shows_where_it_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = tiny_form(dir.path(), |_| {});
+    let data = std::path::PathBuf::from(&harness.state().train_panel().settings.dataset);
     harness.run_steps(2);
     harness.get_by_label("Start training").click();
     harness.run_steps(2);
@@ -265,4 +276,43 @@ fn a_played_copy_is_chosen_in_the_form_and_a_missing_one_is_named() {
     let (message, is_error) = panel.message.clone().unwrap();
     assert!(is_error && message.contains("played copy") && message.contains("tiny-played"), "{message}");
     assert!(!panel.is_running());
+}
+
+#[test]
+fn mixtures_chosen_in_the_form_reach_the_runs_config_and_its_share_stays_in_range() {
+    let dir = tempfile::tempdir().unwrap();
+    // A config without mixtures: the form adds them.
+    let mut harness = tiny_form(dir.path(), |c| {
+        c.mtl.epochs = 1;
+        c.polyphony = None;
+    });
+    harness.state_mut().train_panel_mut().settings.mixtures = MixtureChoice::Share { share: 1.5, mask_weight: 1.0 };
+    harness.run_steps(2);
+    // The form's fields hold a share the config accepts (`MixtureChoice::apply` names a bad one).
+    let clamped = MixtureChoice::Share { share: 0.9, mask_weight: 1.0 };
+    assert_eq!(harness.state().train_panel().settings.mixtures, clamped);
+
+    // Chosen with the mouse: the row's combo box, then its third choice.
+    harness.state_mut().train_panel_mut().settings.mixtures = MixtureChoice::FromConfig;
+    harness.run_steps(2);
+    let combo = harness
+        .query_all_by_role(egui::accesskit::Role::ComboBox)
+        .find(|n| n.value().as_deref() == Some("as the config says"))
+        .expect("the mixtures row's combo box shows the choice");
+    combo.click();
+    harness.run_steps(2);
+    harness.get_by_label("a share of each batch").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().train_panel().settings.mixtures, MixtureChoice::SHARE);
+    harness.get_by_label("Start training").click();
+    harness.run_steps(2);
+    let run = harness.state().train_panel().live_run().unwrap().to_owned();
+    wait(&mut harness, "the run's end", 300, |app| {
+        let panel = app.train_panel();
+        !panel.is_running()
+            && panel.watches.iter().any(|w| w.status.as_ref().is_some_and(|s| s.state == RunState::Done))
+    });
+    let saved = TrainConfig::load(&run.join("config.toml")).unwrap();
+    let expected = PolyphonyConfig { share: 0.25, sources: [2, 3], label_weight: 1.0, mask_weight: 1.0 };
+    assert_eq!(saved.polyphony, Some(expected));
 }

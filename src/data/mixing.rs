@@ -1,4 +1,5 @@
-//! Polyphonic mixtures drawn from a data set: 2 or 3 notes of different instruments, seeded.
+//! Polyphonic mixtures drawn from a data set: 2 or 3 notes of different instruments, each brought
+//! to the first one's level and then given a drawn gain, seeded.
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,32 @@ pub fn plan_mixture(
     Ok(MixturePlan { notes, gains_db })
 }
 
+/// The most a source is raised or lowered to meet the first source's level (dB).
+pub const MAX_LEVEL_MATCH_DB: f32 = 40.0;
+
+/// Each source's level offset in dB that brings its mean power to the first source's; the drawn
+/// gains then apply on top. The pool's notes span 35 dB of RMS (5th to 95th percentile, velocity
+/// and instrument), so gains drawn alone would bury the quiet note of most mixtures under the
+/// loud one while its label still names it. A silent source is left where it is.
+pub fn level_match_db(powers: &[f64]) -> Vec<f32> {
+    let reference = powers.first().copied().unwrap_or(0.0);
+    powers
+        .iter()
+        .map(|&p| {
+            if p > 0.0 && reference > 0.0 {
+                ((10.0 * (reference / p).log10()) as f32).clamp(-MAX_LEVEL_MATCH_DB, MAX_LEVEL_MATCH_DB)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Mean square of a source, the power [`level_match_db`] matches.
+pub fn mean_power(samples: &[f32]) -> f64 {
+    samples.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / samples.len().max(1) as f64
+}
+
 pub fn mixture_path(out: &Path, index: usize) -> PathBuf {
     out.join(format!("mix_{index:06}.npz"))
 }
@@ -121,13 +148,14 @@ fn write_one(
     let plan = plan_mixture(candidates, dataset, &options.sources, options.seed, index)?;
     let audio = plan.notes.iter().map(|&n| dataset.load_audio(&dataset.notes[n])).collect::<Result<Vec<_>, _>>()?;
     let sources: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
-    let gains: Vec<f32> = plan.gains_db.iter().map(|db| 10_f32.powf(db / 20.0)).collect();
+    let levels = level_match_db(&audio.iter().map(|a| mean_power(a)).collect::<Vec<_>>());
+    let gains: Vec<f32> = plan.gains_db.iter().zip(&levels).map(|(db, l)| 10_f32.powf((db + l) / 20.0)).collect();
     let mixture = Mixture::build(&sources, &gains, NOTE_RATE_HZ, stft, DEFAULT_EPS)?;
     let notes: Vec<serde_json::Value> = plan
         .notes
         .iter()
-        .zip(&plan.gains_db)
-        .map(|(&n, gain_db)| {
+        .zip(plan.gains_db.iter().zip(&levels))
+        .map(|(&n, (gain_db, level_db))| {
             let note = &dataset.notes[n];
             let instrument = note.labels.instrument.map(|i| dataset.taxonomy.instruments[usize::from(i)].name.clone());
             json!({
@@ -141,10 +169,31 @@ fn write_one(
                 "velocity_bin": note.labels.velocity_bin,
                 "split": note.split,
                 "gain_db": gain_db,
+                "level_db": level_db,
             })
         })
         .collect();
     let meta = json!({ "index": index, "seed": options.seed, "notes": notes });
     write_npz(&mixture_path(&options.out, index), &mixture, &meta)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_source_meets_the_first_ones_power_within_the_limit() {
+        let offsets = level_match_db(&[1e-2, 1e-5, 4e-2, 1e-12, 0.0]);
+        assert_eq!(offsets[0], 0.0);
+        // 1000 times less power: raised by 30 dB; 4 times more: lowered by 6.02 dB.
+        assert!((offsets[1] - 30.0).abs() < 1e-4, "{offsets:?}");
+        assert!((offsets[2] + 6.0206).abs() < 1e-3, "{offsets:?}");
+        // 100 dB under: raised by the limit only; silence: left alone.
+        assert_eq!(offsets[3], MAX_LEVEL_MATCH_DB);
+        assert_eq!(offsets[4], 0.0);
+        // A silent first source leaves every level as it is.
+        assert_eq!(level_match_db(&[0.0, 1e-3]), vec![0.0, 0.0]);
+        assert!((mean_power(&[3.0, -1.0]) - 5.0).abs() < 1e-12);
+    }
 }

@@ -25,7 +25,7 @@ use super::multilabel::MultiLabelScores;
 use super::polyphony::{mask_weights, mix_views, pooled_masks};
 use super::store::{BuildOptions, Store, StoreSettings, build};
 use crate::data::dataset::{Dataset, NOTE_RATE_HZ, Split};
-use crate::data::mixing::plan_mixture;
+use crate::data::mixing::{level_match_db, mean_power, plan_mixture};
 use crate::data::mixture::{DEFAULT_EPS, Mixture};
 use crate::data::schema::SchemaKind;
 use crate::degrade::ChainSpec;
@@ -249,7 +249,10 @@ fn make(
         .collect::<Result<Vec<Vec<f32>>, String>>()
         .map_err(data_error)?;
     let sources: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
-    let gains: Vec<f32> = plan.gains_db.iter().map(|db| 10f32.powf(db / 20.0)).collect();
+    // Each note brought to the first's level, then its drawn gain, as `mix` and training do.
+    let levels = level_match_db(&audio.iter().map(|a| mean_power(a)).collect::<Vec<_>>());
+    let gains_db: Vec<f32> = plan.gains_db.iter().zip(&levels).map(|(g, l)| g + l).collect();
+    let gains: Vec<f32> = gains_db.iter().map(|db| 10f32.powf(db / 20.0)).collect();
     let mixture = Mixture::build(&sources, &gains, NOTE_RATE_HZ, stft, DEFAULT_EPS)
         .map_err(|e| data_error(format!("mixture {index}: {e}")))?;
     let heard = match chain {
@@ -270,7 +273,7 @@ fn make(
         Some(store) => {
             let notes = plan.notes.iter().map(|&n| store.read(n).map(|s| s.raw)).collect::<Result<Vec<_>, _>>()?;
             let views: Vec<&RawViews> = notes.iter().collect();
-            mix_views(&views, &plan.gains_db, &LogAdd::new())
+            mix_views(&views, &gains_db, &LogAdd::new())
         }
     };
     let inputs = meta.standardizer.finish(&raw, &input);

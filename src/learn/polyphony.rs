@@ -1,5 +1,6 @@
 //! Polyphonic training examples made from the feature store's notes: the time-pooled dB views of
-//! 2-3 notes of different instruments added in power at gains in [-6, 0] dB, with each note's
+//! 2-3 notes of different instruments, each brought to the first note's level, added in power at
+//! gains in [-6, 0] dB, with each note's
 //! ideal-ratio mask on the network's STFT grid and the set of instruments and families present.
 //!
 //! The store keeps views, not audio, so a mixture is added where its notes are: in power, bin by
@@ -15,7 +16,7 @@ use super::augment::LogAdd;
 use super::batch::{Examples, Targets, weighted_index};
 use super::inputs::{NoteInputs, RawViews};
 use super::store::{StoreError, StoredNote};
-use crate::data::mixing::GAIN_RANGE_DB;
+use crate::data::mixing::{GAIN_RANGE_DB, level_match_db};
 
 /// `[polyphony]` in the config: a multi-label head (a sigmoid per instrument and per family)
 /// trained on every example with weight `label_weight`; `share` of each multi-task batch made of
@@ -174,7 +175,8 @@ pub fn by_class(targets: &[Targets]) -> Vec<Vec<usize>> {
 }
 
 /// A mixture of note `first` and notes of other instruments (their class drawn uniformly, then a
-/// note of it), each from its played version as often as configured, added at drawn gains; then
+/// note of it), each from its played version as often as configured, brought to the first note's
+/// level and added at drawn gains, as the `mix` command mixes them; then
 /// degraded in the feature domain with probability `p` and perhaps equalised, as a note is.
 pub fn draw_mixture(
     examples: &Examples,
@@ -204,7 +206,8 @@ pub fn draw_mixture(
         })
         .collect::<Result<Vec<StoredNote>, _>>()?;
     let views: Vec<&RawViews> = stored.iter().map(|n| &n.raw).collect();
-    let gains_db = draw_gains_db(k, rng);
+    let levels = level_match_db(&stored.iter().map(|n| n.power).collect::<Vec<_>>());
+    let gains_db: Vec<f32> = draw_gains_db(k, rng).iter().zip(&levels).map(|(g, l)| g + l).collect();
     let raw = mix_views(&views, &gains_db, log_add());
     let pool = examples.input.stft_pool;
     let masks = view_masks(&views, &gains_db, pool);

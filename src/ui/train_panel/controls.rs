@@ -29,6 +29,7 @@ impl super::TrainPanel {
             row(ui, "played copy", &mut s.played, Pick::Played, "optional: `dataset played` folder");
             row(ui, "config", &mut s.config, Pick::Config, "empty: the shipped models/default.toml");
             self.settings = s;
+            self.mixtures_ui(ui, running);
             ui.label("stage");
             ui.add_enabled_ui(!running, |ui| {
                 egui::ComboBox::from_id_salt("stage").selected_text(self.settings.stage.name()).show_ui(ui, |ui| {

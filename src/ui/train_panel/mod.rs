@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32};
 
+pub use self::mixtures::MixtureChoice;
 use super::confusion::CellAction;
 use crate::jobs::train::{TrainJob, TrainJobEvent};
 use crate::learn::lolo::LoloReport;
@@ -32,6 +33,8 @@ pub struct TrainSettings {
     pub extra_series: String,
     /// Exponential smoothing of the per-step (train) series, 0 for none.
     pub smoothing: f64,
+    /// Mixtures in training: as the config says, none, or a share of each batch.
+    pub mixtures: MixtureChoice,
 }
 
 impl Default for TrainSettings {
@@ -47,6 +50,7 @@ impl Default for TrainSettings {
             watched: Vec::new(),
             extra_series: "loss_instrument".into(),
             smoothing: 0.9,
+            mixtures: MixtureChoice::FromConfig,
         }
     }
 }
@@ -146,6 +150,7 @@ impl TrainPanel {
             "" => TrainConfig::shipped_default(),
             path => TrainConfig::load(Path::new(path)).map_err(|e| e.to_string())?,
         };
+        let config = s.mixtures.apply(config)?;
         let dataset = PathBuf::from(&s.dataset);
         if !dataset.join("examples.json").exists() {
             return Err(format!("{} is not a data set folder (no examples.json)", dataset.display()));
@@ -387,6 +392,7 @@ pub fn run_color(i: usize) -> Color32 {
 }
 
 mod controls;
+mod mixtures;
 use controls::degraded_copies;
 mod curves;
 
