@@ -14,15 +14,11 @@ import json
 import sys
 from pathlib import Path
 
+from tables import named_folders, pct
+
 
 def load(path: Path):
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def pct(report, key="acc_instrument"):
-    if not report or key not in report["metrics"]:
-        return "-"
-    return f"{100 * report['metrics'][key]:.1f}%"
 
 
 def mix(report, key):
@@ -37,15 +33,8 @@ def mix(report, key):
 
 
 def main() -> int:
-    models = []
-    for arg in sys.argv[1:]:
-        name, _, folder = arg.partition("=")
-        if not folder:
-            print(__doc__, file=sys.stderr)
-            return 2
-        models.append((name, Path(folder)))
-    if not models:
-        print(__doc__, file=sys.stderr)
+    models = named_folders(sys.argv[1:], __doc__)
+    if models is None:
         return 2
     print("| model | test | TimGM6mb | test_real balanced | TimGM6mb mixtures of 2: mAP | F1 | exact set "
           "| mask SDR | of 3: mAP | exact set | test mixtures of 2: mAP | test_real mixtures of 2: mAP "

@@ -12,28 +12,17 @@ import json
 import sys
 from pathlib import Path
 
+from tables import named_folders, pct
+
 
 def load(folder: Path, name: str):
     path = folder / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def pct(report, key="acc_instrument"):
-    if not report or key not in report["metrics"]:
-        return "-"
-    return f"{100 * report['metrics'][key]:.1f}%"
-
-
 def main() -> int:
-    models = []
-    for arg in sys.argv[1:]:
-        name, _, folder = arg.partition("=")
-        if not folder:
-            print(__doc__, file=sys.stderr)
-            return 2
-        models.append((name, Path(folder)))
-    if not models:
-        print(__doc__, file=sys.stderr)
+    models = named_folders(sys.argv[1:], __doc__)
+    if models is None:
         return 2
     print("| model | test | TimGM6mb | TimGM6mb from the middle | test_real | balanced | unseen family "
           "| from the middle (balanced) | windows (balanced) | windows from the middle (balanced) |")

@@ -98,6 +98,13 @@ pub fn level_match_db(powers: &[f64]) -> Vec<f32> {
         .collect()
 }
 
+/// Each source's gain in dB as a mixture applies it: brought to the first source's level
+/// ([`level_match_db`] of `powers`), then its drawn gain on top. Training, `eval --mixtures` and
+/// `mix` all mix through this.
+pub fn matched_gains_db(powers: &[f64], drawn_db: &[f32]) -> Vec<f32> {
+    drawn_db.iter().zip(level_match_db(powers)).map(|(g, l)| g + l).collect()
+}
+
 /// Mean square of a source, the power [`level_match_db`] matches.
 pub fn mean_power(samples: &[f32]) -> f64 {
     samples.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / samples.len().max(1) as f64
@@ -148,8 +155,9 @@ fn write_one(
     let plan = plan_mixture(candidates, dataset, &options.sources, options.seed, index)?;
     let audio = plan.notes.iter().map(|&n| dataset.load_audio(&dataset.notes[n])).collect::<Result<Vec<_>, _>>()?;
     let sources: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
-    let levels = level_match_db(&audio.iter().map(|a| mean_power(a)).collect::<Vec<_>>());
-    let gains: Vec<f32> = plan.gains_db.iter().zip(&levels).map(|(db, l)| 10_f32.powf((db + l) / 20.0)).collect();
+    let powers: Vec<f64> = audio.iter().map(|a| mean_power(a)).collect();
+    let levels = level_match_db(&powers);
+    let gains: Vec<f32> = matched_gains_db(&powers, &plan.gains_db).iter().map(|db| 10_f32.powf(db / 20.0)).collect();
     let mixture = Mixture::build(&sources, &gains, NOTE_RATE_HZ, stft, DEFAULT_EPS)?;
     let notes: Vec<serde_json::Value> = plan
         .notes
@@ -195,5 +203,7 @@ mod tests {
         // A silent first source leaves every level as it is.
         assert_eq!(level_match_db(&[0.0, 1e-3]), vec![0.0, 0.0]);
         assert!((mean_power(&[3.0, -1.0]) - 5.0).abs() < 1e-12);
+        // The drawn gains sit on top of the matching: -3 dB on a source raised by 30 dB is 27.
+        assert_eq!(matched_gains_db(&[1e-2, 1e-5], &[-1.0, -3.0]), vec![-1.0, 27.0]);
     }
 }

@@ -25,7 +25,7 @@ use super::multilabel::MultiLabelScores;
 use super::polyphony::{mask_weights, mix_views, pooled_masks};
 use super::store::{BuildOptions, Store, StoreSettings, build};
 use crate::data::dataset::{Dataset, NOTE_RATE_HZ, Split};
-use crate::data::mixing::{level_match_db, mean_power, plan_mixture};
+use crate::data::mixing::{matched_gains_db, mean_power, plan_mixture};
 use crate::data::mixture::{DEFAULT_EPS, Mixture};
 use crate::data::schema::SchemaKind;
 use crate::degrade::ChainSpec;
@@ -250,8 +250,7 @@ fn make(
         .map_err(data_error)?;
     let sources: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
     // Each note brought to the first's level, then its drawn gain, as `mix` and training do.
-    let levels = level_match_db(&audio.iter().map(|a| mean_power(a)).collect::<Vec<_>>());
-    let gains_db: Vec<f32> = plan.gains_db.iter().zip(&levels).map(|(g, l)| g + l).collect();
+    let gains_db = matched_gains_db(&audio.iter().map(|a| mean_power(a)).collect::<Vec<_>>(), &plan.gains_db);
     let gains: Vec<f32> = gains_db.iter().map(|db| 10f32.powf(db / 20.0)).collect();
     let mixture = Mixture::build(&sources, &gains, NOTE_RATE_HZ, stft, DEFAULT_EPS)
         .map_err(|e| data_error(format!("mixture {index}: {e}")))?;

@@ -16,7 +16,7 @@ use super::augment::LogAdd;
 use super::batch::{Examples, Targets, weighted_index};
 use super::inputs::{NoteInputs, RawViews};
 use super::store::{StoreError, StoredNote};
-use crate::data::mixing::{GAIN_RANGE_DB, level_match_db};
+use crate::data::mixing::{GAIN_RANGE_DB, matched_gains_db};
 
 /// `[polyphony]` in the config: a multi-label head (a sigmoid per instrument and per family)
 /// trained on every example with weight `label_weight`; `share` of each multi-task batch made of
@@ -206,8 +206,7 @@ pub fn draw_mixture(
         })
         .collect::<Result<Vec<StoredNote>, _>>()?;
     let views: Vec<&RawViews> = stored.iter().map(|n| &n.raw).collect();
-    let levels = level_match_db(&stored.iter().map(|n| n.power).collect::<Vec<_>>());
-    let gains_db: Vec<f32> = draw_gains_db(k, rng).iter().zip(&levels).map(|(g, l)| g + l).collect();
+    let gains_db = matched_gains_db(&stored.iter().map(|n| n.power).collect::<Vec<_>>(), &draw_gains_db(k, rng));
     let raw = mix_views(&views, &gains_db, log_add());
     let pool = examples.input.stft_pool;
     let masks = view_masks(&views, &gains_db, pool);
