@@ -1,7 +1,9 @@
 // Spectrogram view: values in dB live in a storage buffer (frame-major); the uniform says which
 // part is visible, the dB range and which colormap row to use, so pan, zoom, range and colormap
 // changes never touch the data. An overlay of the same shape (saliency in [-1, 1]) tints the
-// colours when its opacity is above 0.
+// colours when its opacity is above 0. A live view's values are a ring of `capacity` columns:
+// frames are then global column indices, the held ones starting at `ring_start` in slot
+// `ring_offset`; for a clip the ring is the whole buffer and starts at 0.
 
 struct Params {
     frame_lo: f32,      // fractional frame at the left edge
@@ -11,11 +13,15 @@ struct Params {
     db_lo: f32,         // value mapped to the colormap's first entry
     db_hi: f32,         // ... and its last
     bins: u32,
-    columns: u32,       // stored columns (frames / frame_step)
+    columns: u32,       // stored (held) columns (frames / frame_step)
     frame_step: f32,    // frames per stored column (> 1 only for very long clips)
     colormap_row: f32,  // centre of the colormap's row in the atlas, in [0, 1]
     srgb_target: u32,   // 1 when the target applies sRGB encoding itself
     overlay_opacity: f32, // 0: no overlay
+    ring_start: f32,    // global index of the first held column (0 for a clip)
+    ring_offset: u32,   // its slot in the buffer
+    capacity: u32,      // slots in the buffer
+    _pad: u32,
 };
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -24,24 +30,8 @@ struct Params {
 @group(0) @binding(3) var colormap_sampler: sampler;
 @group(0) @binding(4) var<storage, read> overlay: array<f32>;
 
-struct VsOut {
-    @builtin(position) position: vec4<f32>,
-    @location(0) uv: vec2<f32>, // (0, 0) top left, (1, 1) bottom right of the viewport
-};
-
-@vertex
-fn vs_main(@builtin(vertex_index) index: u32) -> VsOut {
-    // One triangle covering the viewport.
-    let x = f32((index << 1u) & 2u);
-    let y = f32(index & 2u);
-    var out: VsOut;
-    out.position = vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
-    out.uv = vec2<f32>(x, y);
-    return out;
-}
-
 fn value_at(column: i32, bin: i32) -> f32 {
-    let c = u32(clamp(column, 0, i32(params.columns) - 1));
+    let c = (u32(clamp(column, 0, i32(params.columns) - 1)) + params.ring_offset) % params.capacity;
     let b = u32(clamp(bin, 0, i32(params.bins) - 1));
     return values[c * params.bins + b];
 }
@@ -87,15 +77,9 @@ fn sample_overlay(column: f32, bin: f32) -> f32 {
     return mix(lo, hi, fc);
 }
 
-fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
-    let low = c / 12.92;
-    let high = pow((c + 0.055) / 1.055, vec3<f32>(2.4));
-    return select(high, low, c <= vec3<f32>(0.04045));
-}
-
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
-    let frame = mix(params.frame_lo, params.frame_hi, in.uv.x);
+    let frame = mix(params.frame_lo, params.frame_hi, in.uv.x) - params.ring_start;
     let column = frame / params.frame_step + 0.5;
     let columns_per_pixel = abs(dpdx(column));
     let bin = mix(params.bin_lo, params.bin_hi, 1.0 - in.uv.y) + 0.5;

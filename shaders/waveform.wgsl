@@ -26,21 +26,6 @@ fn texel(i: u32) -> vec2<u32> {
     return vec2<u32>(i % ROW, i / ROW);
 }
 
-struct VsOut {
-    @builtin(position) position: vec4<f32>,
-    @location(0) uv: vec2<f32>,
-};
-
-@vertex
-fn vs_main(@builtin(vertex_index) index: u32) -> VsOut {
-    let x = f32((index << 1u) & 2u);
-    let y = f32(index & 2u);
-    var out: VsOut;
-    out.position = vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
-    out.uv = vec2<f32>(x, y);
-    return out;
-}
-
 fn sample_at(i: i32) -> f32 {
     return textureLoad(samples, texel(u32(clamp(i, 0, i32(params.n_samples) - 1))), 0).x;
 }
@@ -85,19 +70,6 @@ fn range_over(a: f32, b: f32) -> vec2<f32> {
     return vec2<f32>(lo, hi);
 }
 
-fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
-    let low = c / 12.92;
-    let high = pow((c + 0.055) / 1.055, vec3<f32>(2.4));
-    return select(high, low, c <= vec3<f32>(0.04045));
-}
-
-fn out_color(c: vec4<f32>) -> vec4<f32> {
-    if params.srgb_target == 1u {
-        return vec4<f32>(srgb_to_linear(c.rgb), c.a);
-    }
-    return c;
-}
-
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let x = mix(params.sample_lo, params.sample_hi, in.uv.x);
@@ -114,10 +86,10 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     // Half a pixel of slack each side keeps a flat or steep trace at least one pixel thick.
     let slack = 0.5 * value_per_pixel;
     if value >= r.x - slack && value <= r.y + slack {
-        return out_color(params.color);
+        return for_target(params.color, params.srgb_target);
     }
     if abs(value) <= 0.5 * value_per_pixel {
-        return out_color(params.axis_color);
+        return for_target(params.axis_color, params.srgb_target);
     }
     return vec4<f32>(0.0);
 }

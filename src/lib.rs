@@ -12,6 +12,7 @@ pub mod dsp;
 pub mod features;
 pub mod jobs;
 pub mod learn;
+pub mod live;
 pub mod platform;
 #[cfg(feature = "render")]
 pub mod render;

@@ -89,6 +89,9 @@ enum Verb {
     Lolo(cli::learn::LoloArgs),
     /// A model's top predictions for a clip, per head, as JSON.
     Predict(cli::learn::PredictArgs),
+    /// Listen live to an input device or a file played as if live: scrolling views and the
+    /// model's running answer in the window, or headless with a timing report.
+    Live(cli::live::LiveArgs),
     /// Record from an input device into a WAV file.
     #[cfg(feature = "audio-io")]
     Record(cli::record::RecordArgs),
@@ -148,6 +151,11 @@ fn main() -> ExitCode {
         Some(Verb::Nearest(a)) => cli::embed::run_nearest(a),
         Some(Verb::Lolo(a)) => cli::learn::run_lolo(a),
         Some(Verb::Predict(a)) => cli::learn::run_predict(a),
+        Some(Verb::Live(a)) if a.headless => cli::live::run_headless(&a),
+        #[cfg(feature = "gui")]
+        Some(Verb::Live(a)) => cli::gui::run_live(a),
+        #[cfg(not(feature = "gui"))]
+        Some(Verb::Live(_)) => Err(anyhow::anyhow!("this timbrescope was built without its window: use --headless")),
         #[cfg(feature = "audio-io")]
         Some(Verb::Record(a)) => cli::record::run(a),
         #[cfg(feature = "audio-io")]

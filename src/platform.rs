@@ -1,5 +1,6 @@
 //! The few calls that differ between operating systems, each in one place: whether a process
-//! is alive, this machine's name, and reading a file at an offset without moving its cursor.
+//! is alive, this machine's name, the CPU time used, and reading a file at an offset without
+//! moving its cursor.
 
 use std::fs::File;
 use std::io;
@@ -22,6 +23,26 @@ pub fn process_alive(pid: u32) -> bool {
     {
         let _ = pid;
         true
+    }
+}
+
+/// CPU seconds this process has used (user and system, all threads), where that can be told.
+pub fn process_cpu_secs() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage fills the struct it is given and touches nothing else.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: getrusage returned 0, so the struct is filled.
+        let usage = unsafe { usage.assume_init() };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        Some(secs(usage.ru_utime) + secs(usage.ru_stime))
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 

@@ -80,16 +80,30 @@ impl Capture {
     /// Moves what the callback has captured into the take; returns how many samples moved.
     /// Fails once the stream has failed (device unplugged, for example).
     pub fn drain(&mut self) -> Result<usize, DeviceError> {
+        let mut take = std::mem::take(&mut self.take);
+        let moved = self.drain_into(&mut take);
+        self.take = take;
+        moved
+    }
+
+    /// Appends what the callback has captured to `out` instead of the take (a live stream keeps
+    /// its own bounded history); returns how many samples moved, at the device's rate.
+    pub fn drain_into(&mut self, out: &mut Vec<f32>) -> Result<usize, DeviceError> {
         let available = self.consumer.slots();
         if available > 0 {
             let chunk = self.consumer.read_chunk(available).expect("slots() frames are readable");
             let (first, second) = chunk.as_slices();
-            self.take.extend_from_slice(first);
-            self.take.extend_from_slice(second);
+            out.extend_from_slice(first);
+            out.extend_from_slice(second);
             chunk.commit_all();
         }
         self.health.check(Direction::Input, &self.device_name)?;
         Ok(available)
+    }
+
+    /// Samples the callback could not queue because the ring was full (device rate).
+    pub fn dropped_frames(&self) -> u64 {
+        self.meter.dropped_frames.load(Ordering::Relaxed)
     }
 
     /// Seconds captured so far (including what is still waiting in the ring buffer).

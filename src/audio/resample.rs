@@ -145,6 +145,13 @@ impl StreamResampler {
         result
     }
 
+    /// Takes the output produced so far, for a stream read as it goes (the resampler's delay is
+    /// already trimmed from its start). A stream read this way is never `finish`ed: its length
+    /// accounting counts what was taken.
+    pub fn take_output(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.output)
+    }
+
     /// Flushes the resampler and returns exactly `expected_len()` samples.
     pub fn finish(mut self) -> Result<Vec<f32>, ResampleError> {
         let target = usize::try_from(self.expected_len()).unwrap_or(usize::MAX);

@@ -31,18 +31,46 @@ pub struct Start {
     pub note: Option<String>,
 }
 
-pub fn run(start: Start) -> anyhow::Result<()> {
-    let options = eframe::NativeOptions {
+fn options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("timbrescope")
             .with_inner_size([1400.0, 900.0])
             .with_min_inner_size([640.0, 420.0])
             .with_drag_and_drop(true),
         ..Default::default()
-    };
+    }
+}
+
+/// `timbrescope live` with a window: Live mode from the start.
+pub fn run_live(args: super::live::LiveArgs) -> anyhow::Result<()> {
+    if let Some(secs) = args.quit_after
+        && !(secs.is_finite() && secs > 0.0)
+    {
+        anyhow::bail!("--quit-after must be a positive number of seconds, got {secs}");
+    }
+    let model = (!args.no_model).then(|| args.model.clone());
+    let input = args.input();
+    let config = args.config();
     eframe::run_native(
         "timbrescope",
-        options,
+        options(),
+        Box::new(move |cc| {
+            let mut app = Workbench::new(cc, None);
+            app.start_live(input, model, config);
+            if let Some(secs) = args.quit_after {
+                app.close_live_after(secs, args.stats.clone());
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the workbench window could not start: {e}"))
+}
+
+pub fn run(start: Start) -> anyhow::Result<()> {
+    eframe::run_native(
+        "timbrescope",
+        options(),
         Box::new(move |cc| {
             let mut app = Workbench::new(cc, start.clip);
             if let Some(dir) = start.dataset.clone() {

@@ -9,6 +9,7 @@ pub mod features;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod learn;
+pub mod live;
 pub mod mix;
 #[cfg(feature = "audio-io")]
 pub mod play;

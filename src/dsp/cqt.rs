@@ -149,6 +149,12 @@ impl Cqt {
         &self.config
     }
 
+    /// Hops of signal a frame needs on either side (half the longest kernel, rounded up): a
+    /// frame is exact once that much follows it.
+    pub fn context_hops(&self) -> usize {
+        self.margin_hops
+    }
+
     /// Magnitudes (or dB), frame-major, `[frames][n_bins]`.
     pub fn compute(&mut self, signal: &[f32], scale: Scale) -> Spectrogram {
         let cfg = self.config;

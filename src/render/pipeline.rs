@@ -40,7 +40,8 @@ pub(crate) fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// A pipeline that draws one triangle over the viewport with the shader's `vs_main`/`fs_main`.
+/// A pipeline that draws one triangle over the viewport: `shaders/common.wgsl`'s `vs_main`, and
+/// the shader's `fs_main`.
 pub(crate) fn fullscreen_pipeline(
     device: &wgpu::Device,
     label: &str,
@@ -48,6 +49,8 @@ pub(crate) fn fullscreen_pipeline(
     layout: &wgpu::BindGroupLayout,
     target_format: wgpu::TextureFormat,
 ) -> wgpu::RenderPipeline {
+    // Every view shader is written against the shared prelude (vs_main, sRGB decoding).
+    let source = format!("{}\n{source}", include_str!("../../shaders/common.wgsl"));
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -107,4 +110,30 @@ pub(crate) fn uniform_buffer(device: &wgpu::Device, label: &str, size: usize) ->
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     })
+}
+
+/// Writes items `first..` (global indices, `item_len` values each) into a GPU ring of `capacity`
+/// items, item `i` in slot `i % capacity`: at most one ring's worth (the last), in at most two
+/// copies, before and after the wrap.
+pub(crate) fn write_ring(
+    queue: &wgpu::Queue,
+    buffer: &wgpu::Buffer,
+    capacity: u64,
+    item_len: usize,
+    first: u64,
+    values: &[f32],
+) {
+    let item_len = item_len.max(1);
+    let count = values.len() / item_len;
+    let skip = count.saturating_sub(capacity as usize);
+    let mut i = first + skip as u64;
+    let mut rest = &values[skip * item_len..count * item_len];
+    while !rest.is_empty() {
+        let slot = i % capacity;
+        let run = ((capacity - slot) as usize).min(rest.len() / item_len);
+        let offset = slot * (item_len * std::mem::size_of::<f32>()) as u64;
+        queue.write_buffer(buffer, offset, bytemuck::cast_slice(&rest[..run * item_len]));
+        rest = &rest[run * item_len..];
+        i += run as u64;
+    }
 }

@@ -3,7 +3,7 @@
 use crate::dsp::{Scale, Spectrogram};
 
 use super::colormap::{self, Colormap};
-use super::pipeline::{fullscreen_pipeline, storage_buffer, storage_entry, uniform_buffer, uniform_entry};
+use super::pipeline::{fullscreen_pipeline, storage_buffer, storage_entry, uniform_buffer, uniform_entry, write_ring};
 
 /// What part of a spectrogram to show and how; plain data, cheap to send every frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,6 +34,10 @@ struct Uniform {
     colormap_row: f32,
     srgb_target: u32,
     overlay_opacity: f32,
+    ring_start: f32,
+    ring_offset: u32,
+    capacity: u32,
+    _pad: u32,
 }
 
 /// Pipeline and colormap atlas, built once per target format.
@@ -54,6 +58,16 @@ pub struct SpectrogramLayer {
     bins: u32,
     columns: u32,
     frame_step: u32,
+    /// For a ring layer (live views): where its held columns start.
+    ring: Option<RingWindow>,
+}
+
+/// The columns a ring layer holds: global indices `start..start + held`, column `start` in slot
+/// `start % capacity`. A ring layer's frames are global column indices.
+#[derive(Clone, Copy, Debug)]
+struct RingWindow {
+    start: u64,
+    held: u32,
 }
 
 impl SpectrogramRenderer {
@@ -121,7 +135,48 @@ impl SpectrogramRenderer {
             bins: spec.bins as u32,
             columns,
             frame_step: frame_step as u32,
+            ring: None,
         }
+    }
+
+    /// An empty ring of `capacity` columns of `bins` dB values, written column by column with
+    /// [`SpectrogramRenderer::write_columns`]: the live views scroll without re-uploading.
+    pub fn ring(&self, device: &wgpu::Device, bins: usize, capacity: usize) -> SpectrogramLayer {
+        use wgpu::util::DeviceExt as _;
+        let values = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("spectrogram ring"),
+            contents: bytemuck::cast_slice(&vec![-200.0f32; bins.max(1) * capacity.max(1)]),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        });
+        let uniform = uniform_buffer(device, "spectrogram params", std::mem::size_of::<Uniform>());
+        let overlay = storage_buffer(device, "spectrogram overlay", &[0.0f32]);
+        let bind_group = self.bind_group(device, &uniform, &values, &overlay);
+        SpectrogramLayer {
+            bind_group,
+            uniform,
+            values,
+            has_overlay: false,
+            bins: bins as u32,
+            columns: capacity.max(1) as u32,
+            frame_step: 1,
+            ring: Some(RingWindow { start: 0, held: 0 }),
+        }
+    }
+
+    /// Writes global columns `first..` (dB, frame-major, `bins` each) into a ring layer, and
+    /// marks `held_start..held_end` as what it holds. Only the columns given travel to the GPU.
+    pub fn write_columns(
+        &self,
+        queue: &wgpu::Queue,
+        layer: &mut SpectrogramLayer,
+        first: u64,
+        values: &[f32],
+        held: std::ops::Range<u64>,
+    ) {
+        let Some(ring) = layer.ring.as_mut() else { return };
+        let capacity = u64::from(layer.columns);
+        write_ring(queue, &layer.values, capacity, layer.bins as usize, first, values);
+        *ring = RingWindow { start: held.start, held: (held.end - held.start).min(capacity) as u32 };
     }
 
     fn bind_group(
@@ -189,6 +244,19 @@ impl SpectrogramRenderer {
             colormap_row: (params.colormap.index() as f32 + 0.5) / rows,
             srgb_target: self.srgb_target as u32,
             overlay_opacity: if layer.has_overlay { params.overlay_opacity.clamp(0.0, 1.0) } else { 0.0 },
+            ring_start: 0.0,
+            ring_offset: 0,
+            capacity: layer.columns,
+            _pad: 0,
+        };
+        let uniform = match layer.ring {
+            None => uniform,
+            Some(r) => Uniform {
+                columns: r.held,
+                ring_start: r.start as f32,
+                ring_offset: (r.start % u64::from(layer.columns)) as u32,
+                ..uniform
+            },
         };
         queue.write_buffer(&layer.uniform, 0, bytemuck::bytes_of(&uniform));
     }

@@ -25,6 +25,7 @@ mod effect;
 mod embed;
 mod embed_colors;
 mod learn;
+mod live;
 mod settings;
 
 use clip::{ClipViews, Look};
@@ -35,6 +36,7 @@ use dialogs::{Answer, Dialog};
 use effect::{Effect, Effects};
 use embed::EmbedMode;
 use learn::LearnMode;
+use live::LiveMode;
 use settings::Settings;
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
@@ -60,6 +62,8 @@ pub enum Mode {
     Training,
     /// Every note of a split as a point of its embedding, mapped to 2-D.
     Embedding,
+    /// The input as it arrives: scrolling views and the model's running answer.
+    Live,
 }
 
 pub struct Workbench {
@@ -79,6 +83,14 @@ pub struct Workbench {
     degrade: DegradeMode,
     learn: LearnMode,
     embed: EmbedMode,
+    live: LiveMode,
+    /// Close after a while and write Live mode's timings (`live --quit-after`, `--stats`).
+    live_exit: Option<LiveExit>,
+}
+
+struct LiveExit {
+    at: std::time::Instant,
+    stats: Option<PathBuf>,
 }
 
 impl Workbench {
@@ -109,6 +121,8 @@ impl Workbench {
             degrade: DegradeMode::new(ctx, degrade),
             learn: LearnMode::new(ctx, train, model),
             embed: EmbedMode::new(ctx),
+            live: LiveMode::new(),
+            live_exit: None,
         };
         if let Some(dir) = last_dataset.filter(|d| d.join("examples.json").exists()) {
             app.open_dataset(dir);
@@ -226,7 +240,45 @@ impl Workbench {
             self.degrade.panel.draw_again();
             self.degrade.request(self.clip.analysis.as_ref());
         }
-        self.clip.shortcuts(ctx, self.degrade.b_side(), &mut self.effects);
+        if self.mode == Mode::Live {
+            self.live.shortcuts(ctx, &mut self.effects);
+        } else {
+            self.clip.shortcuts(ctx, self.degrade.b_side(), &mut self.effects);
+        }
+    }
+
+    /// Opens Live mode listening to `input`, with the chosen model (or none).
+    pub fn start_live(
+        &mut self,
+        input: crate::live::LiveInput,
+        model: Option<Option<PathBuf>>,
+        config: crate::live::LiveConfig,
+    ) {
+        self.live.config = config;
+        match model {
+            Some(path) => {
+                self.live.predict = true;
+                self.live.set_model(path);
+            }
+            None => self.live.predict = false,
+        }
+        self.live.start(input, &mut self.effects);
+        self.mode = Mode::Live;
+        self.route(None);
+    }
+
+    /// Closes the window `secs` after now, writing Live mode's timings to `stats` first.
+    pub fn close_live_after(&mut self, secs: f64, stats: Option<PathBuf>) {
+        self.live_exit =
+            Some(LiveExit { at: std::time::Instant::now() + std::time::Duration::from_secs_f64(secs), stats });
+    }
+
+    fn write_live_stats(&mut self, path: &std::path::Path) {
+        let stats = self.live.window_stats();
+        let text = serde_json::to_string_pretty(&stats).unwrap_or_default() + "\n";
+        if let Err(e) = crate::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes())) {
+            log::error!("could not write {}: {e}", path.display());
+        }
     }
 
     /// Flips A/B, playing on from the same place in the other version.
@@ -311,6 +363,7 @@ impl Workbench {
             ui.selectable_value(&mut self.mode, Mode::Mixture, "Mixture");
             ui.selectable_value(&mut self.mode, Mode::Training, "Training");
             ui.selectable_value(&mut self.mode, Mode::Embedding, "Embedding map");
+            ui.selectable_value(&mut self.mode, Mode::Live, "Live");
             if ui.button("Open mixture…").on_hover_text("A .npz from `timbrescope mix` (Ctrl+M)").clicked() {
                 self.effects.push(Effect::Dialog(Dialog::Mixture));
             }
@@ -341,6 +394,7 @@ impl Workbench {
                 let chain = panel.enabled.then(|| (panel.to_spec(), panel.seed));
                 self.embed.ui(ui, model, dataset, chain, fx);
             }
+            Mode::Live => self.live.ui(ui, self.gpu, &self.colors),
         }
     }
 }
@@ -354,6 +408,17 @@ impl eframe::App for Workbench {
         self.degrade.logic(render_state, fx);
         self.learn.logic(ctx, fx);
         self.embed.logic(fx);
+        self.live.logic(ctx, render_state, fx);
+        let panel = &self.degrade.panel;
+        self.live.want_chain(panel.enabled.then(|| (panel.to_spec(), panel.seed)));
+        if let Some(exit) = self.live_exit.as_ref().filter(|e| std::time::Instant::now() >= e.at) {
+            if let Some(path) = exit.stats.clone() {
+                self.write_live_stats(&path);
+            }
+            self.live_exit = None;
+            self.live.stop();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         if let Some(rs) = render_state {
             self.draw_saliency(rs);
             if let Some((of, masks, millis)) = self.learn.take_masks() {
@@ -407,6 +472,15 @@ impl eframe::App for Workbench {
                 ui.push_id("prediction", |ui| self.learn.predict_ui(ui, chain_on, &mut self.effects));
                 ui.separator();
                 self.degrade.ui(ui, self.clip.analysis.as_ref(), &mut self.effects);
+            });
+        }
+        if self.mode == Mode::Live {
+            egui::Panel::right("live").default_size(300.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    ui.push_id("live", |ui| self.live.panel_ui(ui, &mut self.effects));
+                    ui.separator();
+                    self.degrade.ui(ui, self.clip.analysis.as_ref(), &mut self.effects);
+                });
             });
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));

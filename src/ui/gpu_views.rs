@@ -8,7 +8,8 @@ use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait, RenderState};
 
 use crate::dsp::Spectrogram;
 use crate::render::{
-    SpectrogramLayer, SpectrogramParams, SpectrogramRenderer, WaveformLayer, WaveformParams, WaveformRenderer,
+    EnvelopeLayer, EnvelopeParams, EnvelopeRenderer, SpectrogramLayer, SpectrogramParams, SpectrogramRenderer,
+    WaveformLayer, WaveformParams, WaveformRenderer,
 };
 
 /// Which uploaded data a view draws.
@@ -32,23 +33,30 @@ pub enum Slot {
     Grid(u8),
     /// 0: the mixture's STFT; k + 1: source k's soft mask.
     Mixture(u8),
+    /// Live mode's rings, written column by column as the stream arrives.
+    LiveWaveform,
+    LiveStft,
+    LiveCqt,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub enum SlotParams {
     Waveform(WaveformParams),
     Spectrogram(SpectrogramParams),
+    Envelope(EnvelopeParams),
 }
 
 enum Layer {
     Waveform(WaveformLayer),
     Spectrogram(SpectrogramLayer),
+    Envelope(EnvelopeLayer),
 }
 
 /// Renderers and uploaded layers, kept in egui-wgpu's callback resources.
 struct GpuViews {
     waveform: WaveformRenderer,
     spectrogram: SpectrogramRenderer,
+    envelope: EnvelopeRenderer,
     layers: HashMap<Slot, Layer>,
 }
 
@@ -57,6 +65,7 @@ pub fn install(render_state: &RenderState) {
     let views = GpuViews {
         waveform: WaveformRenderer::new(&render_state.device, render_state.target_format),
         spectrogram: SpectrogramRenderer::new(&render_state.device, &render_state.queue, render_state.target_format),
+        envelope: EnvelopeRenderer::new(&render_state.device, render_state.target_format),
         layers: HashMap::new(),
     };
     render_state.renderer.write().callback_resources.insert(views);
@@ -73,6 +82,29 @@ pub fn upload_spectrogram(render_state: &RenderState, slot: Slot, spectrogram: &
     with_views(render_state, |views| {
         let layer = views.spectrogram.upload(&render_state.device, spectrogram);
         views.layers.insert(slot, Layer::Spectrogram(layer));
+    });
+}
+
+/// Empty rings for a live stream: `columns` STFT and CQT columns of the given bins, `blocks`
+/// envelope blocks. They replace any earlier stream's.
+pub fn live_rings(render_state: &RenderState, stft_bins: usize, cqt_bins: usize, columns: usize, blocks: usize) {
+    with_views(render_state, |views| {
+        let device = &render_state.device;
+        views.layers.insert(Slot::LiveWaveform, Layer::Envelope(views.envelope.ring(device, blocks)));
+        views.layers.insert(Slot::LiveStft, Layer::Spectrogram(views.spectrogram.ring(device, stft_bins, columns)));
+        views.layers.insert(Slot::LiveCqt, Layer::Spectrogram(views.spectrogram.ring(device, cqt_bins, columns)));
+    });
+}
+
+/// Writes global columns (or envelope blocks) `first..` of a live ring; `held` is what its CPU
+/// ring holds now. Only what is given travels to the GPU.
+pub fn write_live(render_state: &RenderState, slot: Slot, first: u64, values: &[f32], held: std::ops::Range<u64>) {
+    with_views(render_state, |views| match views.layers.get_mut(&slot) {
+        Some(Layer::Spectrogram(layer)) => {
+            views.spectrogram.write_columns(&render_state.queue, layer, first, values, held);
+        }
+        Some(Layer::Envelope(layer)) => views.envelope.write_blocks(&render_state.queue, layer, first, values, held),
+        _ => log::debug!("no live ring in {slot:?}"),
     });
 }
 
@@ -119,6 +151,7 @@ impl CallbackTrait for ViewCallback {
         match (views.layers.get(&self.slot), &self.params) {
             (Some(Layer::Waveform(layer)), SlotParams::Waveform(p)) => views.waveform.prepare(queue, layer, p),
             (Some(Layer::Spectrogram(layer)), SlotParams::Spectrogram(p)) => views.spectrogram.prepare(queue, layer, p),
+            (Some(Layer::Envelope(layer)), SlotParams::Envelope(p)) => views.envelope.prepare(queue, layer, p),
             _ => {}
         }
         Vec::new()
@@ -134,6 +167,7 @@ impl CallbackTrait for ViewCallback {
         match views.layers.get(&self.slot) {
             Some(Layer::Waveform(layer)) => views.waveform.paint(pass, layer),
             Some(Layer::Spectrogram(layer)) => views.spectrogram.paint(pass, layer),
+            Some(Layer::Envelope(layer)) => views.envelope.paint(pass, layer),
             None => {}
         }
     }

@@ -9,6 +9,7 @@ pub mod embedding_map;
 mod file_dialog;
 mod gpu_views;
 pub mod grid;
+pub mod live;
 pub mod lolo;
 pub mod mixture_view;
 pub mod predict_panel;

@@ -278,4 +278,31 @@ impl Workbench {
         self.learn.use_model(path, &mut self.effects);
         self.route(None);
     }
+
+    // Live mode.
+
+    /// Where the live views (waveform, STFT, CQT, strip) were last drawn, and the stretch of
+    /// stream time they showed.
+    pub fn live_layout(&self) -> Option<([egui::Rect; 4], [f64; 2])> {
+        self.live.layout
+    }
+
+    /// Stream seconds heard, and whether the stream has ended (a file played to its end).
+    pub fn live_progress(&self) -> (f64, bool) {
+        (self.live.now_secs(), self.live.has_ended())
+    }
+
+    pub fn live_predictions(&self) -> &[crate::live::LivePrediction] {
+        self.live.predictions()
+    }
+
+    pub fn live_window_mut(&mut self) -> &mut crate::ui::live::window::LiveWindow {
+        &mut self.live.window
+    }
+
+    /// Keeps the selected (or visible) stretch as a clip, as K does.
+    pub fn keep_live(&mut self) {
+        self.live.keep(&mut self.effects);
+        self.route(None);
+    }
 }

@@ -18,6 +18,8 @@ pub(super) enum Dialog {
     Model,
     Embeddings,
     DegradedEmbeddings,
+    /// A file to play as if live.
+    LiveFile,
 }
 
 /// A file dialog's answer: which one asked, and the path chosen.
@@ -37,6 +39,7 @@ impl Workbench {
                 Dialog::Model => self.learn.use_model(path, fx),
                 Dialog::Embeddings => self.embed.open(path, false, fx),
                 Dialog::DegradedEmbeddings => self.embed.open(path, true, fx),
+                Dialog::LiveFile => self.live.start(crate::live::LiveInput::File { path, looped: false }, fx),
             }
         }
     }
@@ -51,7 +54,7 @@ impl Workbench {
             }
             let path = match kind {
                 Dialog::Save => dialog.add_filter("WAV", &["wav"]).set_file_name(name.unwrap_or_default()).save_file(),
-                Dialog::Open => dialog.add_filter("Audio", &crate::audio::EXTENSIONS).pick_file(),
+                Dialog::Open | Dialog::LiveFile => dialog.add_filter("Audio", &crate::audio::EXTENSIONS).pick_file(),
                 Dialog::Dataset => dialog.pick_folder(),
                 Dialog::Mixture => dialog.add_filter("Mixture", &["npz"]).pick_file(),
                 Dialog::LoadChain => dialog.add_filter("Chain", &["toml", "json"]).pick_file(),

@@ -17,7 +17,7 @@ pub fn nice_step(span: f64, target: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|&s| s >= raw).unwrap_or(10.0 * magnitude)
 }
 
-pub(super) fn time_axis(painter: &egui::Painter, plot: Rect, time: [f64; 2], secs_to_x: &dyn Fn(f64) -> f32) {
+pub(crate) fn time_axis(painter: &egui::Painter, plot: Rect, time: [f64; 2], secs_to_x: &dyn Fn(f64) -> f32) {
     let step = nice_step(time[1] - time[0], (plot.width() / 90.0).max(2.0) as f64);
     let mut t = (time[0] / step).ceil() * step;
     let decimals = (-step.log10().floor()).max(0.0) as usize;
@@ -33,7 +33,7 @@ pub(super) fn time_axis(painter: &egui::Painter, plot: Rect, time: [f64; 2], sec
     label(painter, Pos2::new(plot.left() - 16.0, plot.bottom() + 4.0), Align2::RIGHT_TOP, "s");
 }
 
-pub(super) fn amplitude_axis(painter: &egui::Painter, rect: Rect, amplitude: f32) {
+pub(crate) fn amplitude_axis(painter: &egui::Painter, rect: Rect, amplitude: f32) {
     for v in [amplitude, 0.0, -amplitude] {
         let y = rect.center().y - v / amplitude * rect.height() / 2.0;
         label(
@@ -45,7 +45,7 @@ pub(super) fn amplitude_axis(painter: &egui::Painter, rect: Rect, amplitude: f32
     }
 }
 
-pub(super) fn stft_axis(painter: &egui::Painter, rect: Rect, spec: &Spectrogram, bins: [f64; 2]) {
+pub(crate) fn stft_axis(painter: &egui::Painter, rect: Rect, spec: &Spectrogram, bins: [f64; 2]) {
     let (lo, hi) = (spec.bin_to_hz(bins[0]), spec.bin_to_hz(bins[1]));
     let step = nice_step(hi - lo, (rect.height() / 40.0).max(2.0) as f64);
     let mut f = (lo / step).ceil() * step;
@@ -58,7 +58,7 @@ pub(super) fn stft_axis(painter: &egui::Painter, rect: Rect, spec: &Spectrogram,
 }
 
 /// Note names on the CQT: every C, or every semitone when zoomed in far enough to read them.
-pub(super) fn cqt_axis(painter: &egui::Painter, rect: Rect, bins: [f64; 2]) {
+pub(crate) fn cqt_axis(painter: &egui::Painter, rect: Rect, bins: [f64; 2]) {
     const BINS_PER_SEMITONE: f64 = 8.0;
     const C1_MIDI: i32 = 24;
     let px_per_semitone = rect.height() as f64 / (bins[1] - bins[0]) * BINS_PER_SEMITONE;

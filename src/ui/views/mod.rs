@@ -10,10 +10,10 @@ use crate::jobs::Analysis;
 use crate::render::{Colormap, SpectrogramParams, WaveformParams};
 
 pub(crate) const GUTTER_PX: f32 = 58.0;
-const TIME_AXIS_PX: f32 = 18.0;
-const GAP_PX: f32 = 6.0;
-const WAVE_COLOR: [f32; 4] = [0.45, 0.78, 1.0, 1.0];
-const AXIS_COLOR: [f32; 4] = [0.5, 0.5, 0.5, 0.6];
+pub(crate) const TIME_AXIS_PX: f32 = 18.0;
+pub(crate) const GAP_PX: f32 = 6.0;
+pub(crate) const WAVE_COLOR: [f32; 4] = [0.45, 0.78, 1.0, 1.0];
+pub(crate) const AXIS_COLOR: [f32; 4] = [0.5, 0.5, 0.5, 0.6];
 
 /// Visible region of every view, in physical units so that views stay in sync.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -386,7 +386,7 @@ fn set_bins(window: &mut ViewWindow, analysis: &Analysis, view: View, bins: [f64
     }
 }
 
-mod axes;
+pub(crate) mod axes;
 
 pub use axes::nice_step;
 use axes::{amplitude_axis, cqt_axis, stft_axis, time_axis};
