@@ -15,7 +15,8 @@ OUT=${OUT:-models/reports/live}
 mkdir -p "$OUT"
 clip=assets/demo/violin_A4.wav
 runtime=$(mktemp -d)
-XDG_RUNTIME_DIR=$runtime xvfb-run -a -s "-screen 0 1600x1000x24" \
+# A fresh settings folder: a window size kept from an earlier session would change the size timed.
+XDG_DATA_HOME=$(mktemp -d) XDG_RUNTIME_DIR=$runtime xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$BIN" live --file "$clip" --loop --quit-after "${SECS:-30}" --stats "$OUT/window.json"
 "$BIN" live --headless --file "$clip" --loop --secs "${LONG:-600}" --report "$OUT/headless.json"
 python3 - "$OUT" <<'PY'

@@ -29,3 +29,9 @@ fn for_target(c: vec4<f32>, srgb_target: u32) -> vec4<f32> {
     }
     return c;
 }
+
+// The views' backing, where a live view has nothing to show (drawn by the shader itself, so the
+// window does not fill those pixels twice: on a CPU rasteriser every fill counts).
+fn backing(srgb_target: u32) -> vec4<f32> {
+    return for_target(vec4<f32>(0.0784, 0.0784, 0.0784, 1.0), srgb_target);
+}

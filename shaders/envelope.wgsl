@@ -1,4 +1,4 @@
-// Live waveform: the min and max of each block of samples in a ring of `capacity` blocks, so the
+// Live waveform, opaque (it draws its own backing): the min and max of each block of samples in a ring of `capacity` blocks, so the
 // view scrolls as blocks are written, never re-uploaded. Positions are global block indices;
 // the held blocks start at `ring_start`, in slot `ring_offset`.
 
@@ -19,7 +19,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> blocks: array<vec2<f32>>;
 
 fn block_at(i: u32) -> vec2<f32> {
-    return blocks[(i + params.ring_offset) % params.capacity];
+    let held = i + params.ring_offset;
+    return blocks[select(held, held - params.capacity, held >= params.capacity)];
 }
 
 @fragment
@@ -30,7 +31,7 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let value_per_pixel = abs(dpdy(value));
     let held = f32(params.held);
     if x < 0.0 || x >= held {
-        return vec4<f32>(0.0);
+        return backing(params.srgb_target);
     }
     // The blocks under this pixel, at most 32 of them sampled evenly when zoomed far out.
     let a = max(x - 0.5 * per_pixel, 0.0);
@@ -53,5 +54,5 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     if abs(value) <= 0.5 * value_per_pixel {
         return for_target(params.axis_color, params.srgb_target);
     }
-    return vec4<f32>(0.0);
+    return backing(params.srgb_target);
 }

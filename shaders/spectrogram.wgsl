@@ -21,7 +21,11 @@ struct Params {
     ring_start: f32,    // global index of the first held column (0 for a clip)
     ring_offset: u32,   // its slot in the buffer
     capacity: u32,      // slots in the buffer
-    _pad: u32,
+    overlay_first: i32, // held column where the overlay's column 0 sits (0 for a clip)
+    overlay_columns: u32,
+    opaque: u32,        // 1: where there is nothing to show, draw the backing (live views)
+    _pad1: u32,
+    _pad2: u32,
 };
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -31,7 +35,10 @@ struct Params {
 @group(0) @binding(4) var<storage, read> overlay: array<f32>;
 
 fn value_at(column: i32, bin: i32) -> f32 {
-    let c = (u32(clamp(column, 0, i32(params.columns) - 1)) + params.ring_offset) % params.capacity;
+    // The slot of a held column: one conditional subtraction, not a modulo (costly per pixel
+    // on a CPU rasteriser); the sum stays under twice the capacity.
+    let held = u32(clamp(column, 0, i32(params.columns) - 1)) + params.ring_offset;
+    let c = select(held, held - params.capacity, held >= params.capacity);
     let b = u32(clamp(bin, 0, i32(params.bins) - 1));
     return values[c * params.bins + b];
 }
@@ -59,10 +66,15 @@ fn sample_value(column: f32, bin: f32, columns_per_pixel: f32) -> f32 {
     return best;
 }
 
+// A live view's overlay covers a stretch of its columns (the window the model heard); outside
+// it there is nothing to tint.
 fn overlay_at(column: i32, bin: i32) -> f32 {
-    let c = u32(clamp(column, 0, i32(params.columns) - 1));
+    let k = column - params.overlay_first;
+    if k < 0 || k >= i32(params.overlay_columns) {
+        return 0.0;
+    }
     let b = u32(clamp(bin, 0, i32(params.bins) - 1));
-    return overlay[c * params.bins + b];
+    return overlay[u32(k) * params.bins + b];
 }
 
 // Bilinear, as the values are when zoomed in; zoomed out the nearest column stands for its
@@ -85,7 +97,7 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let bin = mix(params.bin_lo, params.bin_hi, 1.0 - in.uv.y) + 0.5;
     let frames = f32(params.columns) * params.frame_step;
     if frame < -0.5 || frame > frames - 0.5 || bin < 0.0 || bin > f32(params.bins) {
-        return vec4<f32>(0.0, 0.0, 0.0, 0.0);
+        return select(vec4<f32>(0.0), backing(params.srgb_target), params.opaque == 1u);
     }
     let v = sample_value(column, bin, columns_per_pixel);
     let t = clamp((v - params.db_lo) / (params.db_hi - params.db_lo), 0.0, 1.0);

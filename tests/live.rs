@@ -78,6 +78,7 @@ fn the_running_prediction_names_a_demo_note_within_the_latency() {
         LiveSession::start(LiveInput::File { path, looped: false }, Some(ModelSource::Shipped), LiveConfig::default())
             .unwrap();
     assert!(session.classes.iter().any(|c| c == "violin"), "{:?}", session.classes);
+    session.set_saliency(true);
     play_out(&session, Duration::from_secs(30));
     // The prediction thread may still be answering the last hop.
     std::thread::sleep(Duration::from_millis(300));
@@ -98,6 +99,17 @@ fn the_running_prediction_names_a_demo_note_within_the_latency() {
     assert!(2 * violin > predictions.len(), "violin won {violin} of {} hops", predictions.len());
     let median = state.stats.prediction_latency.quantile(0.5).unwrap();
     assert!(median <= 150.0, "median prediction latency {median:.1} ms");
+    // Saliency was asked for: the winner explained over the stretch it heard, on the views' grid
+    // (one column per 16 ms of that stretch, ending where the stream had got to).
+    let s = state.saliency.as_ref().expect("an explanation");
+    assert!(state.saliency_version >= 1);
+    assert_eq!(s.class_name, "violin");
+    assert_eq!((s.stft.bins, s.cqt.bins), (513, 761));
+    assert_eq!(s.stft.frames, s.cqt.frames);
+    let end_column = s.first_column as f64 + s.stft.frames as f64 - 1.0;
+    assert!((end_column - s.at_secs * 62.5).abs() <= 1.0, "{end_column} against {}", s.at_secs * 62.5);
+    assert!(s.stft.values.iter().chain(&s.cqt.values).all(|v| (-1.0..=1.0).contains(v)));
+    assert!(s.cqt.values.iter().any(|v| v.abs() > 0.5), "the tint is not empty");
 }
 
 #[test]

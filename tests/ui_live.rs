@@ -118,6 +118,7 @@ fn a_demo_notes_running_prediction_appears_in_the_panel() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("assets/demo/violin_A4.wav");
     let mut harness = harness();
+    harness.state_mut().show_live_saliency(true);
     harness.state_mut().start_live(LiveInput::File { path, looped: false }, Some(None), LiveConfig::default());
     // The first hop is 0.25 s of stream; its answer follows within the latency.
     step_until(&mut harness, Duration::from_secs(20), |app| !app.live_predictions().is_empty());
@@ -131,4 +132,8 @@ fn a_demo_notes_running_prediction_appears_in_the_panel() {
     let latest = predictions.last().unwrap();
     let shown = format!("{} {:.0}%", latest.top[0].0.replace('_', " "), 100.0 * latest.top[0].1);
     assert!(harness.query_by_label_contains(&shown).is_some(), "the panel does not show \"{shown}\"");
+    // Saliency on: the latest explanation tints the views, and the panel names it.
+    let explained = harness.state().live_saliency_shown().expect("an explanation shown").to_string();
+    assert!(explained.starts_with("violin at "), "{explained}");
+    assert!(harness.query_by_label_contains("explained: violin").is_some());
 }

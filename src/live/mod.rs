@@ -5,6 +5,7 @@ pub mod analyser;
 pub mod chain;
 pub mod onset;
 pub mod ring;
+pub mod saliency;
 pub mod session;
 pub mod source;
 pub mod stats;

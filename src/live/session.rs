@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::analyser::{LiveAnalyser, LiveConfig};
 use super::chain::LiveChain;
+use super::saliency::{LiveSaliency, SaliencyRequest, saliency_loop};
 use super::source::{Feed, LiveInput, SourceCounts};
 use super::stats::LiveStats;
 use crate::audio::ANALYSIS_RATE_HZ;
@@ -67,6 +68,12 @@ pub struct LiveState {
     pub chain: Option<Vec<Stage>>,
     /// Why the last chain asked for could not be used.
     pub chain_error: Option<String>,
+    /// Explain each prediction's winner (as fast as the explaining thread goes).
+    pub saliency_on: bool,
+    /// The latest explanation, and how many have come.
+    pub saliency: Option<LiveSaliency>,
+    pub saliency_version: u64,
+    pub saliency_error: Option<String>,
 }
 
 impl LiveState {
@@ -103,7 +110,7 @@ impl LiveSession {
     /// the analysis thread, so a device or file error arrives as [`LiveState::ended`].
     pub fn start(input: LiveInput, model: Option<ModelSource>, config: LiveConfig) -> Result<LiveSession, String> {
         let analyser = LiveAnalyser::new(config).map_err(|e| e.to_string())?;
-        let predictor = model.map(|m| Predictor::open(&m).map_err(|e| e.to_string())).transpose()?;
+        let predictor = model.as_ref().map(|m| Predictor::open(m).map_err(|e| e.to_string())).transpose()?;
         let classes = predictor
             .as_ref()
             .and_then(|p| p.model.meta.schema.heads.iter().find(|h| h.name == "instrument"))
@@ -120,17 +127,24 @@ impl LiveSession {
             chain_request: None,
             chain: None,
             chain_error: None,
+            saliency_on: false,
+            saliency: None,
+            saliency_version: 0,
+            saliency_error: None,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        let windows = match predictor {
-            Some(predictor) => {
+        let windows = match (predictor, model) {
+            (Some(predictor), Some(model)) => {
                 let (tx, rx) = sync_channel::<Window>(1);
-                let state = state.clone();
-                threads.push(spawn("live prediction", move || predict_loop(predictor, rx, &state))?);
+                let (explain_tx, explain_rx) = sync_channel::<SaliencyRequest>(1);
+                let st = state.clone();
+                threads.push(spawn("live saliency", move || saliency_loop(model, explain_rx, &st))?);
+                let st = state.clone();
+                threads.push(spawn("live prediction", move || predict_loop(predictor, rx, explain_tx, &st))?);
                 Some(tx)
             }
-            None => None,
+            _ => None,
         };
         let (st, flag, source) = (state.clone(), stop.clone(), input.clone());
         threads.push(spawn("live analysis", move || analysis_loop(&source, &st, &flag, windows))?);
@@ -141,6 +155,11 @@ impl LiveSession {
     pub fn state(&self) -> MutexGuard<'_, LiveState> {
         // A thread that panicked while holding the lock left data a reader can still show.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Explains each prediction's winner from now on (or stops).
+    pub fn set_saliency(&self, on: bool) {
+        self.state().saliency_on = on;
     }
 
     /// Hears the stream through `chain` (its values drawn from the seed) from now on, in the
@@ -171,7 +190,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
         .map_err(|e| format!("the {name} thread could not start: {e}"))
 }
 
-fn lock(state: &Mutex<LiveState>) -> MutexGuard<'_, LiveState> {
+pub(super) fn lock(state: &Mutex<LiveState>) -> MutexGuard<'_, LiveState> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -254,7 +273,12 @@ fn analysis_loop(input: &LiveInput, state: &Mutex<LiveState>, stop: &AtomicBool,
     }
 }
 
-fn predict_loop(mut predictor: Predictor, windows: Receiver<Window>, state: &Mutex<LiveState>) {
+fn predict_loop(
+    mut predictor: Predictor,
+    windows: Receiver<Window>,
+    explain: SyncSender<SaliencyRequest>,
+    state: &Mutex<LiveState>,
+) {
     for w in windows {
         let peak = w.samples.iter().fold(0.0f32, |p, x| p.max(x.abs()));
         if peak <= 0.0 || 20.0 * peak.log10() < SILENCE_DBFS {
@@ -272,7 +296,20 @@ fn predict_loop(mut predictor: Predictor, windows: Receiver<Window>, state: &Mut
         let latency_ms = w.arrived.elapsed().as_secs_f64() * 1e3;
         let top = answer.head("instrument").map(|h| h.top.clone()).unwrap_or_default();
         let present = answer.multi.as_ref().map(|m| m.present(0, PRESENT));
+        let class = answer
+            .head("instrument")
+            .and_then(|h| h.top.first())
+            .and_then(|(name, _)| predictor.model.meta.primary_classes().iter().position(|c| c == name));
         let mut s = lock(state);
+        if s.saliency_on {
+            // What the model heard, less the silence before the stream began.
+            let at = (w.at_secs * f64::from(ANALYSIS_RATE_HZ)).round() as u64;
+            let heard = &w.samples[from..];
+            let heard = &heard[heard.len().saturating_sub(at as usize)..];
+            let start_sample = at - heard.len() as u64;
+            // Busy explaining the last one: this one goes unexplained.
+            let _ = explain.try_send(SaliencyRequest { samples: heard.to_vec(), start_sample, class });
+        }
         s.stats.prediction_latency.push(latency_ms);
         let from_secs = w.at_secs - (w.samples.len() - from) as f64 / f64::from(ANALYSIS_RATE_HZ);
         s.predictions.push_back(LivePrediction { at_secs: w.at_secs, from_secs, top, present, latency_ms });

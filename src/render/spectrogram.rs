@@ -37,7 +37,10 @@ struct Uniform {
     ring_start: f32,
     ring_offset: u32,
     capacity: u32,
-    _pad: u32,
+    overlay_first: i32,
+    overlay_columns: u32,
+    opaque: u32,
+    _pad: [u32; 2],
 }
 
 /// Pipeline and colormap atlas, built once per target format.
@@ -60,6 +63,8 @@ pub struct SpectrogramLayer {
     frame_step: u32,
     /// For a ring layer (live views): where its held columns start.
     ring: Option<RingWindow>,
+    /// A ring layer's overlay: the global column of its first column, and its columns.
+    ring_overlay: Option<(u64, u32)>,
 }
 
 /// The columns a ring layer holds: global indices `start..start + held`, column `start` in slot
@@ -136,6 +141,7 @@ impl SpectrogramRenderer {
             columns,
             frame_step: frame_step as u32,
             ring: None,
+            ring_overlay: None,
         }
     }
 
@@ -160,6 +166,7 @@ impl SpectrogramRenderer {
             columns: capacity.max(1) as u32,
             frame_step: 1,
             ring: Some(RingWindow { start: 0, held: 0 }),
+            ring_overlay: None,
         }
     }
 
@@ -228,6 +235,31 @@ impl SpectrogramRenderer {
         Ok(())
     }
 
+    /// Sets a ring layer's overlay: `overlay`'s frames (values in [-1, 1], its bins the layer's)
+    /// tint global columns `first_column..`; None removes it.
+    pub fn set_ring_overlay(
+        &self,
+        device: &wgpu::Device,
+        layer: &mut SpectrogramLayer,
+        first_column: u64,
+        overlay: Option<&Spectrogram>,
+    ) -> Result<(), String> {
+        if layer.ring.is_none() {
+            return Err("not a ring layer".into());
+        }
+        if let Some(o) = overlay
+            && o.bins as u32 != layer.bins
+        {
+            return Err(format!("an overlay of {} bins on a ring of {} bins", o.bins, layer.bins));
+        }
+        let values = overlay.map_or_else(|| vec![0.0f32], |o| o.values.clone());
+        let buffer = storage_buffer(device, "spectrogram overlay", &values);
+        layer.bind_group = self.bind_group(device, &layer.uniform, &layer.values, &buffer);
+        layer.has_overlay = overlay.is_some();
+        layer.ring_overlay = overlay.map(|o| (first_column, o.frames as u32));
+        Ok(())
+    }
+
     /// Writes this frame's window and colours; call before the render pass that paints it.
     pub fn prepare(&self, queue: &wgpu::Queue, layer: &SpectrogramLayer, params: &SpectrogramParams) {
         let rows = Colormap::ALL.len() as f32;
@@ -247,16 +279,26 @@ impl SpectrogramRenderer {
             ring_start: 0.0,
             ring_offset: 0,
             capacity: layer.columns,
-            _pad: 0,
+            overlay_first: 0,
+            overlay_columns: layer.columns,
+            opaque: 0,
+            _pad: [0; 2],
         };
         let uniform = match layer.ring {
             None => uniform,
-            Some(r) => Uniform {
-                columns: r.held,
-                ring_start: r.start as f32,
-                ring_offset: (r.start % u64::from(layer.columns)) as u32,
-                ..uniform
-            },
+            Some(r) => {
+                let (first, columns) = layer.ring_overlay.unwrap_or((0, 0));
+                Uniform {
+                    columns: r.held,
+                    ring_start: r.start as f32,
+                    ring_offset: (r.start % u64::from(layer.columns)) as u32,
+                    overlay_first: (first as i64 - r.start as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+                    overlay_columns: columns,
+                    // A live view draws its own backing: one fill per pixel, not two.
+                    opaque: 1,
+                    ..uniform
+                }
+            }
         };
         queue.write_buffer(&layer.uniform, 0, bytemuck::bytes_of(&uniform));
     }

@@ -456,16 +456,24 @@ impl eframe::App for Workbench {
         self.route(Some(ctx));
     }
 
+    /// The panels' colour: they are drawn unfilled over it (below), so each pixel is filled
+    /// once, not twice; on a CPU rasteriser (lavapipe) fills are most of a frame's cost.
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        egui::Panel::left("clips").default_size(280.0).show(ui, |ui| {
+        let style = ui.style().clone();
+        let side = || egui::Frame::side_top_panel(&style).fill(egui::Color32::TRANSPARENT);
+        egui::Panel::top("toolbar").frame(side()).show(ui, |ui| self.toolbar_ui(ui));
+        egui::Panel::bottom("status").frame(side()).show(ui, |ui| self.status_ui(ui));
+        egui::Panel::left("clips").frame(side()).default_size(280.0).show(ui, |ui| {
             self.clip.list_ui(ui, &mut self.effects);
             ui.separator();
             self.data.browser_ui(ui, &mut self.effects);
         });
         if self.mode == Mode::Clip {
-            egui::Panel::right("degrade").default_size(300.0).show(ui, |ui| {
+            egui::Panel::right("degrade").frame(side()).default_size(300.0).show(ui, |ui| {
                 // Its own id scope: predictions arriving change how many widgets it draws, which
                 // must not shift the ids of the sliders below (a drag in progress would drop).
                 let chain_on = self.degrade.panel.enabled;
@@ -475,7 +483,7 @@ impl eframe::App for Workbench {
             });
         }
         if self.mode == Mode::Live {
-            egui::Panel::right("live").default_size(300.0).show(ui, |ui| {
+            egui::Panel::right("live").frame(side()).default_size(300.0).show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     ui.push_id("live", |ui| self.live.panel_ui(ui, &mut self.effects));
                     ui.separator();
@@ -483,7 +491,8 @@ impl eframe::App for Workbench {
                 });
             });
         }
-        egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
+        let central = egui::Frame::central_panel(&style).fill(egui::Color32::TRANSPARENT);
+        egui::CentralPanel::default().frame(central).show(ui, |ui| self.central_ui(ui));
         self.route(Some(ui.ctx()));
     }
 

@@ -108,6 +108,18 @@ pub fn write_live(render_state: &RenderState, slot: Slot, first: u64, values: &[
     });
 }
 
+/// Tints global columns `first_column..` of a live ring with `overlay` (its bins the ring's,
+/// values in [-1, 1]), or removes the tint.
+pub fn set_live_overlay(render_state: &RenderState, slot: Slot, first_column: u64, overlay: Option<&Spectrogram>) {
+    with_views(render_state, |views| {
+        if let Some(Layer::Spectrogram(layer)) = views.layers.get_mut(&slot)
+            && let Err(e) = views.spectrogram.set_ring_overlay(&render_state.device, layer, first_column, overlay)
+        {
+            log::debug!("live saliency for {slot:?} skipped: {e}");
+        }
+    });
+}
+
 /// Tints the spectrogram in `slot` with `overlay` (same grid, values in [-1, 1]), or removes the
 /// tint. A slot holding something else, or an overlay of another shape, is left as it is.
 pub fn set_overlay(render_state: &RenderState, slot: Slot, overlay: Option<&Spectrogram>) {

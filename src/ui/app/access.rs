@@ -300,6 +300,16 @@ impl Workbench {
         &mut self.live.window
     }
 
+    /// Turns the live saliency tint on or off, as its checkbox does.
+    pub fn show_live_saliency(&mut self, on: bool) {
+        self.live.saliency = on;
+    }
+
+    /// What the live saliency tint shows, once an explanation has arrived.
+    pub fn live_saliency_shown(&self) -> Option<&str> {
+        self.live.saliency_shown()
+    }
+
     /// Keeps the selected (or visible) stretch as a clip, as K does.
     pub fn keep_live(&mut self) {
         self.live.keep(&mut self.effects);

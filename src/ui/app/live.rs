@@ -97,6 +97,12 @@ pub struct LiveMode {
     /// The degradation chain last sent to the stream, and what it is heard through now.
     sent_chain: Option<(ChainSpec, u64)>,
     chain_heard: Option<String>,
+    /// Tint the views where the model looks, and how strongly.
+    pub saliency: bool,
+    pub saliency_opacity: f32,
+    /// The explanation shown (its version), and what it explained.
+    saliency_version: u64,
+    saliency_shown: Option<String>,
 }
 
 impl LiveMode {
@@ -125,11 +131,19 @@ impl LiveMode {
             layout: None,
             sent_chain: None,
             chain_heard: None,
+            saliency: false,
+            saliency_opacity: 0.6,
+            saliency_version: 0,
+            saliency_shown: None,
         }
     }
 
     pub fn now_secs(&self) -> f64 {
         self.now_secs
+    }
+
+    pub fn saliency_shown(&self) -> Option<&str> {
+        self.saliency_shown.as_deref()
     }
 
     pub fn has_ended(&self) -> bool {
@@ -156,6 +170,7 @@ impl LiveMode {
         match LiveSession::start(input.clone(), model, self.config) {
             Ok(session) => {
                 self.classes = session.classes.clone();
+                session.set_saliency(self.saliency);
                 self.session = Some(session);
                 self.generation += 1;
                 self.window.frozen_at = None;
@@ -167,6 +182,8 @@ impl LiveMode {
                 self.frames = FrameTimes::default();
                 self.sent_chain = None;
                 self.chain_heard = None;
+                self.saliency_version = 0;
+                self.saliency_shown = None;
                 fx.info(format!("Listening to {}", input.describe()));
             }
             Err(e) => fx.error(format!("{}: {e}", input.describe())),
@@ -236,6 +253,32 @@ impl LiveMode {
         });
         if let Some(e) = state.chain_error.take() {
             fx.error(format!("the live chain: {e}"));
+        }
+        if let Some(e) = state.saliency_error.take() {
+            fx.error(format!("the live saliency: {e}"));
+        }
+        state.saliency_on = self.saliency;
+        if state.saliency_version != self.saliency_version {
+            self.saliency_version = state.saliency_version;
+            if let (Some(sal), Some(rs)) = (state.saliency.as_ref(), render_state)
+                && self.saliency
+            {
+                gpu_views::set_live_overlay(rs, Slot::LiveStft, sal.first_column, Some(&sal.stft));
+                gpu_views::set_live_overlay(rs, Slot::LiveCqt, sal.first_column, Some(&sal.cqt));
+                self.saliency_shown = Some(format!(
+                    "{} at {:.2} s ({:.0} ms)",
+                    sal.class_name.replace('_', " "),
+                    sal.at_secs,
+                    sal.millis
+                ));
+            }
+        }
+        if !self.saliency
+            && self.saliency_shown.take().is_some()
+            && let Some(rs) = render_state
+        {
+            gpu_views::set_live_overlay(rs, Slot::LiveStft, 0, None);
+            gpu_views::set_live_overlay(rs, Slot::LiveCqt, 0, None);
         }
         let ended = state.ended.clone();
         drop(state);
@@ -328,6 +371,7 @@ impl LiveMode {
             now_secs: self.now_secs,
             oldest_secs: self.oldest_secs,
             top_db: self.top_db,
+            overlay_opacity: if self.saliency { self.saliency_opacity } else { 0.0 },
             predictions: &self.predictions,
             classes: &self.classes,
         };
@@ -371,9 +415,16 @@ impl LiveMode {
             block_to_pixel_ms: self.frames.block_to_pixel.quantile(0.5),
             selection_secs: self.window.selection.map(|[a, b]| b - a),
             chain: self.chain_heard.as_deref(),
+            saliency_shown: self.saliency_shown.as_deref(),
         };
         use crate::ui::live::panel::{PanelAction, panel_ui};
-        match panel_ui(ui, &view, &mut self.device, &mut self.predict) {
+        let choices = crate::ui::live::panel::Choices {
+            device: &mut self.device,
+            predict: &mut self.predict,
+            saliency: &mut self.saliency,
+            saliency_opacity: &mut self.saliency_opacity,
+        };
+        match panel_ui(ui, &view, choices) {
             PanelAction::None => {}
             PanelAction::StartDevice(device) => self.start(LiveInput::Device(device), fx),
             PanelAction::ChooseFile => fx.push(Effect::Dialog(super::Dialog::LiveFile)),

@@ -32,14 +32,20 @@ pub struct PanelView<'a> {
     pub selection_secs: Option<f64>,
     /// The stages the stream is heard through, when a chain is applied.
     pub chain: Option<&'a str>,
+    /// What the saliency tint shows, once it shows something.
+    pub saliency_shown: Option<&'a str>,
 }
 
-pub fn panel_ui(
-    ui: &mut egui::Ui,
-    view: &PanelView<'_>,
-    device: &mut Option<String>,
-    predict: &mut bool,
-) -> PanelAction {
+/// What the panel lets the user choose.
+pub struct Choices<'a> {
+    pub device: &'a mut Option<String>,
+    pub predict: &'a mut bool,
+    pub saliency: &'a mut bool,
+    pub saliency_opacity: &'a mut f32,
+}
+
+pub fn panel_ui(ui: &mut egui::Ui, view: &PanelView<'_>, choices: Choices<'_>) -> PanelAction {
+    let Choices { device, predict, saliency, saliency_opacity } = choices;
     let mut action = PanelAction::None;
     ui.heading("Live");
     match view.devices {
@@ -129,6 +135,15 @@ pub fn panel_ui(
         None => {
             ui.label("-");
         }
+    }
+    ui.horizontal(|ui| {
+        ui.add_enabled(*predict, egui::Checkbox::new(saliency, "saliency")).on_hover_text(
+            "Tint the views where the model finds its evidence for what it hears (integrated gradients)",
+        );
+        ui.add_enabled(*saliency, egui::Slider::new(saliency_opacity, 0.0..=1.0).text("opacity"));
+    });
+    if *saliency {
+        ui.small(view.saliency_shown.map_or("explaining…".into(), |s| format!("explained: {s}")));
     }
     ui.separator();
     ui.strong("Measured");

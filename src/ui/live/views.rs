@@ -26,6 +26,8 @@ pub struct LiveView<'a> {
     pub oldest_secs: f64,
     /// The loudest recent dB of the STFT and the CQT: the top of their colour ranges.
     pub top_db: [f32; 2],
+    /// How strongly the saliency tints the STFT and CQT (0: not at all).
+    pub overlay_opacity: f32,
     pub predictions: &'a [LivePrediction],
     pub classes: &'a [String],
 }
@@ -83,8 +85,11 @@ pub fn live_views_ui(
     let stft = stft_grid();
     let stft_bins = [stft.hz_to_bin(window.stft_hz[0]), stft.hz_to_bin(window.stft_hz[1])];
 
-    for rect in &rects[..3] {
-        painter.rect_filled(*rect, 2.0, Color32::from_gray(20));
+    // With the GPU, the views draw their own backing (one fill a pixel, not two).
+    if !gpu {
+        for rect in &rects[..3] {
+            painter.rect_filled(*rect, 2.0, Color32::from_gray(20));
+        }
     }
     if gpu {
         let wave = EnvelopeParams {
@@ -103,7 +108,7 @@ pub fn live_views_ui(
                 bins: [bins[0] as f32, bins[1] as f32],
                 db_range: [top - colors.range_db.max(1.0), top],
                 colormap: colors.colormap,
-                overlay_opacity: 0.0,
+                overlay_opacity: view.overlay_opacity,
             };
             painter.add(view_shape(rect, slot, SlotParams::Spectrogram(params)));
         }
