@@ -71,6 +71,32 @@ fn a_file_played_as_live_puts_a_tone_in_its_rows_at_its_time() {
 }
 
 #[test]
+fn a_chain_degrades_the_stream_the_views_see() {
+    use timbrescope::degrade::chain::{Param, StageSpec};
+    use timbrescope::degrade::noise::NoiseColor;
+    let dir = tempfile::tempdir().unwrap();
+    let path = tone_file(dir.path(), 2.5, 0.0);
+    let session = LiveSession::start(LiveInput::File { path, looped: false }, None, LiveConfig::default()).unwrap();
+    // White noise at 0 dB SNR: far from the tone, the STFT rises from the floor to the noise.
+    let chain = timbrescope::degrade::ChainSpec {
+        stage_probability: None,
+        stage: vec![StageSpec::Noise { color: NoiseColor::White, snr_db: Param::Fixed(0.0) }],
+    };
+    session.set_chain(Some((chain, 7)));
+    play_out(&session, Duration::from_secs(20));
+    let state = session.state();
+    assert_eq!(state.chain.as_ref().map(|c| c[0].kind()), Some("noise"));
+    assert_eq!(state.stats.dropped_blocks, 0);
+    // Column 100 (1.6 s): the tone still in its bin, and bin 400 (6.25 kHz) well above the
+    // clean tone's floor (-100 dB), within a few dB of where white noise of the tone's power sits.
+    let col = state.analyser.stft.column(100).unwrap();
+    assert_eq!(argmax(col), 28);
+    assert!(col[400] > -60.0, "bin 400 at {} dB", col[400]);
+    // The stream lost nothing to the chain but what still waits for its 64-ms chunk.
+    assert!(state.analyser.samples.end() > 40_000 - 1024, "{}", state.analyser.samples.end());
+}
+
+#[test]
 fn the_running_prediction_names_a_demo_note_within_the_latency() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("assets/demo/violin_A4.wav");

@@ -221,34 +221,48 @@ fn analysis_loop(input: &LiveInput, state: &Mutex<LiveState>, stop: &AtomicBool,
             }
         };
         let cpu = Instant::now();
-        let mut s = lock(state);
-        if let Some(request) = s.chain_request.take() {
+        // A chain is applied outside the lock: an Opus stage takes milliseconds a chunk, and the
+        // window must not wait on it.
+        let request = lock(state).chain_request.take();
+        if let Some(request) = request {
+            let pending = chain.take().map(LiveChain::into_pending);
+            let made = request.map(|(spec, seed)| LiveChain::new(&spec, seed, ANALYSIS_RATE_HZ));
+            let mut s = lock(state);
             // Samples waiting in the old chain go on clean, so the stream loses nothing.
-            if let Some(old) = chain.take() {
-                s.analyser.push(&old.into_pending());
+            if let Some(pending) = pending {
+                s.analyser.push(&pending);
             }
-            chain = request.and_then(|(spec, seed)| match LiveChain::new(&spec, seed, ANALYSIS_RATE_HZ) {
-                Ok(c) => Some(c),
-                Err(e) => {
+            chain = match made {
+                None => None,
+                Some(Ok(c)) => Some(c),
+                Some(Err(e)) => {
                     s.chain_error = Some(e.to_string());
                     None
                 }
-            });
+            };
             s.chain = chain.as_ref().map(|c| c.stages().to_vec());
         }
-        for block in &blocks {
-            s.peak = block.samples.iter().fold(s.peak, |p, x| p.max(x.abs()));
-            let heard = match chain.as_mut().map(|c| c.push(&block.samples)) {
+        let mut chain_error = None;
+        let heard: Vec<Vec<f32>> = blocks
+            .iter()
+            .map(|block| match chain.as_mut().map(|c| c.push(&block.samples)) {
                 None => block.samples.clone(),
                 Some(Ok(degraded)) => degraded,
                 Some(Err(e)) => {
-                    s.chain_error = Some(e.to_string());
-                    s.chain = None;
+                    chain_error = Some(e.to_string());
                     chain = None;
                     block.samples.clone()
                 }
-            };
-            s.analyser.push(&heard);
+            })
+            .collect();
+        let mut s = lock(state);
+        if let Some(e) = chain_error {
+            s.chain_error = Some(e);
+            s.chain = None;
+        }
+        for (block, heard) in blocks.iter().zip(&heard) {
+            s.peak = block.samples.iter().fold(s.peak, |p, x| p.max(x.abs()));
+            s.analyser.push(heard);
             s.newest_arrival = Some(block.arrived);
             let done = Instant::now();
             s.stats.block_latency.push(done.duration_since(block.arrived).as_secs_f64() * 1e3);

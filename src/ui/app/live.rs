@@ -291,7 +291,12 @@ impl LiveMode {
             }
             self.ended = Some(end);
         }
-        ctx.request_repaint();
+        if self.ended.is_none() {
+            ctx.request_repaint();
+        } else {
+            // Stopped: only a last answer or explanation may still come; no need to draw at 30/s.
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
     }
 
     /// Hears the stream through the degradation panel's chain while it is applied.
