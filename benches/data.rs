@@ -12,9 +12,9 @@ use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::data::synth::{SynthOptions, synthesize};
 use timbrescope::features::Analyzer;
 use timbrescope::learn::TrainConfig;
-use timbrescope::learn::batch::NoteSource;
-use timbrescope::learn::inputs::{Standardizer, raw_views};
-use timbrescope::learn::store::{BuildOptions, Store, StoreSettings, build};
+use timbrescope::learn::notes::batch::NoteSource;
+use timbrescope::learn::notes::inputs::{Standardizer, raw_views};
+use timbrescope::learn::notes::store::{BuildOptions, Store, StoreSettings, build};
 
 const FLUID_SF2: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 

@@ -13,8 +13,8 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group};
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
-use timbrescope::learn::embed::Matrix;
-use timbrescope::learn::projection::{Gradient, knn_purity, neighbourhood_kept, pca, tsne_with};
+use timbrescope::learn::explanation::embed::Matrix;
+use timbrescope::learn::explanation::projection::{Gradient, knn_purity, neighbourhood_kept, pca, tsne_with};
 
 const NOTES: usize = 4000;
 const DIMS: usize = 128;
@@ -73,7 +73,13 @@ fn saliency(c: &mut Criterion) {
     let mut g = c.benchmark_group("saliency");
     g.sample_size(20);
     g.bench_function("explain_4s_shipped_model", |b| {
-        b.iter(|| black_box(timbrescope::learn::saliency::explain(&mut predictor, black_box(&clip.samples), None)))
+        b.iter(|| {
+            black_box(timbrescope::learn::explanation::saliency::explain(
+                &mut predictor,
+                black_box(&clip.samples),
+                None,
+            ))
+        })
     });
     g.finish();
 }
@@ -104,7 +110,7 @@ fn map_frame(c: &mut Criterion) {
 #[cfg(feature = "gui")]
 fn whole_frame(c: &mut Criterion, points: &[[f32; 2]]) {
     use eframe::egui;
-    use timbrescope::learn::embed::{EmbeddingMeta, Embeddings, Matrix};
+    use timbrescope::learn::explanation::embed::{EmbeddingMeta, Embeddings, Matrix};
     use timbrescope::ui::{Mode, Workbench};
     let n = points.len();
     let rows: Vec<Vec<f32>> = points.iter().map(|p| p.to_vec()).collect();
@@ -169,7 +175,7 @@ criterion_group!(benches, projection, map_frame, saliency);
 
 fn main() {
     // SAFETY: the first statement of main: no other thread exists yet.
-    unsafe { timbrescope::learn::park_candle_helpers() };
+    unsafe { timbrescope::learn::network::runtime::park_candle_helpers() };
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -13,19 +13,19 @@ use candle_core::{Device, Tensor};
 use criterion::{Criterion, criterion_group};
 use rand::{Rng as _, SeedableRng as _};
 use timbrescope::features::Analyzer;
-use timbrescope::learn::augment::{FeatureAugment, NoiseBank, PitchShift, PitchShiftConfig, RoomBank};
-use timbrescope::learn::batch::BatchInputs;
-use timbrescope::learn::config::TrainConfig;
-use timbrescope::learn::fused::dense;
-use timbrescope::learn::inputs::note_power;
-use timbrescope::learn::inputs::{InputShape, NOTE_SAMPLES, NoteInputs, Standardizer, raw_views};
-use timbrescope::learn::loss::nt_xent;
-use timbrescope::learn::model::{Classes, ModelSpec, build};
-use timbrescope::learn::on_workers;
-use timbrescope::learn::optim::AdamW;
-use timbrescope::learn::score::{SoftTargets, mtl_loss};
-use timbrescope::learn::store::StoredNote;
-use timbrescope::learn::vote::Voter;
+use timbrescope::learn::network::fused::dense;
+use timbrescope::learn::network::loss::nt_xent;
+use timbrescope::learn::network::model::{Classes, ModelSpec, build};
+use timbrescope::learn::network::optim::AdamW;
+use timbrescope::learn::network::runtime::on_workers;
+use timbrescope::learn::notes::augment::{FeatureAugment, NoiseBank, PitchShift, PitchShiftConfig, RoomBank};
+use timbrescope::learn::notes::batch::BatchInputs;
+use timbrescope::learn::notes::inputs::note_power;
+use timbrescope::learn::notes::inputs::{InputShape, NOTE_SAMPLES, NoteInputs, Standardizer, raw_views};
+use timbrescope::learn::notes::store::StoredNote;
+use timbrescope::learn::scoring::score::{SoftTargets, mtl_loss};
+use timbrescope::learn::scoring::vote::Voter;
+use timbrescope::learn::training::config::TrainConfig;
 
 /// The cached views' bins (STFT 1024-point, CQT 761 bins at 96 per octave).
 const RAW_STFT_BINS: usize = 513;
@@ -50,7 +50,7 @@ fn learn(c: &mut Criterion) {
         cqt_bins: shape.cqt_bins,
         classes: classes.clone(),
     };
-    timbrescope::learn::keep_freed_memory();
+    timbrescope::learn::network::runtime::keep_freed_memory();
     let dev = Device::Cpu;
     let (varmap, model) = build(&spec, 7, &dev).unwrap();
     let named = varmap.data().lock().unwrap().clone();
@@ -129,7 +129,7 @@ fn learn(c: &mut Criterion) {
             let inputs = statistics.apply(&raw_views(&mut analyzer, black_box(&clip)), &config.input);
             let p = voter.probabilities(&polyphonic, &shape, &[&inputs], &dev).unwrap();
             let rows = [(inputs.stft.as_slice(), inputs.cqt.as_slice())];
-            let x = timbrescope::learn::batch::to_tensors(&shape, &rows, &dev).unwrap();
+            let x = timbrescope::learn::notes::batch::to_tensors(&shape, &rows, &dev).unwrap();
             let masks = on_workers(|| {
                 let (_, frames) = polyphonic.embed_frames(&x.stft, &x.cqt, false)?;
                 polyphonic.mask_head().expect("built with one").source_masks(&x.stft, &frames, &[0, 0], &[3, 7])
@@ -212,7 +212,7 @@ criterion_group!(benches, learn, augment, products);
 
 fn main() {
     // SAFETY: the first statement of main: no other thread exists yet.
-    unsafe { timbrescope::learn::park_candle_helpers() };
+    unsafe { timbrescope::learn::network::runtime::park_candle_helpers() };
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group};
-use timbrescope::learn::inputs::NOTE_SAMPLES;
+use timbrescope::learn::notes::inputs::NOTE_SAMPLES;
 use timbrescope::learn::{ModelSource, Predictor};
 use timbrescope::live::{LiveAnalyser, LiveConfig};
 
@@ -47,7 +47,7 @@ criterion_group!(benches, blocks);
 
 fn main() {
     // SAFETY: the first statement of main: no other thread exists yet.
-    unsafe { timbrescope::learn::park_candle_helpers() };
+    unsafe { timbrescope::learn::network::runtime::park_candle_helpers() };
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -6,7 +6,7 @@ says):
 
     .venv/bin/python benches/torch_ref.py [--threads 2] [--min-steps 20] [--min-secs 10]
 
-The network is the Rust one (src/learn/model.rs, src/learn/layers.rs) with models/default.toml,
+The network is the Rust one (src/learn/network/model.rs, src/learn/network/layers.rs) with models/default.toml,
 on a batch of 64 seeded random inputs of the real shapes (STFT [64, 62, 128], CQT [64, 62, 190],
 uniform in [-1, 1]); benches/learn.rs times the same steps in Candle and benches/compare_torch.py
 runs both and prints the table.

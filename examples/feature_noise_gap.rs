@@ -14,12 +14,14 @@ use candle_core::Device;
 use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::degrade::ChainSpec;
 use timbrescope::degrade::noise::NoiseColor;
-use timbrescope::learn::augment::NoiseBank;
-use timbrescope::learn::batch::{Examples, NoteSource, Targets};
-use timbrescope::learn::inputs::{InputShape, RawViews, dataset_views, labelled};
-use timbrescope::learn::store::StoredNote;
-use timbrescope::learn::vote::Voter;
-use timbrescope::learn::{modelfile, score::score};
+use timbrescope::learn::network::modelfile;
+use timbrescope::learn::notes::augment::NoiseBank;
+use timbrescope::learn::notes::batch::{Examples, NoteSource, Targets};
+use timbrescope::learn::notes::inputs::{InputShape, RawViews, labelled};
+use timbrescope::learn::notes::store::StoredNote;
+use timbrescope::learn::notes::store::dataset_views;
+use timbrescope::learn::scoring::score::score;
+use timbrescope::learn::scoring::vote::Voter;
 
 fn mean_abs(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| f64::from((x - y).abs())).sum::<f64>() / a.len() as f64
@@ -81,7 +83,7 @@ fn main() -> anyhow::Result<()> {
                 classes: c.classes,
                 qualities: c.qualities,
                 descriptors: [0.0; 5],
-                library: timbrescope::learn::batch::NO_LIBRARY,
+                library: timbrescope::learn::notes::batch::NO_LIBRARY,
             }
         })
         .collect();

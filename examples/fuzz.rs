@@ -186,8 +186,8 @@ fn write_corpus(root: &Path) -> anyhow::Result<()> {
 fn tiny_model() -> anyhow::Result<Vec<u8>> {
     use candle_core::{DType, Device};
     use candle_nn::{VarBuilder, VarMap};
-    use timbrescope::learn::model::Model;
-    use timbrescope::learn::modelfile;
+    use timbrescope::learn::network::model::Model;
+    use timbrescope::learn::network::modelfile;
     let shipped = modelfile::load_shipped(&Device::Cpu)?;
     let mut meta = shipped.meta.clone();
     let m = &mut meta.spec.model;

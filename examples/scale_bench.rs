@@ -20,7 +20,7 @@ use timbrescope::data::library::{Library, LibraryRenderer};
 use timbrescope::data::soundfont::NoteSpec;
 use timbrescope::data::taxonomy::{NSYNTH_FAMILIES, NSYNTH_SOURCES};
 use timbrescope::learn::TrainConfig;
-use timbrescope::learn::store::{BuildOptions, StoreSettings, build_from};
+use timbrescope::learn::notes::store::{BuildOptions, StoreSettings, build_from};
 
 const PITCHES: std::ops::RangeInclusive<u8> = 24..=103;
 const VELOCITIES: [u8; 5] = [25, 50, 75, 100, 127];

@@ -105,7 +105,7 @@ enum Verb {
 
 fn main() -> ExitCode {
     // SAFETY: the first statement of main: no other thread exists yet.
-    unsafe { timbrescope::learn::park_candle_helpers() };
+    unsafe { timbrescope::learn::network::runtime::park_candle_helpers() };
     // Unnamed, rayon's workers would take the name of whichever thread first uses them (the
     // batch producer's, in training), and show under it in profiles.
     let _ = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("worker-{i}")).build_global();

@@ -78,7 +78,7 @@ fn embed_and_nearest_from_the_command_line_agree_with_the_data_set() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let e = timbrescope::learn::embed::Embeddings::read(&emb).unwrap();
+    let e = timbrescope::learn::explanation::embed::Embeddings::read(&emb).unwrap();
     let test: Vec<&str> = dataset
         .notes
         .iter()

@@ -9,15 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::Device;
 use timbrescope::data::dataset::{Dataset, Split};
-use timbrescope::learn::augment::{PitchShift, PitchShiftConfig};
-use timbrescope::learn::eval::{EvalOptions, evaluate};
-use timbrescope::learn::run::{RunFolder, RunState};
-use timbrescope::learn::store::{BuildOptions, StoreSettings, build};
-use timbrescope::learn::sweep::Sweep;
-use timbrescope::learn::vote::{Voter, argmax};
-use timbrescope::learn::{
-    LearnError, Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage, modelfile, train,
-};
+use timbrescope::learn::assessment::eval::{EvalOptions, evaluate};
+use timbrescope::learn::assessment::sweep::Sweep;
+use timbrescope::learn::network::modelfile;
+use timbrescope::learn::notes::augment::{PitchShift, PitchShiftConfig};
+use timbrescope::learn::notes::store::{BuildOptions, StoreSettings, build};
+use timbrescope::learn::scoring::vote::{Voter, argmax};
+use timbrescope::learn::training::run::{RunFolder, RunState};
+use timbrescope::learn::{LearnError, Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage, train};
 
 /// The default config, shrunk so a run over ~60 notes takes seconds.
 fn tiny_config() -> TrainConfig {
@@ -185,7 +184,7 @@ fn a_tiny_run_learns_and_writes_every_file() {
     let train_split = EvalOptions::new(run.clone(), data.clone(), Split::Train);
     let clean_train = evaluate(&train_split, &|_, _| {}).unwrap();
     let sweep = Sweep::parse("snr=-30:50:20").unwrap();
-    let swept = timbrescope::learn::sweep::sweep(&train_split, &sweep, 3, &|_, _, _, _| {}).unwrap();
+    let swept = timbrescope::learn::assessment::sweep::sweep(&train_split, &sweep, 3, &|_, _, _, _| {}).unwrap();
     assert_eq!(swept.notes, clean_train.notes);
     assert_eq!(swept.clean.accuracy["acc_instrument"], clean_train.metrics["acc_instrument"]);
     let white = dir.path().join("white50.toml");
@@ -209,9 +208,11 @@ fn a_tiny_run_learns_and_writes_every_file() {
 
     // Embeddings line up with the data set: one row per test note, each labelled as the data
     // set labels it, answered as the report scored it, and read back from the file as written.
-    let embedded =
-        timbrescope::learn::embed::embed(&EvalOptions::new(run.clone(), data.clone(), Split::Test), &|_, _| {})
-            .unwrap();
+    let embedded = timbrescope::learn::explanation::embed::embed(
+        &EvalOptions::new(run.clone(), data.clone(), Split::Test),
+        &|_, _| {},
+    )
+    .unwrap();
     let opened = timbrescope::data::dataset::Dataset::open(&data).unwrap();
     assert_eq!(embedded.len(), report.notes);
     assert_eq!(
@@ -230,7 +231,7 @@ fn a_tiny_run_learns_and_writes_every_file() {
     assert_eq!(right as f64 / report.notes as f64, report.metrics["acc_instrument"]);
     let file = dir.path().join("emb.npz");
     embedded.write(&file).unwrap();
-    assert_eq!(timbrescope::learn::embed::Embeddings::read(&file).unwrap(), embedded);
+    assert_eq!(timbrescope::learn::explanation::embed::Embeddings::read(&file).unwrap(), embedded);
     let alignment = embedded.cross_view_alignment();
     assert!((-1.0..=1.0).contains(&alignment), "{alignment}");
 
@@ -430,7 +431,7 @@ fn bad_input_is_refused_before_work_starts() {
 fn the_conformer_backbone_trains_and_round_trips_through_its_file() {
     let (dir, data) = tiny_data();
     let mut config = tiny_config();
-    config.model.backbone = timbrescope::learn::config::Backbone::Conformer;
+    config.model.backbone = timbrescope::learn::network::model::Backbone::Conformer;
     (config.model.heads, config.model.conformer_blocks) = (4, 1);
     config.mtl.epochs = 2;
     // Never shifted in training, but voting over a semitone either way: the file carries it.
@@ -449,7 +450,7 @@ fn the_conformer_backbone_trains_and_round_trips_through_its_file() {
     let b = Predictor::load(&model).unwrap().predict(&samples, 3).unwrap();
     assert_eq!(a, b);
     let loaded = modelfile::load(&model, &Device::Cpu).unwrap();
-    assert_eq!(loaded.meta.spec.model.backbone, timbrescope::learn::config::Backbone::Conformer);
+    assert_eq!(loaded.meta.spec.model.backbone, timbrescope::learn::network::model::Backbone::Conformer);
     assert_eq!(loaded.meta.shift_votes, 1);
 }
 
@@ -532,8 +533,9 @@ fn two_libraries_train_with_the_adversary_and_cross_library_pairs_and_are_probed
         timbrescope::data::synth::SynthOptions { train_banks: 2, ..common::tiny_data::options(&[a, b], &data) };
     timbrescope::data::synth::synthesize(&options_synth, &|_, _| {}).unwrap();
     let mut config = tiny_config();
-    config.ssl.positives = timbrescope::learn::config::Positives::OtherLibrary;
-    config.mtl.library_adversary = Some(timbrescope::learn::config::LibraryAdversary { weight: 0.5, reversal: 1.0 });
+    config.ssl.positives = timbrescope::learn::training::config::Positives::OtherLibrary;
+    config.mtl.library_adversary =
+        Some(timbrescope::learn::scoring::score::LibraryAdversary { weight: 0.5, reversal: 1.0 });
     let run = dir.path().join("run");
     train(&options(&data, &run, config, Stages::Both), &AtomicBool::new(false), &mut |_| {}).unwrap();
     let records = RunFolder::new(&run).read_metrics().unwrap();
@@ -561,8 +563,8 @@ fn two_libraries_train_with_the_adversary_and_cross_library_pairs_and_are_probed
 
 #[test]
 fn a_polyphonic_run_trains_its_heads_and_is_scored_on_mixtures() {
-    use timbrescope::learn::mixture_eval::{MixtureEvalOptions, evaluate_mixtures};
-    use timbrescope::learn::polyphony::PolyphonyConfig;
+    use timbrescope::learn::assessment::mixture_eval::{MixtureEvalOptions, evaluate_mixtures};
+    use timbrescope::learn::notes::polyphony::PolyphonyConfig;
     let (dir, data) = tiny_data();
     let run = dir.path().join("run");
     let mut config = tiny_config();

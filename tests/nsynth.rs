@@ -12,9 +12,10 @@ use common::nsynth_data::{download, tone};
 use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::data::schema::SchemaKind;
 use timbrescope::data::taxonomy::NSYNTH_FAMILIES;
-use timbrescope::learn::eval::{EvalOptions, evaluate};
-use timbrescope::learn::run::RunFolder;
-use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainOptions, TrainStage, modelfile, train};
+use timbrescope::learn::assessment::eval::{EvalOptions, evaluate};
+use timbrescope::learn::network::modelfile;
+use timbrescope::learn::training::run::RunFolder;
+use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainOptions, TrainStage, train};
 
 fn tiny_config() -> TrainConfig {
     let mut c = TrainConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/nsynth.toml")).unwrap();

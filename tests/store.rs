@@ -8,11 +8,11 @@ use std::path::Path;
 use common::tiny_data;
 use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::features::Analyzer;
-use timbrescope::learn::config::InputConfig;
-use timbrescope::learn::inputs::note_power;
-use timbrescope::learn::inputs::raw_views;
-use timbrescope::learn::moments::Moments;
-use timbrescope::learn::store::{BuildOptions, STEP_DB, STORE_DIR, Store, StoreError, StoreSettings, build};
+use timbrescope::learn::notes::inputs::InputConfig;
+use timbrescope::learn::notes::inputs::note_power;
+use timbrescope::learn::notes::inputs::raw_views;
+use timbrescope::learn::notes::moments::Moments;
+use timbrescope::learn::notes::store::{BuildOptions, STEP_DB, STORE_DIR, Store, StoreError, StoreSettings, build};
 
 fn open(root: &Path) -> Dataset {
     Dataset::open_with(root, tiny_data::taxonomy(), &Default::default()).unwrap()
@@ -35,7 +35,7 @@ fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
-fn build_tiny(dataset: &Dataset) -> timbrescope::learn::store::BuildReport {
+fn build_tiny(dataset: &Dataset) -> timbrescope::learn::notes::store::BuildReport {
     build(dataset, &settings(4), &options(), &|_, _| {}).unwrap()
 }
 
@@ -159,7 +159,7 @@ fn truncated_and_foreign_shards_are_refused_by_name_and_rebuilt() {
     first["velocity"] = serde_json::json!(first["velocity"].as_u64().unwrap() + 1);
     std::fs::write(&path, serde_json::to_string(&examples).unwrap()).unwrap();
     let second = open(&other_root);
-    let (second_dir, ..) = timbrescope::learn::store::location(&second, &settings(4)).unwrap();
+    let (second_dir, ..) = timbrescope::learn::notes::store::location(&second, &settings(4)).unwrap();
     std::fs::create_dir_all(second_dir.parent().unwrap()).unwrap();
     std::fs::rename(&store_dir, &second_dir).unwrap();
     let err = Store::open(&second, &settings(4)).err().expect("a store of another data set must not open");
@@ -181,7 +181,7 @@ fn an_interrupted_build_resumes_and_a_full_disk_leaves_only_whole_shards() {
     let limited = BuildOptions { disk_limit_bytes: Some(3 * one_shard + one_shard / 2), ..options() };
     let err = build(&dataset, &settings(4), &limited, &|_, _| {}).unwrap_err();
     assert!(matches!(err, StoreError::Full { .. }) && err.to_string().contains("shard-00003.bin"), "{err}");
-    let (store_dir, ..) = timbrescope::learn::store::location(&dataset, &settings(4)).unwrap();
+    let (store_dir, ..) = timbrescope::learn::notes::store::location(&dataset, &settings(4)).unwrap();
     assert_eq!(files_in(&store_dir), ["shard-00000.bin", "shard-00001.bin", "shard-00002.bin", "store.json"]);
     assert!(Store::open(&dataset, &settings(4)).is_err(), "an incomplete store does not open");
 
@@ -208,7 +208,7 @@ fn a_note_that_cannot_be_read_is_named_and_no_shard_is_half_written() {
     std::fs::write(dataset.audio_path(&dataset.notes[20]), b"RIFF junk").unwrap();
     let err = build(&dataset, &settings(4), &options(), &|_, _| {}).unwrap_err().to_string();
     assert!(err.contains(&dataset.notes[20].record.note_str), "{err}");
-    let (store_dir, ..) = timbrescope::learn::store::location(&dataset, &settings(4)).unwrap();
+    let (store_dir, ..) = timbrescope::learn::notes::store::location(&dataset, &settings(4)).unwrap();
     // The first shard was whole before the second met the bad note.
     assert_eq!(files_in(&store_dir), ["shard-00000.bin", "store.json"]);
 }

@@ -176,7 +176,7 @@ fn a_note_and_its_played_version_are_switched_by_b() {
 /// A tiny model with a multi-label head and a mask head, trained on the tiny notes and their
 /// mixtures; returns its model file.
 fn train_polyphonic(root: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
-    use timbrescope::learn::polyphony::PolyphonyConfig;
+    use timbrescope::learn::notes::polyphony::PolyphonyConfig;
     use timbrescope::learn::{Stages, TrainConfig, TrainOptions, train};
     let text =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.toml")).unwrap();

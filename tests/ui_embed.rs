@@ -8,7 +8,7 @@ use common::ui::step_until;
 use eframe::egui;
 use egui_kittest::Harness;
 use timbrescope::data::dataset::{Dataset, Split};
-use timbrescope::learn::embed::{EmbeddingMeta, Embeddings, Matrix};
+use timbrescope::learn::explanation::embed::{EmbeddingMeta, Embeddings, Matrix};
 use timbrescope::ui::{Mode, Workbench};
 
 fn harness() -> Harness<'static, Workbench> {

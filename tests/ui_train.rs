@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use timbrescope::learn::polyphony::PolyphonyConfig;
-use timbrescope::learn::run::RunState;
+use timbrescope::learn::notes::polyphony::PolyphonyConfig;
+use timbrescope::learn::training::run::RunState;
 use timbrescope::learn::{ModelSource, TrainConfig, TrainStage};
 use timbrescope::ui::train_panel::MixtureChoice;
 use timbrescope::ui::{Mode, Workbench};
@@ -190,8 +190,8 @@ fn a_run_that_fails_on_its_worker_is_reported_and_the_panel_starts_again() {
 
 #[test]
 fn the_leave_one_library_out_heatmap_lists_a_cells_notes_and_loads_one() {
-    use timbrescope::learn::lolo::{LoloFold, LoloReport};
-    use timbrescope::learn::run::ConfusedNote;
+    use timbrescope::learn::assessment::lolo::{LoloFold, LoloReport};
+    use timbrescope::learn::scoring::confusion::ConfusedNote;
     let dir = tempfile::tempdir().unwrap();
     let (data, _) = common::tiny_data::build(dir.path());
     let dataset = timbrescope::data::dataset::Dataset::open(&data).unwrap();

@@ -12,7 +12,7 @@
 //! stream ended early. A decoder panic on malformed data is caught and reported as corruption.
 
 use std::fs::File;
-use std::io::{self, Cursor, Read, SeekFrom};
+use std::io::{self, Cursor, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -23,45 +23,12 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
-use super::clip::{ANALYSIS_RATE_HZ, Clip};
-use super::resample::{ResampleError, StreamResampler};
+use super::clip::Clip;
+pub use super::sink::{AudioError, MAX_CLIP_SECS};
+use super::sink::{MonoSink, Rate, check_duration, read_up_to};
 use super::wav::{HoundFailure, decode_wav_hound};
 
-/// Longest clip accepted: three hours.
-pub const MAX_CLIP_SECS: f64 = 3.0 * 3600.0;
-
-/// Frames decoded per block before downmixing and resampling (hound blocks hold up to 8 times
-/// as many samples, whatever the channel count).
-pub(super) const BLOCK_FRAMES: usize = 8192;
-
-/// Output reserved up front from a header's length claim; beyond it the Vec grows as decoded,
-/// so a lying header cannot make a tiny file reserve gigabytes.
-const MAX_RESERVE_SECS: u64 = 10 * 60;
-
-/// Why a file could not become a clip. Every message starts with the file it is about.
-#[derive(Debug, thiserror::Error)]
-pub enum AudioError {
-    #[error("{path}: cannot read the file: {error}")]
-    Unreadable { path: String, error: io::Error },
-    #[error("{path}: not an audio file, or a format that is not supported ({detail})")]
-    NotAudio { path: String, detail: String },
-    #[error("{path}: unsupported sample format: {detail}")]
-    UnsupportedFormat { path: String, detail: String },
-    #[error("{path}: truncated or corrupt data: {detail}")]
-    Corrupt { path: String, detail: String },
-    #[error("{path}: contains no samples")]
-    Empty { path: String },
-    #[error("{path}: contains {count} non-finite samples (NaN or infinity)")]
-    NonFinite { path: String, count: u64 },
-    #[error("{path}: is {duration_secs:.0} s long; clips longer than 3 hours are refused")]
-    TooLong { path: String, duration_secs: f64 },
-    #[error("{path}: cannot resample: {error}")]
-    Resample { path: String, error: ResampleError },
-    #[error("{path}: cannot write the file: {error}")]
-    Write { path: String, error: io::Error },
-}
-
-/// Loads any supported audio file as a mono clip at [`ANALYSIS_RATE_HZ`].
+/// Loads any supported audio file as a mono clip at [`ANALYSIS_RATE_HZ`](super::ANALYSIS_RATE_HZ).
 pub fn load_clip(path: &Path) -> Result<Clip, AudioError> {
     load(path, Rate::Analysis)
 }
@@ -70,13 +37,6 @@ pub fn load_clip(path: &Path) -> Result<Clip, AudioError> {
 /// resampled): what the decoders give, to compare with reference decoders.
 pub fn load_clip_native(path: &Path) -> Result<Clip, AudioError> {
     load(path, Rate::Native)
-}
-
-/// The rate a decoded clip comes out at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Rate {
-    Analysis,
-    Native,
 }
 
 fn load(path: &Path, rate: Rate) -> Result<Clip, AudioError> {
@@ -146,119 +106,6 @@ fn decode_inner<S: MediaSource>(label: &str, mut source: S, rate: Rate) -> Resul
     } else {
         decode_symphonia(label, Box::new(source), rate)
     }
-}
-
-pub(super) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-/// Downmixes interleaved blocks, checks them, and feeds the streaming resampler.
-pub(super) struct MonoSink<'a> {
-    label: &'a str,
-    rate_hz: u32,
-    out_rate_hz: u32,
-    resampler: StreamResampler,
-    mono: Vec<f32>,
-    non_finite: u64,
-    max_frames: u64,
-}
-
-impl<'a> MonoSink<'a> {
-    pub(super) fn new(
-        label: &'a str,
-        rate_hz: u32,
-        expected_frames: Option<u64>,
-        rate: Rate,
-    ) -> Result<Self, AudioError> {
-        if rate_hz == 0 {
-            return Err(AudioError::Corrupt { path: label.into(), detail: "sample rate is 0 Hz".into() });
-        }
-        if let Some(frames) = expected_frames {
-            check_duration(label, frames, rate_hz)?;
-        }
-        let out_rate_hz = if rate == Rate::Native { rate_hz } else { ANALYSIS_RATE_HZ };
-        let resampler = StreamResampler::new(rate_hz, out_rate_hz)
-            .map_err(|error| AudioError::UnsupportedFormat { path: label.into(), detail: error.to_string() })?;
-        let mut sink = Self {
-            label,
-            rate_hz,
-            out_rate_hz,
-            resampler,
-            mono: Vec::with_capacity(BLOCK_FRAMES),
-            non_finite: 0,
-            max_frames: (MAX_CLIP_SECS * rate_hz as f64) as u64,
-        };
-        if let Some(frames) = expected_frames {
-            let ten_minutes_in = MAX_RESERVE_SECS * rate_hz as u64;
-            sink.resampler.reserve_for_input(frames.min(ten_minutes_in));
-        }
-        Ok(sink)
-    }
-
-    pub(super) fn push_interleaved(&mut self, interleaved: &[f32], channels: usize) -> Result<(), AudioError> {
-        let channels = channels.max(1);
-        let inv_channels = 1.0 / channels as f32;
-        self.mono.clear();
-        // Non-finite samples count as silence here, and make `finish` refuse the clip. Selects
-        // rather than branches, so the mono loop vectorises.
-        let finite = |x: f32, bad: &mut u64| {
-            let ok = x.is_finite();
-            *bad += u64::from(!ok);
-            if ok { x } else { 0.0 }
-        };
-        let mut bad = 0;
-        if channels == 1 {
-            self.mono.extend(interleaved.iter().map(|&x| finite(x, &mut bad)));
-        } else {
-            for frame in interleaved.chunks_exact(channels) {
-                let sum: f32 = frame.iter().map(|&x| finite(x, &mut bad)).sum();
-                self.mono.push(sum * inv_channels);
-            }
-        }
-        self.non_finite += bad;
-        let frames = self.resampler.frames_in() + self.mono.len() as u64;
-        if frames > self.max_frames {
-            return Err(AudioError::TooLong {
-                path: self.label.into(),
-                duration_secs: frames as f64 / self.rate_hz as f64,
-            });
-        }
-        self.resampler.push(&self.mono).map_err(|error| AudioError::Resample { path: self.label.into(), error })
-    }
-
-    pub(super) fn frames(&self) -> u64 {
-        self.resampler.frames_in()
-    }
-
-    /// The clip, and its rate.
-    pub(super) fn finish(self) -> Result<(Vec<f32>, u32), AudioError> {
-        if self.non_finite > 0 {
-            return Err(AudioError::NonFinite { path: self.label.into(), count: self.non_finite });
-        }
-        if self.resampler.frames_in() == 0 {
-            return Err(AudioError::Empty { path: self.label.into() });
-        }
-        let (label, rate_hz) = (self.label, self.out_rate_hz);
-        let samples = self.resampler.finish().map_err(|error| AudioError::Resample { path: label.into(), error })?;
-        Ok((samples, rate_hz))
-    }
-}
-
-fn check_duration(label: &str, frames: u64, rate_hz: u32) -> Result<(), AudioError> {
-    let duration_secs = frames as f64 / rate_hz as f64;
-    if duration_secs > MAX_CLIP_SECS {
-        return Err(AudioError::TooLong { path: label.into(), duration_secs });
-    }
-    Ok(())
 }
 
 fn decode_symphonia(label: &str, source: Box<dyn MediaSource + '_>, rate: Rate) -> Result<(Vec<f32>, u32), AudioError> {

@@ -10,6 +10,7 @@ pub mod load;
 pub mod playback;
 pub mod resample;
 pub mod save;
+mod sink;
 mod wav;
 
 #[cfg(feature = "audio-io")]

@@ -5,7 +5,7 @@
 
 use std::io::{self, BufReader, Read};
 
-use super::load::{AudioError, BLOCK_FRAMES, MonoSink, Rate, read_up_to};
+use super::sink::{AudioError, BLOCK_FRAMES, MonoSink, Rate, read_up_to};
 
 pub(super) enum HoundFailure {
     /// hound does not handle this WAV flavour (`malformed`: or finds its header invalid);

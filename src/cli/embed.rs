@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use timbrescope::learn::embed::embed;
-use timbrescope::learn::eval::EvalOptions;
+use timbrescope::learn::assessment::eval::EvalOptions;
+use timbrescope::learn::explanation::embed::embed;
 
 use super::learn::ModelSplit;
 use super::progress::Progress;
@@ -86,7 +86,7 @@ pub fn run_nearest(args: NearestArgs) -> anyhow::Result<()> {
         None => query_split.predicted[row] as usize,
     };
     let (nearest, distance) =
-        timbrescope::learn::embed::nearest_of_class(&train, query_split.fused.row(row), class, &args.note)
+        timbrescope::learn::explanation::embed::nearest_of_class(&train, query_split.fused.row(row), class, &args.note)
             .ok_or_else(|| anyhow::anyhow!("the training split has no note of {}", classes[class]))?;
     let out = serde_json::json!({
         "note": args.note,

@@ -9,7 +9,7 @@ use timbrescope::degrade::{ChainSpec, apply_chain};
 use timbrescope::dsp::{Scale, View};
 use timbrescope::features::{Analyzer, write_npy};
 use timbrescope::learn::Predictor;
-use timbrescope::learn::saliency::explain;
+use timbrescope::learn::explanation::saliency::explain;
 
 use super::features::ViewArg;
 
@@ -89,7 +89,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         "{} ({:.1}%): saliency of {} steps in {millis:.0} ms; log p {:.3} against {:.3} at the baseline; wrote {} [{bins}, {frames}]",
         e.class_name,
         100.0 * e.probability,
-        timbrescope::learn::saliency::STEPS,
+        timbrescope::learn::explanation::saliency::STEPS,
         e.score,
         e.baseline_score,
         args.out.display()
@@ -101,7 +101,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
 #[cfg(feature = "render")]
 fn draw(
     path: &std::path::Path,
-    e: &timbrescope::learn::saliency::Explanation,
+    e: &timbrescope::learn::explanation::saliency::Explanation,
     view: View,
     spec: &timbrescope::dsp::Spectrogram,
 ) -> anyhow::Result<()> {

@@ -88,8 +88,10 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             if let Some(note) = start.nearest
                 && let Some(dataset) = start.dataset.clone()
             {
-                let model =
-                    start.model.clone().unwrap_or_else(|| timbrescope::learn::eval::shipped_model_path().into());
+                let model = start
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| timbrescope::learn::assessment::eval::shipped_model_path().into());
                 app.open_with_nearest(model, dataset, note);
             }
             if let Some(path) = start.model {

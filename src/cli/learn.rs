@@ -8,10 +8,10 @@ use clap::Args;
 
 use super::progress::{Progress, threads};
 use timbrescope::data::dataset::Split;
-use timbrescope::learn::eval::{EvalOptions, MIN_BALANCED_NOTES, NoteStart, evaluate};
-use timbrescope::learn::mixture_eval::{MixtureEvalOptions, evaluate_mixtures};
-use timbrescope::learn::modelfile;
-use timbrescope::learn::sweep::Sweep;
+use timbrescope::learn::assessment::eval::{EvalOptions, MIN_BALANCED_NOTES, NoteStart, evaluate};
+use timbrescope::learn::assessment::mixture_eval::{MixtureEvalOptions, evaluate_mixtures};
+use timbrescope::learn::assessment::sweep::Sweep;
+use timbrescope::learn::network::modelfile;
 use timbrescope::learn::{Predictor, Stages, TrainConfig, TrainEvent, TrainOptions, parse_device, train};
 
 #[derive(Args)]
@@ -65,7 +65,7 @@ pub struct LoloArgs {
 }
 
 pub fn run_lolo(args: LoloArgs) -> anyhow::Result<()> {
-    let report = timbrescope::learn::lolo::LoloReport::gather(&args.folds)?;
+    let report = timbrescope::learn::assessment::lolo::LoloReport::gather(&args.folds)?;
     let text = serde_json::to_string_pretty(&report)?;
     timbrescope::atomic_file::write_atomically(&args.out, |w| std::io::Write::write_all(w, text.as_bytes()))
         .with_context(|| format!("cannot write {}", args.out.display()))?;
@@ -168,12 +168,12 @@ pub struct PredictArgs {
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     // This process only trains, so the allocator's thresholds may be set for training steps.
-    timbrescope::learn::keep_freed_memory();
+    timbrescope::learn::network::runtime::keep_freed_memory();
     let stage =
         Stages::parse(&args.stage).with_context(|| format!("--stage {:?}: use ssl, mtl or both", args.stage))?;
     let mut config = match &args.config {
         Some(p) => TrainConfig::load(p)?,
-        None if args.resume => TrainConfig::load(&args.run.join(timbrescope::learn::run::CONFIG_TOML))?,
+        None if args.resume => TrainConfig::load(&args.run.join(timbrescope::learn::training::run::CONFIG_TOML))?,
         None => {
             log::info!("no --config: the shipped models/default.toml");
             TrainConfig::shipped_default()
@@ -346,7 +346,7 @@ fn run_sweep(opts: &EvalOptions, sweep: &Sweep, seed: u64, out: &std::path::Path
     let progress = Progress::new("sweeping");
     let steps = sweep.values.len() + 1;
     // One bar over every step's notes.
-    let report = timbrescope::learn::sweep::sweep(opts, sweep, seed, &|k, _, d, t| {
+    let report = timbrescope::learn::assessment::sweep::sweep(opts, sweep, seed, &|k, _, d, t| {
         progress.update(k * t.max(1) + d, steps * t.max(1))
     })?;
     progress.finish();

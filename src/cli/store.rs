@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use timbrescope::data::dataset::Dataset;
 use timbrescope::learn::TrainConfig;
-use timbrescope::learn::store::{BuildOptions, StoreSettings, build};
+use timbrescope::learn::notes::store::{BuildOptions, StoreSettings, build};
 
 use super::progress::{Progress, threads};
 

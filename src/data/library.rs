@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::expressive::Controls;
+use super::controls::Controls;
 use super::gus::GusBank;
 use super::soundfont::{BankError, NoteRenderer, NoteSpec, RenderError, SoundFontBank};
 use super::stk::StkLibrary;

@@ -2,6 +2,7 @@
 //! patches) and physical models (STK) with NSynth's protocol, the NSynth-layout reader, splits,
 //! polyphonic mixtures, and a check for banks that share recordings.
 
+pub mod controls;
 pub mod dataset;
 pub mod degraded;
 pub mod demo;
@@ -15,6 +16,7 @@ pub mod nsynth;
 pub mod overlap;
 pub mod parallel;
 pub mod real;
+pub mod record;
 pub mod schema;
 pub mod soundfont;
 pub mod stk;

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::dataset::NoteRecord;
+use super::record::NoteRecord;
 use super::taxonomy::{NSYNTH_FAMILIES, NSYNTH_SOURCES, PITCH_CLASSES, Taxonomy};
 
 /// NSynth's 10 note qualities, in the order of its `qualities` flags.

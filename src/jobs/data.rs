@@ -13,7 +13,7 @@ use crate::data::expressive::copy::EXPRESSION_KEY;
 use crate::data::mixture::{MixtureFile, read_npz};
 use crate::dsp::{FrequencyAxis, Scale, Spectrogram, StftConfig, View};
 use crate::features::Analyzer;
-use crate::learn::activity::PredictedMasks;
+use crate::learn::explanation::activity::PredictedMasks;
 
 /// One cell of the instrument grid: the taxonomy's instrument and its note at the asked pitch.
 pub struct GridCell {

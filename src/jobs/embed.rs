@@ -11,9 +11,9 @@ use crate::audio::load_clip;
 use crate::data::dataset::{Split, audio_path, check_note_str};
 use crate::degrade::ChainSpec;
 use crate::features::Analyzer;
-use crate::learn::embed::{Embeddings, Matrix, embed_through, nearest_of_class};
-use crate::learn::eval::EvalOptions;
-use crate::learn::projection::{Method, pca, tsne};
+use crate::learn::assessment::eval::EvalOptions;
+use crate::learn::explanation::embed::{Embeddings, Matrix, embed_through, nearest_of_class};
+use crate::learn::explanation::projection::{Method, pca, tsne};
 
 /// Which rows a map places.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::worker::{Context, Job, Worker};
-use crate::learn::activity::{Activity, PredictedMasks, activity};
-use crate::learn::saliency::{Explanation, explain};
+use crate::learn::explanation::activity::{Activity, PredictedMasks, activity};
+use crate::learn::explanation::saliency::{Explanation, explain};
 use crate::learn::{ModelSource, Prediction, Predictor};
 
 /// Which version of the clip in the views a prediction is for.

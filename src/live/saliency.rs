@@ -2,14 +2,12 @@
 //! the stretch it heard, on the live views' grid, computed on a thread of its own (a few hundred
 //! milliseconds each, so it follows the stream as fast as it can and never holds a prediction).
 
-use std::sync::Mutex;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
-use super::session::{LiveState, lock};
 use crate::audio::ANALYSIS_RATE_HZ;
 use crate::dsp::{CqtConfig, FrequencyAxis, Scale, Spectrogram, StftConfig, View};
-use crate::learn::saliency::explain;
+use crate::learn::explanation::saliency::explain;
 use crate::learn::{ModelSource, Predictor};
 
 /// One explanation, on the live views' grid.
@@ -52,8 +50,13 @@ fn grid(view: View, len: usize) -> Spectrogram {
     }
 }
 
-/// Explains each request with a model of its own, loaded on the first one.
-pub fn saliency_loop(model: ModelSource, requests: Receiver<SaliencyRequest>, state: &Mutex<LiveState>) {
+/// Explains each request with a model of its own, loaded on the first one, and hands each
+/// explanation (or why there is none) to `publish`. A model that cannot be opened ends it.
+pub fn saliency_loop(
+    model: ModelSource,
+    requests: Receiver<SaliencyRequest>,
+    mut publish: impl FnMut(Result<LiveSaliency, String>),
+) {
     let mut predictor: Option<Predictor> = None;
     for r in requests {
         let p = match predictor.as_mut() {
@@ -61,7 +64,7 @@ pub fn saliency_loop(model: ModelSource, requests: Receiver<SaliencyRequest>, st
             None => match Predictor::open(&model) {
                 Ok(p) => predictor.insert(p),
                 Err(e) => {
-                    lock(state).saliency_error = Some(e.to_string());
+                    publish(Err(e.to_string()));
                     return;
                 }
             },
@@ -70,7 +73,7 @@ pub fn saliency_loop(model: ModelSource, requests: Receiver<SaliencyRequest>, st
         let e = match explain(p, &r.samples, r.class) {
             Ok(e) => e,
             Err(e) => {
-                lock(state).saliency_error = Some(e.to_string());
+                publish(Err(e.to_string()));
                 continue;
             }
         };
@@ -86,8 +89,6 @@ pub fn saliency_loop(model: ModelSource, requests: Receiver<SaliencyRequest>, st
             class_name: e.class_name.clone(),
             millis: start.elapsed().as_secs_f64() * 1e3,
         };
-        let mut s = lock(state);
-        s.saliency = Some(saliency);
-        s.saliency_version += 1;
+        publish(Ok(saliency));
     }
 }

@@ -18,7 +18,7 @@ use super::source::{Feed, LiveInput, SourceCounts};
 use super::stats::LiveStats;
 use crate::audio::ANALYSIS_RATE_HZ;
 use crate::degrade::{ChainSpec, Stage};
-use crate::learn::inputs::NOTE_SAMPLES;
+use crate::learn::notes::inputs::NOTE_SAMPLES;
 use crate::learn::{ModelSource, Predictor};
 
 /// Seconds between running predictions.
@@ -139,7 +139,18 @@ impl LiveSession {
                 let (tx, rx) = sync_channel::<Window>(1);
                 let (explain_tx, explain_rx) = sync_channel::<SaliencyRequest>(1);
                 let st = state.clone();
-                threads.push(spawn("live saliency", move || saliency_loop(model, explain_rx, &st))?);
+                threads.push(spawn("live saliency", move || {
+                    saliency_loop(model, explain_rx, |answer| {
+                        let mut s = lock(&st);
+                        match answer {
+                            Ok(saliency) => {
+                                s.saliency = Some(saliency);
+                                s.saliency_version += 1;
+                            }
+                            Err(e) => s.saliency_error = Some(e),
+                        }
+                    })
+                })?);
                 let st = state.clone();
                 threads.push(spawn("live prediction", move || predict_loop(predictor, rx, explain_tx, &st))?);
                 Some(tx)
@@ -190,7 +201,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
         .map_err(|e| format!("the {name} thread could not start: {e}"))
 }
 
-pub(super) fn lock(state: &Mutex<LiveState>) -> MutexGuard<'_, LiveState> {
+fn lock(state: &Mutex<LiveState>) -> MutexGuard<'_, LiveState> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -3,7 +3,7 @@
 
 use eframe::egui::{self, Align2, Color32, FontId, Pos2, Rect, Sense, Vec2};
 
-use crate::learn::activity::Activity;
+use crate::learn::explanation::activity::Activity;
 use crate::ui::views::GUTTER_PX;
 
 /// Most rows shown: the most active instruments. The strip keeps its height whatever it shows,

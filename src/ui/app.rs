@@ -12,7 +12,7 @@ use super::views::ColorSettings;
 use crate::data::demo::{demo_clips, try_load_demo};
 use crate::dsp::View;
 use crate::jobs::predict::Version;
-use crate::learn::eval::shipped_model_path;
+use crate::learn::assessment::eval::shipped_model_path;
 use crate::render::Colormap;
 
 mod access;

@@ -3,7 +3,7 @@
 
 use eframe::egui::{self, Color32, Sense, Stroke, vec2};
 
-use crate::learn::run::Confusion;
+use crate::learn::scoring::confusion::Confusion;
 
 #[derive(Clone, Debug, Default)]
 pub struct ConfusionState {

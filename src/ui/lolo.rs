@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, Color32, Sense, Stroke, vec2};
 
-use crate::learn::lolo::LoloReport;
+use crate::learn::assessment::lolo::LoloReport;
 
 #[derive(Clone, Debug, Default)]
 pub struct LoloState {

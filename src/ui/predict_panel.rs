@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32};
 
-use crate::learn::activity::Activity;
-use crate::learn::saliency::Explanation;
+use crate::learn::explanation::activity::Activity;
+use crate::learn::explanation::saliency::Explanation;
 use crate::learn::{ModelSource, Prediction};
 
 pub struct PredictPanel {

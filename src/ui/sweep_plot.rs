@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints};
 
-use crate::learn::sweep::{SweepParam, SweepReport};
+use crate::learn::assessment::sweep::{SweepParam, SweepReport};
 
 /// The report's primary head: instruments, or NSynth's families.
 fn head(report: &SweepReport) -> &'static str {
@@ -20,8 +20,8 @@ pub fn read_sweep(path: &Path) -> Result<SweepReport, String> {
     serde_json::from_str(&text).map_err(|e| format!("{} is not a sweep report: {e}", path.display()))
 }
 
-/// One plot per swept parameter, every report of it overlaid.
-pub fn sweep_ui(ui: &mut egui::Ui, reports: &[(PathBuf, SweepReport)]) {
+/// One plot per swept parameter, every report of it overlaid, report `i` in `color(i)`.
+pub fn sweep_ui(ui: &mut egui::Ui, reports: &[(PathBuf, SweepReport)], color: impl Fn(usize) -> egui::Color32) {
     for param in SweepParam::ALL {
         let of: Vec<(usize, &PathBuf, &SweepReport)> =
             reports.iter().enumerate().filter(|(_, (_, r))| r.param == param).map(|(i, (p, r))| (i, p, r)).collect();
@@ -36,7 +36,7 @@ pub fn sweep_ui(ui: &mut egui::Ui, reports: &[(PathBuf, SweepReport)]) {
             .include_y(100.0)
             .show(ui, |plot| {
                 for (i, path, report) in &of {
-                    let color = crate::ui::train_panel::run_color(*i);
+                    let color = color(*i);
                     let name =
                         path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into());
                     let points: Vec<[f64; 2]> =

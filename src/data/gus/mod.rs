@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 pub use patch::{Patch, PatchError};
 pub use voice::PatchOptions;
 
-use super::expressive::Controls;
+use super::controls::Controls;
 use super::soundfont::{BankError, NoteSpec, RenderError};
 
 /// `source` lines nest at most this deep, so a file that includes itself is refused.

@@ -5,7 +5,7 @@
 //! and tremolo are not applied, so every library's notes are rendered without modulation alike.
 
 use super::patch::{MODE_ENVELOPE, MODE_LOOPING, MODE_PINGPONG, MODE_SUSTAIN, Patch, PatchSample};
-use crate::data::expressive::Controls;
+use crate::data::controls::Controls;
 use crate::data::soundfont::NoteSpec;
 
 /// A patch sample is scaled to peak here at velocity 127 (TiMidity normalises each sample's peak

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use thiserror::Error;
 
-use super::expressive::{CONTROL_BLOCK, Controls};
+use super::controls::{CONTROL_BLOCK, Controls};
 use crate::audio::ANALYSIS_RATE_HZ;
 
 mod check;

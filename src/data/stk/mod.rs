@@ -18,7 +18,7 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use super::expressive::{CONTROL_BLOCK, Controls};
+use super::controls::{CONTROL_BLOCK, Controls};
 use super::soundfont::{BankError, NoteSpec, RenderError, check_note};
 use crate::audio::resample::resample;
 

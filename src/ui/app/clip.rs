@@ -7,6 +7,7 @@ use std::sync::Arc;
 use eframe::egui::{self, Key, Modifiers};
 use eframe::egui_wgpu::RenderState;
 
+use super::compare::Compare;
 use super::{Effect, Effects};
 use crate::audio::Clip;
 use crate::audio::playback::Playback;
@@ -33,7 +34,7 @@ pub(super) struct Look<'a> {
     pub overlay_opacity: f32,
     /// Which instruments the model hears when, drawn under the views while a model is loaded
     /// (the inner None: not yet known for this clip).
-    pub activity: Option<Option<&'a crate::learn::activity::Activity>>,
+    pub activity: Option<Option<&'a crate::learn::explanation::activity::Activity>>,
 }
 
 pub(super) struct ClipViews {
@@ -61,7 +62,7 @@ pub(super) struct ClipViews {
     pub play_when_shown: bool,
     /// The training note nearest the clip (from the confusion matrix), and whether the views show
     /// it (B) rather than the clip (A).
-    pub compare: Option<Arc<super::compare::Compare>>,
+    pub compare: Option<Arc<Compare>>,
     pub showing_compare: bool,
 }
 
@@ -407,5 +408,52 @@ impl ClipViews {
                 self.toggle_playback(b_side, fx);
             }
         }
+    }
+}
+
+impl ClipViews {
+    /// Shows `compare` beside the clip, on the B side of the A/B switch.
+    pub fn set_compare(&mut self, compare: Compare) {
+        self.compare = Some(Arc::new(compare));
+        self.showing_compare = false;
+    }
+
+    /// Switches between the clip and its nearest training note, playing on from the same place.
+    pub fn toggle_compare(&mut self, fx: &mut Effects) {
+        if self.compare.is_none() {
+            return;
+        }
+        let playing = self.is_playing();
+        if playing {
+            self.pause(fx);
+        }
+        self.showing_compare = !self.showing_compare;
+        if playing {
+            self.toggle_playback(None, fx);
+        }
+    }
+
+    /// The analysis the views show: the clip's, or its nearest training note's on the B side.
+    pub fn shown(&self) -> Option<&Arc<Analysis>> {
+        match &self.compare {
+            Some(c) if self.showing_compare => Some(&c.analysis),
+            _ => self.analysis.as_ref(),
+        }
+    }
+
+    /// Which of the pair the views show, A or B, as two buttons above them.
+    pub(super) fn compare_ui(&mut self, ui: &mut egui::Ui, fx: &mut Effects) {
+        let Some(c) = self.compare.clone() else { return };
+        // Wrapped: the notes' names are long, and the views must keep the panel's width.
+        ui.horizontal_wrapped(|ui| {
+            if ui.selectable_label(!self.showing_compare, &c.a_label).clicked() && self.showing_compare {
+                self.toggle_compare(fx);
+            }
+            if ui.selectable_label(self.showing_compare, &c.b_label).on_hover_text("B switches").clicked()
+                && !self.showing_compare
+            {
+                self.toggle_compare(fx);
+            }
+        });
     }
 }

@@ -63,7 +63,7 @@ impl DataMode {
         &mut self,
         rs: &eframe::egui_wgpu::RenderState,
         of: &std::path::Path,
-        masks: Option<&crate::learn::activity::PredictedMasks>,
+        masks: Option<&crate::learn::explanation::activity::PredictedMasks>,
         millis: f64,
     ) {
         let Some(view) = self.mixture.as_ref().filter(|v| v.path.as_path() == of) else { return };

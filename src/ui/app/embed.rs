@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::embed_colors::ColorBy;
+use super::embed_colors::{ColorBy, MapColors, row_of};
 use super::{Dialog, Effect, Effects};
 use crate::data::dataset::{Split, audio_path, check_note_str};
 use crate::degrade::ChainSpec;
 use crate::jobs::Report;
 use crate::jobs::embed::{EmbedEvent, EmbedJob, EmbedRequest, EmbeddingMap, NearestNote, Space};
 use crate::jobs::worker::Worker;
-use crate::learn::embed::Embeddings;
-use crate::learn::eval::EvalOptions;
-use crate::learn::projection::Method;
+use crate::learn::assessment::eval::EvalOptions;
+use crate::learn::explanation::embed::Embeddings;
+use crate::learn::explanation::projection::Method;
 use crate::ui::embedding_map::{MapWindow, map_ui};
 
 pub(super) struct EmbedMode {
@@ -35,6 +35,8 @@ pub(super) struct EmbedMode {
     pub map_rect: Option<egui::Rect>,
     /// A nearest-note search's answer, not yet taken into the views.
     arrived_nearest: Option<Arc<NearestNote>>,
+    /// The map's colours and legend, for the map and colouring they were made for.
+    colors: Option<MapColors>,
 }
 
 impl EmbedMode {
@@ -53,6 +55,7 @@ impl EmbedMode {
             progress: None,
             map_rect: None,
             arrived_nearest: None,
+            colors: None,
         }
     }
 
@@ -155,11 +158,7 @@ impl EmbedMode {
 
     /// The note behind point `i` of the map, as (row, is the pair's second point).
     pub(super) fn row_of(&self, i: usize) -> (usize, bool) {
-        let n = self.clean.as_ref().map_or(0, |e| e.len());
-        match self.map.as_ref().map(|m| m.space) {
-            Some(Space::Views | Space::CleanDegraded) if n > 0 && i >= n => (i - n, true),
-            _ => (i, false),
-        }
+        row_of(self.clean.as_ref().map_or(0, |e| e.len()), self.map.as_ref().map(|m| m.space), i)
     }
 
     /// Describes note `row` for a tooltip or a list.
@@ -265,9 +264,10 @@ impl EmbedMode {
             });
             return;
         };
+        let colors = MapColors::of(self.colors.take(), self.color_by, &map, &e, self.degraded.as_ref());
         ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = 10.0;
-            for (name, color) in self.legend(&e) {
+            for (name, color) in colors.legend.iter().cloned() {
                 let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                 ui.painter().rect_filled(swatch, 2.0, color);
                 ui.add_space(-6.0);
@@ -279,7 +279,6 @@ impl EmbedMode {
             Space::Views | Space::CleanDegraded if map.points.len() == 2 * n => (0..n).map(|i| (i, i + n)).collect(),
             _ => Vec::new(),
         };
-        let colors = self.colors(&e, map.points.len());
         if !self.selection.is_empty() {
             egui::Panel::right("selection").default_size(260.0).show(ui, |ui| {
                 ui.horizontal(|ui| {
@@ -309,7 +308,8 @@ impl EmbedMode {
             });
         }
         let highlighted: Vec<usize> = self.selection.iter().flat_map(|&r| [r, r + n]).collect();
-        let (response, area) = map_ui(ui, &map.points, &colors, &pairs, &mut self.window, &highlighted);
+        let (response, area) = map_ui(ui, &map.points, &colors.points, &pairs, &mut self.window, &highlighted);
+        self.colors = Some(colors);
         self.map_rect = Some(area.rect);
         if let Some(i) = response.hovered {
             let (row, second) = self.row_of(i);

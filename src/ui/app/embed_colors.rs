@@ -1,10 +1,11 @@
 //! How the embedding map colours its points, and the legend that says what each colour means.
 
+use std::sync::Arc;
+
 use eframe::egui::Color32;
 
-use super::embed::EmbedMode;
-use crate::jobs::embed::Space;
-use crate::learn::embed::Embeddings;
+use crate::jobs::embed::{EmbeddingMap, Space};
+use crate::learn::explanation::embed::Embeddings;
 use crate::ui::embedding_map::category_color;
 
 /// What the points' colours say.
@@ -35,93 +36,124 @@ impl ColorBy {
     }
 }
 
-impl EmbedMode {
-    pub(super) fn colors(&self, e: &Embeddings, points: usize) -> Vec<Color32> {
-        let n = e.len();
-        let classes = e.meta.classes.len();
-        let names = |values: &[String]| {
-            let mut distinct: Vec<&String> = values.iter().collect();
-            distinct.sort();
-            distinct.dedup();
-            let k = distinct.len();
-            values.iter().map(|v| category_color(distinct.binary_search(&v).unwrap_or(0), k)).collect::<Vec<_>>()
-        };
-        let per_row: Vec<Color32> = match self.color_by {
-            ColorBy::Instrument => e.label.iter().map(|&l| category_color(l as usize, classes)).collect(),
-            ColorBy::Predicted => e.predicted.iter().map(|&l| category_color(l as usize, classes)).collect(),
-            ColorBy::Family => names(&e.meta.families),
-            ColorBy::Library => names(&e.meta.libraries),
-            ColorBy::Correct => e
-                .label
-                .iter()
-                .zip(&e.predicted)
-                .map(|(a, b)| if a == b { Color32::from_rgb(80, 200, 120) } else { Color32::from_rgb(235, 80, 80) })
-                .collect(),
-            ColorBy::Version => vec![Color32::from_rgb(90, 160, 255); n],
-        };
-        (0..points)
-            .map(|i| {
-                let (row, second) = self.row_of(i);
-                match (self.color_by, second) {
-                    (ColorBy::Version, true) => Color32::from_rgb(255, 170, 60),
-                    (ColorBy::Correct, true) => {
-                        // A degraded point is right or wrong by its own answer.
-                        match (&self.degraded, self.map.as_ref().map(|m| m.space)) {
-                            (Some(d), Some(Space::CleanDegraded)) if d.label[row] == d.predicted[row] => {
-                                Color32::from_rgb(80, 200, 120)
-                            }
-                            (Some(_), Some(Space::CleanDegraded)) => Color32::from_rgb(235, 80, 80),
-                            _ => per_row[row],
-                        }
-                    }
-                    _ => per_row.get(row).copied().unwrap_or(Color32::GRAY),
-                }
-            })
-            .collect()
+/// Which note a map point shows, and whether it is the second of a pair (CQT, or degraded):
+/// the maps of pairs hold the `n` clean or STFT points first.
+pub(super) fn row_of(n: usize, space: Option<Space>, i: usize) -> (usize, bool) {
+    match space {
+        Some(Space::Views | Space::CleanDegraded) if n > 0 && i >= n => (i - n, true),
+        _ => (i, false),
     }
+}
 
-    /// What each colour means, for the categorical colourings.
-    pub(super) fn legend(&self, e: &Embeddings) -> Vec<(String, Color32)> {
-        let distinct = |values: &[String]| {
-            let mut d: Vec<String> = values.to_vec();
-            d.sort();
-            d.dedup();
-            let k = d.len();
-            d.into_iter()
-                .enumerate()
-                .map(|(i, v)| (if v.is_empty() { "?".into() } else { v }, category_color(i, k)))
-                .collect()
-        };
-        let classes = e.meta.classes.len();
-        let used: Vec<usize> = {
-            let mut u: Vec<usize> = e.label.iter().chain(&e.predicted).map(|&c| c as usize).collect();
-            u.sort_unstable();
-            u.dedup();
-            u
-        };
-        match self.color_by {
-            ColorBy::Instrument | ColorBy::Predicted => {
-                used.into_iter().map(|c| (e.meta.classes[c].clone(), category_color(c, classes))).collect()
+const RIGHT: Color32 = Color32::from_rgb(80, 200, 120);
+const WRONG: Color32 = Color32::from_rgb(235, 80, 80);
+const FIRST: Color32 = Color32::from_rgb(90, 160, 255);
+const SECOND: Color32 = Color32::from_rgb(255, 170, 60);
+
+/// A map's colours and their legend, worked out once for a map and a colouring (the names of
+/// families or libraries sorted once), not on every frame.
+pub(super) struct MapColors {
+    key: (ColorBy, usize, usize, usize),
+    pub points: Vec<Color32>,
+    pub legend: Vec<(String, Color32)>,
+}
+
+impl MapColors {
+    /// The colours for this map and colouring: `cached` again if it was made for them.
+    pub fn of(
+        cached: Option<Self>,
+        color_by: ColorBy,
+        map: &Arc<EmbeddingMap>,
+        clean: &Arc<Embeddings>,
+        degraded: Option<&Arc<Embeddings>>,
+    ) -> Self {
+        let key = (
+            color_by,
+            Arc::as_ptr(map) as usize,
+            Arc::as_ptr(clean) as usize,
+            degraded.map_or(0, |d| Arc::as_ptr(d) as usize),
+        );
+        match cached {
+            Some(c) if c.key == key => c,
+            _ => {
+                let degraded = degraded.map(|d| d.as_ref());
+                let (points, legend) = colour(color_by, clean, degraded, map.space, map.points.len());
+                Self { key, points, legend }
             }
-            ColorBy::Family => distinct(&e.meta.families),
-            ColorBy::Library => distinct(&e.meta.libraries),
-            ColorBy::Correct => vec![
-                ("right".into(), Color32::from_rgb(80, 200, 120)),
-                ("wrong".into(), Color32::from_rgb(235, 80, 80)),
-            ],
-            ColorBy::Version => match self.map.as_ref().map(|m| m.space) {
-                Some(Space::Views) => {
-                    vec![
-                        ("STFT".into(), Color32::from_rgb(90, 160, 255)),
-                        ("CQT".into(), Color32::from_rgb(255, 170, 60)),
-                    ]
-                }
-                Some(Space::CleanDegraded) => vec![
-                    ("clean".into(), Color32::from_rgb(90, 160, 255)),
-                    ("degraded".into(), Color32::from_rgb(255, 170, 60)),
-                ],
-                _ => Vec::new(),
-            },
         }
     }
+}
+
+/// Distinct names in sorted order, and each value's colour among them.
+fn by_name(values: &[String]) -> (Vec<String>, Vec<Color32>) {
+    let mut distinct: Vec<String> = values.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    let k = distinct.len();
+    let colors = values.iter().map(|v| category_color(distinct.binary_search(v).unwrap_or(0), k)).collect();
+    (distinct, colors)
+}
+
+/// Each point's colour, and the legend.
+fn colour(
+    color_by: ColorBy,
+    e: &Embeddings,
+    degraded: Option<&Embeddings>,
+    space: Space,
+    points: usize,
+) -> (Vec<Color32>, Vec<(String, Color32)>) {
+    let n = e.len();
+    let classes = e.meta.classes.len();
+    let named = |(distinct, colors): (Vec<String>, Vec<Color32>)| {
+        let k = distinct.len();
+        let legend = distinct
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (if v.is_empty() { "?".into() } else { v }, category_color(i, k)))
+            .collect();
+        (colors, legend)
+    };
+    let (per_row, legend): (Vec<Color32>, Vec<(String, Color32)>) = match color_by {
+        ColorBy::Instrument | ColorBy::Predicted => {
+            let of = if color_by == ColorBy::Instrument { &e.label } else { &e.predicted };
+            let mut used: Vec<usize> = e.label.iter().chain(&e.predicted).map(|&c| c as usize).collect();
+            used.sort_unstable();
+            used.dedup();
+            let legend = used
+                .into_iter()
+                .filter_map(|c| Some((e.meta.classes.get(c)?.clone(), category_color(c, classes))))
+                .collect();
+            (of.iter().map(|&l| category_color(l as usize, classes)).collect(), legend)
+        }
+        ColorBy::Family => named(by_name(&e.meta.families)),
+        ColorBy::Library => named(by_name(&e.meta.libraries)),
+        ColorBy::Correct => (
+            e.label.iter().zip(&e.predicted).map(|(a, b)| if a == b { RIGHT } else { WRONG }).collect(),
+            vec![("right".into(), RIGHT), ("wrong".into(), WRONG)],
+        ),
+        ColorBy::Version => (
+            vec![FIRST; n],
+            match space {
+                Space::Views => vec![("STFT".into(), FIRST), ("CQT".into(), SECOND)],
+                Space::CleanDegraded => vec![("clean".into(), FIRST), ("degraded".into(), SECOND)],
+                _ => Vec::new(),
+            },
+        ),
+    };
+    let colors = (0..points)
+        .map(|i| {
+            let (row, second) = row_of(n, Some(space), i);
+            match (color_by, second) {
+                (ColorBy::Version, true) => SECOND,
+                // A degraded point is right or wrong by its own answer.
+                (ColorBy::Correct, true) => match degraded {
+                    Some(d) if space == Space::CleanDegraded && d.label.get(row) == d.predicted.get(row) => RIGHT,
+                    Some(_) if space == Space::CleanDegraded => WRONG,
+                    _ => per_row.get(row).copied().unwrap_or(Color32::GRAY),
+                },
+                _ => per_row.get(row).copied().unwrap_or(Color32::GRAY),
+            }
+        })
+        .collect();
+    (colors, legend)
 }

@@ -12,8 +12,8 @@ use crate::jobs::degrade::DegradedView;
 use crate::jobs::predict::{PredictEvent, PredictJob, PredictRequest, PredictWorker, Version};
 use crate::jobs::{Analysis, Report};
 use crate::learn::ModelSource;
-use crate::learn::activity::PredictedMasks;
-use crate::learn::saliency::Explanation;
+use crate::learn::explanation::activity::PredictedMasks;
+use crate::learn::explanation::saliency::Explanation;
 use crate::ui::mixture_view::ModelMasks as MaskState;
 use crate::ui::predict_panel::PredictPanel;
 use crate::ui::train_panel::{TrainAction, TrainPanel, TrainSettings};
@@ -204,7 +204,7 @@ impl LearnMode {
                 fx.push(Effect::SetMode(Mode::Clip));
             }
             TrainAction::Nearest { run, dataset, note, class } => {
-                let model = crate::learn::eval::resolve_model(&run);
+                let model = crate::learn::assessment::eval::resolve_model(&run);
                 fx.push(Effect::Nearest { model, dataset, note, class: Some(class) });
             }
             TrainAction::Failed(message) => fx.error(format!("Training failed: {message}")),

@@ -8,7 +8,7 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 
 use super::run_color;
 use crate::learn::TrainStage;
-use crate::learn::run::MetricRecord;
+use crate::learn::training::run::MetricRecord;
 
 impl super::TrainPanel {
     pub(super) fn curves_ui(&mut self, ui: &mut egui::Ui) {

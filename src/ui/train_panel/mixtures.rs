@@ -4,7 +4,7 @@
 use eframe::egui;
 
 use crate::learn::TrainConfig;
-use crate::learn::polyphony::PolyphonyConfig;
+use crate::learn::notes::polyphony::PolyphonyConfig;
 
 /// The form's say over the config's `[polyphony]`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -11,8 +11,8 @@ use eframe::egui::{self, Color32};
 pub use self::mixtures::MixtureChoice;
 use super::confusion::CellAction;
 use crate::jobs::train::{TrainJob, TrainJobEvent};
-use crate::learn::lolo::LoloReport;
-use crate::learn::run::RunWatch;
+use crate::learn::assessment::lolo::LoloReport;
+use crate::learn::training::run::RunWatch;
 use crate::learn::{Stages, TrainConfig, TrainEvent, TrainOptions, TrainStage};
 
 /// Choices that survive a restart.
@@ -107,7 +107,7 @@ pub struct TrainPanel {
     pub lolo: Option<(PathBuf, LoloReport)>,
     pub lolo_state: super::lolo::LoloState,
     /// Robustness sweep reports (`eval --sweep`), overlaid by parameter.
-    pub sweeps: Vec<(PathBuf, crate::learn::sweep::SweepReport)>,
+    pub sweeps: Vec<(PathBuf, crate::learn::assessment::sweep::SweepReport)>,
 }
 
 impl TrainPanel {
@@ -332,7 +332,7 @@ impl TrainPanel {
                     .id_salt("sweeps")
                     .default_open(true)
                     .show(ui, |ui| {
-                        super::sweep_plot::sweep_ui(ui, &self.sweeps);
+                        super::sweep_plot::sweep_ui(ui, &self.sweeps, run_color);
                         if ui.small_button("close the sweeps").clicked() {
                             self.sweeps.clear();
                         }
