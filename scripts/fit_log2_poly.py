@@ -5,7 +5,7 @@ t in [sqrt(1/2) - 1, sqrt(2) - 1], least squares on Chebyshev nodes. Prints the 
 import numpy as np
 
 LO, HI = np.sqrt(0.5) - 1, np.sqrt(2) - 1
-DEGREE = 7  # of t * P(t)
+DEGREE = 6  # of t * P(t)
 
 x = np.cos(np.linspace(0, np.pi, 4000))
 t = LO + (x + 1) / 2 * (HI - LO)
