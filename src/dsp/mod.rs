@@ -6,6 +6,7 @@ pub mod db;
 pub mod descriptors;
 pub mod notes;
 pub mod pitch_track;
+pub mod pyramid;
 pub mod segment;
 pub mod spectrogram;
 pub mod stft;

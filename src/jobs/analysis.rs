@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::worker::{Context, Job, Worker};
 use crate::audio::{Clip, load_clip};
+use crate::dsp::pyramid::{DEFAULT_MAX_SAMPLES, MinMaxPyramid};
 use crate::dsp::{Scale, Spectrogram, View};
 use crate::features::Analyzer;
 
@@ -19,6 +20,8 @@ pub struct Analysis {
     pub cqt: Spectrogram,
     /// Loudest value of either view (dB), found once so views need not rescan every frame.
     pub max_db: f32,
+    /// The waveform view's min/max pyramid, built here rather than on the window's thread.
+    pub waveform: MinMaxPyramid,
     pub elapsed_ms: f64,
 }
 
@@ -52,7 +55,8 @@ impl Analysis {
         }
         let cqt = analyzer.compute(View::Cqt, &clip.samples, Scale::Db);
         let max_db = stft.max_value().unwrap_or(0.0).max(cqt.max_value().unwrap_or(0.0));
-        Ok(Some(Self { clip, stft, cqt, max_db, elapsed_ms: start.elapsed().as_secs_f64() * 1e3 }))
+        let waveform = MinMaxPyramid::new(&clip.samples, DEFAULT_MAX_SAMPLES);
+        Ok(Some(Self { clip, stft, cqt, max_db, waveform, elapsed_ms: start.elapsed().as_secs_f64() * 1e3 }))
     }
 
     pub fn view(&self, view: View) -> &Spectrogram {

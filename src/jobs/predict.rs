@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::worker::{Context, Job, Worker};
+use crate::dsp::{Spectrogram, View};
 use crate::learn::explanation::activity::{Activity, PredictedMasks, activity};
 use crate::learn::explanation::saliency::{Explanation, explain};
 use crate::learn::{ModelSource, Prediction, Predictor};
@@ -24,11 +25,13 @@ pub enum PredictRequest {
         version: Version,
         samples: Arc<[f32]>,
     },
-    /// Saliency of `class` (the top class when None) for a version of the clip.
+    /// Saliency of `class` (the top class when None) for a version of the clip, spread onto the
+    /// grids of its STFT and CQT (`grids`: their shapes, without values).
     Explain {
         version: Version,
         samples: Arc<[f32]>,
         class: Option<usize>,
+        grids: [Spectrogram; 2],
     },
     /// Per-class presence over sliding windows of the clean clip.
     Activity {
@@ -49,6 +52,8 @@ pub enum PredictEvent {
         source: ModelSource,
         summary: String,
         classes: Vec<String>,
+        /// What one answer of this model shows in the panel.
+        rows: AnswerRows,
     },
     Ready {
         version: Version,
@@ -58,6 +63,9 @@ pub enum PredictEvent {
     Explained {
         version: Version,
         explanation: Arc<Explanation>,
+        /// The STFT and CQT overlays on the grids asked for, made here rather than on the
+        /// window's thread.
+        overlays: Arc<[Spectrogram; 2]>,
         millis: f64,
     },
     Activity {
@@ -78,6 +86,24 @@ pub const ACTIVITY_HOP_SECS: f64 = 0.25;
 
 /// Labels per head the panel shows.
 pub const TOP: usize = 5;
+
+/// What one answer shows in the prediction panel: bars (three for the primary head, and with a
+/// multi-label head room for three instruments heard at once) and lines of small text (a line for
+/// each other head and the time it took; with a multi-label head, its title, the families and a
+/// title for the bars below). The panel keeps their room before the first answer, so nothing
+/// under it moves when the answer comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnswerRows {
+    pub bars: usize,
+    pub lines: usize,
+}
+
+impl AnswerRows {
+    pub fn of(heads: usize, multi_label: bool) -> Self {
+        let multi = usize::from(multi_label);
+        Self { bars: 3 + 3 * multi, lines: heads.saturating_sub(1) + 1 + 3 * multi }
+    }
+}
 
 /// Holds the loaded model and predicts the newest clip of each version.
 #[derive(Default)]
@@ -116,8 +142,10 @@ impl Job for PredictJob {
                     m.stage.map_or("untrained", |s| s.name())
                 );
                 let classes = primary.classes.clone();
+                let heads = m.schema.heads.len() + usize::from(!m.schema.qualities.is_empty());
+                let rows = AnswerRows::of(heads, !m.spec.classes.multi_label.is_empty());
                 self.predictor = Some(p);
-                ctx.report(PredictEvent::Loaded { source, summary, classes });
+                ctx.report(PredictEvent::Loaded { source, summary, classes, rows });
             }
             PredictRequest::Predict { version, samples } => {
                 // Without a model (its load failed, and said so) there is nothing to answer.
@@ -126,12 +154,18 @@ impl Job for PredictJob {
                 let prediction = p.predict(&samples, TOP).map_err(|e| e.to_string())?;
                 ctx.report(PredictEvent::Ready { version, prediction, millis: start.elapsed().as_secs_f64() * 1e3 });
             }
-            PredictRequest::Explain { version, samples, class } => {
+            PredictRequest::Explain { version, samples, class, grids } => {
                 let Some(p) = self.predictor.as_mut() else { return Ok(()) };
                 let start = Instant::now();
-                let explanation = Arc::new(explain(p, &samples, class).map_err(|e| e.to_string())?);
+                let explanation = explain(p, &samples, class).map_err(|e| e.to_string())?;
+                let scale = explanation.display_scale();
+                let [stft, cqt] = &grids;
+                let overlays = Arc::new([
+                    explanation.overlay(View::Stft, stft, scale),
+                    explanation.overlay(View::Cqt, cqt, scale),
+                ]);
                 let millis = start.elapsed().as_secs_f64() * 1e3;
-                ctx.report(PredictEvent::Explained { version, explanation, millis });
+                ctx.report(PredictEvent::Explained { version, explanation: Arc::new(explanation), overlays, millis });
             }
             PredictRequest::Activity { samples } => {
                 // A clip over a minute gets a longer hop (up to the window, so windows still tile

@@ -7,6 +7,7 @@ use crate::atomic_file::write_atomically;
 
 use super::{SpectrogramParams, SpectrogramRenderer, WaveformParams, WaveformRenderer};
 use crate::dsp::Spectrogram;
+use crate::dsp::pyramid::{DEFAULT_MAX_SAMPLES, MinMaxPyramid};
 
 const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 /// Background behind transparent parts of a view (the workbench's dark panel colour).
@@ -109,7 +110,8 @@ impl HeadlessGpu {
         match content {
             Content::Waveform { samples, params } => {
                 let renderer = WaveformRenderer::new(&self.device, FORMAT);
-                let layer = renderer.upload(&self.device, &self.queue, samples);
+                let pyramid = MinMaxPyramid::new(samples, DEFAULT_MAX_SAMPLES);
+                let layer = renderer.upload(&self.device, &self.queue, samples, &pyramid);
                 renderer.prepare(&self.queue, &layer, params);
                 let mut pass = begin_pass(&mut encoder, &view, clear);
                 renderer.paint(&mut pass, &layer);

@@ -4,9 +4,7 @@
 //! 8192 x 8192 holds 67 million values.
 
 use super::pipeline::{fullscreen_pipeline, texture_entry, uniform_buffer, uniform_entry};
-
-/// Pyramid levels addressable by the shader's offset table.
-const MAX_LEVELS: usize = 32;
+use crate::dsp::pyramid::{MAX_LEVELS, MinMaxPyramid};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WaveformParams {
@@ -53,34 +51,6 @@ pub struct WaveformLayer {
     step: usize,
 }
 
-/// Min/max of blocks of 2, 4, 8, ... samples, concatenated; `offsets[l]` is where level `l`
-/// (blocks of 2^l) starts. Level 0 is the samples themselves and is not stored here.
-pub fn min_max_pyramid(samples: &[f32]) -> (Vec<[f32; 2]>, Vec<u32>) {
-    let mut pyramid = Vec::new();
-    let mut offsets = vec![0u32];
-    let mut level: Vec<[f32; 2]> = samples
-        .chunks(2)
-        .map(|c| [c.iter().copied().fold(f32::INFINITY, f32::min), c.iter().copied().fold(f32::NEG_INFINITY, f32::max)])
-        .collect();
-    while !level.is_empty() && offsets.len() < MAX_LEVELS {
-        offsets.push(pyramid.len() as u32);
-        pyramid.extend_from_slice(&level);
-        if level.len() == 1 {
-            break;
-        }
-        level = level
-            .chunks(2)
-            .map(|c| {
-                [
-                    c.iter().map(|m| m[0]).fold(f32::INFINITY, f32::min),
-                    c.iter().map(|m| m[1]).fold(f32::NEG_INFINITY, f32::max),
-                ]
-            })
-            .collect();
-    }
-    (pyramid, offsets)
-}
-
 impl WaveformRenderer {
     pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -92,24 +62,32 @@ impl WaveformRenderer {
         Self { pipeline, layout, srgb_target: target_format.is_srgb() }
     }
 
-    pub fn upload(&self, device: &wgpu::Device, queue: &wgpu::Queue, samples: &[f32]) -> WaveformLayer {
-        // Longer than the textures hold (hours at 48 kHz): keep each block's loudest sample.
-        let rows = device.limits().max_texture_dimension_2d.max(1) as usize;
-        let step = samples.len().div_ceil(ROW as usize * rows).max(1);
-        let decimated;
-        let samples = if step == 1 {
-            samples
+    /// Uploads a clip's `samples` and their `pyramid` (built by the analysis worker). A device
+    /// whose textures hold fewer samples than the pyramid was built for gets one built here.
+    pub fn upload(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        samples: &[f32],
+        pyramid: &MinMaxPyramid,
+    ) -> WaveformLayer {
+        let capacity = ROW as usize * device.limits().max_texture_dimension_2d.max(1) as usize;
+        let rebuilt;
+        let pyramid = if pyramid.level0(samples).len() > capacity {
+            rebuilt = MinMaxPyramid::new(samples, capacity);
+            &rebuilt
         } else {
-            decimated = loudest_per_block(samples, step);
-            &decimated
+            pyramid
         };
-        let (pyramid, offsets) = min_max_pyramid(samples);
+        let step = pyramid.step;
+        let samples = pyramid.level0(samples);
+        let offsets = &pyramid.offsets;
         let mut level_offsets = [0u32; MAX_LEVELS];
-        level_offsets[..offsets.len()].copy_from_slice(&offsets);
-        let pyramid_flat: Vec<f32> = pyramid.iter().flatten().copied().collect();
+        level_offsets[..offsets.len()].copy_from_slice(offsets);
+        let pyramid_flat: &[f32] = bytemuck::cast_slice(&pyramid.values);
         let sample_view = value_texture(device, queue, "waveform samples", wgpu::TextureFormat::R32Float, samples, 1);
         let pyramid_view =
-            value_texture(device, queue, "waveform pyramid", wgpu::TextureFormat::Rg32Float, &pyramid_flat, 2);
+            value_texture(device, queue, "waveform pyramid", wgpu::TextureFormat::Rg32Float, pyramid_flat, 2);
         let uniform = uniform_buffer(device, "waveform params", std::mem::size_of::<Uniform>());
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("waveform"),
@@ -157,11 +135,6 @@ impl WaveformRenderer {
     }
 }
 
-/// Each block of `step` samples as its sample of largest magnitude.
-fn loudest_per_block(samples: &[f32], step: usize) -> Vec<f32> {
-    samples.chunks(step).map(|c| c.iter().copied().fold(0f32, |a, x| if x.abs() > a.abs() { x } else { a })).collect()
-}
-
 /// `values` (`components` a texel) in rows of [`ROW`] texels of a texture, padded with zeros.
 fn value_texture(
     device: &wgpu::Device,
@@ -192,22 +165,4 @@ fn value_texture(
         bytemuck::cast_slice(&padded),
     );
     texture.create_view(&Default::default())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pyramid_levels_hold_block_extremes() {
-        let samples: Vec<f32> = (0..10).map(|i| if i == 7 { -3.0 } else { i as f32 * 0.1 }).collect();
-        let (pyramid, offsets) = min_max_pyramid(&samples);
-        // Level 1: five pairs; level 2: three blocks of four; level 3: two; level 4: one.
-        assert_eq!(offsets, vec![0, 0, 5, 8, 10]);
-        assert_eq!(pyramid[3][0], -3.0);
-        assert!((pyramid[3][1] - 0.6).abs() < 1e-6);
-        let top = pyramid[offsets[4] as usize];
-        assert_eq!(top[0], -3.0);
-        assert!((top[1] - 0.9).abs() < 1e-6);
-    }
 }

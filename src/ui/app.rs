@@ -294,9 +294,10 @@ impl Workbench {
         self.route(None);
     }
 
-    /// Tints the STFT and CQT of the version each new saliency belongs to.
+    /// Tints the STFT and CQT of the version each new saliency belongs to, with the overlays the
+    /// prediction worker spread onto their grids (unless the views have since changed shape).
     fn draw_saliency(&mut self, rs: &eframe::egui_wgpu::RenderState) {
-        for (version, e) in self.learn.take_explained() {
+        for (version, overlays) in self.learn.take_explained() {
             let (analysis, slots) = match version {
                 Version::Clean => (self.clip.analysis.as_deref(), [Slot::Stft, Slot::Cqt]),
                 Version::Degraded => {
@@ -304,9 +305,13 @@ impl Workbench {
                 }
             };
             let Some(a) = analysis else { continue };
-            let scale = e.display_scale();
-            for (view, slot) in [(View::Stft, slots[0]), (View::Cqt, slots[1])] {
-                gpu_views::set_overlay(rs, slot, Some(&e.overlay(view, a.view(view), scale)));
+            for ((view, slot), overlay) in
+                [(View::Stft, slots[0]), (View::Cqt, slots[1])].into_iter().zip(overlays.iter())
+            {
+                let like = a.view(view);
+                if (overlay.bins, overlay.frames) == (like.bins, like.frames) {
+                    gpu_views::set_overlay(rs, slot, Some(overlay));
+                }
             }
         }
     }
@@ -439,7 +444,7 @@ impl eframe::App for Workbench {
         for (compare, info) in nearest.into_iter().chain(played) {
             if let Some(rs) = render_state {
                 let a = &compare.analysis;
-                gpu_views::upload_waveform(rs, Slot::CompareWaveform, &a.clip.samples);
+                gpu_views::upload_waveform(rs, Slot::CompareWaveform, &a.clip.samples, &a.waveform);
                 gpu_views::upload_spectrogram(rs, Slot::CompareStft, &a.stft);
                 gpu_views::upload_spectrogram(rs, Slot::CompareCqt, &a.cqt);
             }

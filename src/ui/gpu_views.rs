@@ -7,6 +7,7 @@ use eframe::egui;
 use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait, RenderState};
 
 use crate::dsp::Spectrogram;
+use crate::dsp::pyramid::MinMaxPyramid;
 use crate::render::{
     EnvelopeLayer, EnvelopeParams, EnvelopeRenderer, SpectrogramLayer, SpectrogramParams, SpectrogramRenderer,
     WaveformLayer, WaveformParams, WaveformRenderer,
@@ -71,9 +72,10 @@ pub fn install(render_state: &RenderState) {
     render_state.renderer.write().callback_resources.insert(views);
 }
 
-pub fn upload_waveform(render_state: &RenderState, slot: Slot, samples: &[f32]) {
+/// Uploads a clip's samples and the pyramid its analysis built.
+pub fn upload_waveform(render_state: &RenderState, slot: Slot, samples: &[f32], pyramid: &MinMaxPyramid) {
     with_views(render_state, |views| {
-        let layer = views.waveform.upload(&render_state.device, &render_state.queue, samples);
+        let layer = views.waveform.upload(&render_state.device, &render_state.queue, samples, pyramid);
         views.layers.insert(slot, Layer::Waveform(layer));
     });
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32};
 
+use crate::jobs::predict::AnswerRows;
 use crate::learn::explanation::activity::Activity;
 use crate::learn::explanation::saliency::Explanation;
 use crate::learn::{ModelSource, Prediction};
@@ -22,6 +23,11 @@ pub struct PredictPanel {
     /// Show where the model finds its evidence over the STFT and CQT.
     pub saliency: bool,
     pub saliency_opacity: f32,
+    /// What an answer of the loaded model shows: its room is kept before the first answer
+    /// comes, so the panels below do not move when it does.
+    pub answer_rows: AnswerRows,
+    /// The tallest the answers have been drawn, in points: kept too, for the same reason.
+    answer_height: f32,
     /// The class explained; the top prediction when None.
     pub saliency_class: Option<usize>,
     /// The latest saliency of each version (clean, degraded), and how long the last one took.
@@ -46,6 +52,9 @@ impl Default for PredictPanel {
             saliency_opacity: 0.6,
             saliency_class: None,
             explained: [None, None],
+            // The shipped model's answer (four heads and the multi-label head) until a model says.
+            answer_rows: AnswerRows::of(4, true),
+            answer_height: 0.0,
             saliency_millis: None,
             activity: None,
         }
@@ -84,21 +93,33 @@ impl PredictPanel {
                 .into_iter()
                 .filter_map(|(name, p)| p.map(|p| (name, p)))
                 .collect();
-        if columns.is_empty() {
-            if self.model.is_some() {
-                ui.label("Open a clip to see what the model hears.");
-            }
+        if columns.is_empty() && self.model.is_none() {
             return response;
         }
-        ui.columns(columns.len(), |cols| {
-            for (col, (name, prediction)) in cols.iter_mut().zip(&columns) {
-                col.strong(*name);
-                prediction_ui(col, prediction);
+        // The answers' room, as tall as an answer of this model will be (or the tallest drawn).
+        let gap = ui.spacing().item_spacing.y;
+        let (title, small) =
+            (ui.text_style_height(&egui::TextStyle::Body), ui.text_style_height(&egui::TextStyle::Small));
+        let rows = self.answer_rows;
+        let room = title + gap + rows.bars as f32 * (BAR_HEIGHT + gap) + rows.lines as f32 * (small + gap);
+        let reserve = room.max(self.answer_height);
+        let answers = ui.vertical(|ui| {
+            ui.set_min_height(reserve);
+            if columns.is_empty() {
+                ui.label("Open a clip to see what the model hears.");
+                return;
+            }
+            ui.columns(columns.len(), |cols| {
+                for (col, (name, prediction)) in cols.iter_mut().zip(&columns) {
+                    col.strong(*name);
+                    prediction_ui(col, prediction);
+                }
+            });
+            if let Some(ms) = self.millis {
+                ui.small(format!("{ms:.0} ms per prediction"));
             }
         });
-        if let Some(ms) = self.millis {
-            ui.small(format!("{ms:.0} ms per prediction"));
-        }
+        self.answer_height = self.answer_height.max(answers.response.rect.height());
         self.saliency_ui(ui, &mut response);
         response
     }
@@ -149,6 +170,9 @@ fn class_text(head: &str, label: &str) -> String {
     }
 }
 
+/// The height of a class's bar.
+const BAR_HEIGHT: f32 = 14.0;
+
 /// An instrument counts as heard by the multi-label head at this probability.
 pub const PRESENT: f32 = 0.5;
 
@@ -162,7 +186,7 @@ fn prediction_ui(ui: &mut egui::Ui, prediction: &Prediction) {
             ui.small("nothing");
         }
         for (label, p) in &present {
-            let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(14.0);
+            let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(BAR_HEIGHT);
             ui.add(bar.fill(Color32::from_rgb(60, 110, 150)));
         }
         let families: Vec<String> =
@@ -173,7 +197,7 @@ fn prediction_ui(ui: &mut egui::Ui, prediction: &Prediction) {
         ui.small("most likely alone:");
     }
     for (label, p) in primary.top.iter().take(3) {
-        let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(14.0);
+        let bar = egui::ProgressBar::new(*p).text(format!("{label} {:.0}%", 100.0 * p)).desired_height(BAR_HEIGHT);
         ui.add(if *p > 0.5 { bar.fill(Color32::from_rgb(60, 140, 70)) } else { bar });
     }
     for head in rest {

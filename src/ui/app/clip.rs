@@ -142,7 +142,7 @@ impl ClipViews {
 
     fn show(&mut self, analysis: Arc<Analysis>, render_state: Option<&RenderState>, fx: &mut Effects) {
         if let Some(rs) = render_state {
-            gpu_views::upload_waveform(rs, Slot::Waveform, &analysis.clip.samples);
+            gpu_views::upload_waveform(rs, Slot::Waveform, &analysis.clip.samples, &analysis.waveform);
             gpu_views::upload_spectrogram(rs, Slot::Stft, &analysis.stft);
             gpu_views::upload_spectrogram(rs, Slot::Cqt, &analysis.cqt);
         }

@@ -90,7 +90,12 @@ impl DegradeMode {
             match report {
                 Report::Event { event: view, .. } => {
                     if let Some(rs) = render_state {
-                        gpu_views::upload_waveform(rs, Slot::DegradedWaveform, &view.analysis.clip.samples);
+                        gpu_views::upload_waveform(
+                            rs,
+                            Slot::DegradedWaveform,
+                            &view.analysis.clip.samples,
+                            &view.analysis.waveform,
+                        );
                         gpu_views::upload_spectrogram(rs, Slot::DegradedStft, &view.analysis.stft);
                         gpu_views::upload_spectrogram(rs, Slot::DegradedCqt, &view.analysis.cqt);
                         gpu_views::upload_spectrogram(rs, Slot::DeltaStft, &view.delta_stft);

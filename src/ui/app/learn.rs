@@ -7,13 +7,13 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::{Dialog, Effect, Effects, Mode};
+use crate::dsp::Spectrogram;
 use crate::jobs::data::MixtureView;
 use crate::jobs::degrade::DegradedView;
 use crate::jobs::predict::{PredictEvent, PredictJob, PredictRequest, PredictWorker, Version};
 use crate::jobs::{Analysis, Report};
 use crate::learn::ModelSource;
 use crate::learn::explanation::activity::PredictedMasks;
-use crate::learn::explanation::saliency::Explanation;
 use crate::ui::mixture_view::ModelMasks as MaskState;
 use crate::ui::predict_panel::PredictPanel;
 use crate::ui::train_panel::{TrainAction, TrainPanel, TrainSettings};
@@ -24,8 +24,8 @@ pub(super) struct LearnMode {
     pub prediction: PredictPanel,
     /// The model file chosen for predictions; the shipped model when unset. Saved with the settings.
     pub model_path: Option<PathBuf>,
-    /// Saliency arrived and not yet drawn.
-    arrived: Vec<(Version, Arc<Explanation>)>,
+    /// Saliency overlays (STFT, CQT) arrived and not yet drawn.
+    arrived: Vec<(Version, Arc<[Spectrogram; 2]>)>,
     /// The model's masks of a mixture (None: it has no mask head), arrived and not yet shown.
     masks: Option<(PathBuf, Option<Arc<PredictedMasks>>, f64)>,
 }
@@ -127,18 +127,17 @@ impl LearnMode {
             return;
         }
         let class = self.prediction.saliency_class;
-        if let Some(a) = clean {
+        let versions = [(Version::Clean, clean), (Version::Degraded, degraded.map(|d| &d.analysis))];
+        for (version, analysis) in versions {
+            let Some(a) = analysis else { continue };
             let samples = a.clip.samples.clone();
-            self.predictor.submit(PredictRequest::Explain { version: Version::Clean, samples, class });
-        }
-        if let Some(d) = degraded {
-            let samples = d.analysis.clip.samples.clone();
-            self.predictor.submit(PredictRequest::Explain { version: Version::Degraded, samples, class });
+            let grids = [a.stft.clone_shape(), a.cqt.clone_shape()];
+            self.predictor.submit(PredictRequest::Explain { version, samples, class, grids });
         }
     }
 
     /// Saliency that arrived since the last call, to be drawn over the views.
-    pub fn take_explained(&mut self) -> Vec<(Version, Arc<Explanation>)> {
+    pub fn take_explained(&mut self) -> Vec<(Version, Arc<[Spectrogram; 2]>)> {
         std::mem::take(&mut self.arrived)
     }
 
@@ -148,20 +147,21 @@ impl LearnMode {
         }
         for report in self.predictor.poll() {
             match report {
-                Report::Event { event: PredictEvent::Loaded { source, summary, classes }, .. }
+                Report::Event { event: PredictEvent::Loaded { source, summary, classes, rows }, .. }
                     if self.prediction.model.as_ref() == Some(&source) =>
                 {
                     self.prediction.summary = Some(summary);
+                    self.prediction.answer_rows = rows;
                     self.prediction.error = None;
                     if classes != self.prediction.classes {
                         self.prediction.saliency_class = None;
                     }
                     self.prediction.classes = classes;
                 }
-                Report::Event { event: PredictEvent::Explained { version, explanation, millis }, .. } => {
-                    self.prediction.explained[version as usize] = Some(explanation.clone());
+                Report::Event { event: PredictEvent::Explained { version, explanation, overlays, millis }, .. } => {
+                    self.prediction.explained[version as usize] = Some(explanation);
                     self.prediction.saliency_millis = Some(millis);
-                    self.arrived.push((version, explanation));
+                    self.arrived.push((version, overlays));
                 }
                 Report::Event { event: PredictEvent::Activity { activity, .. }, .. } => {
                     self.prediction.activity = Some(activity);
