@@ -18,8 +18,7 @@ use timbrescope::learn::network::modelfile;
 use timbrescope::learn::notes::augment::NoiseBank;
 use timbrescope::learn::notes::batch::{Examples, NoteSource, Targets};
 use timbrescope::learn::notes::inputs::{InputShape, RawViews, labelled};
-use timbrescope::learn::notes::store::StoredNote;
-use timbrescope::learn::notes::store::dataset_views;
+use timbrescope::learn::notes::store::{StoredNote, dataset_views};
 use timbrescope::learn::scoring::score::score;
 use timbrescope::learn::scoring::vote::Voter;
 

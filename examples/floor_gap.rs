@@ -12,11 +12,9 @@ use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::data::schema::PitchLabels;
 use timbrescope::degrade::ChainSpec;
 use timbrescope::learn::notes::floor::NoiseFloor;
-use timbrescope::learn::notes::inputs::InputConfig;
-use timbrescope::learn::notes::inputs::{NoteInputs, Standardizer, floored_moments, labelled};
+use timbrescope::learn::notes::inputs::{InputConfig, NoteInputs, Standardizer, floored_moments, labelled};
 use timbrescope::learn::notes::moments::Moments;
-use timbrescope::learn::notes::store::StoredNote;
-use timbrescope::learn::notes::store::dataset_views;
+use timbrescope::learn::notes::store::{StoredNote, dataset_views};
 
 fn flat(n: &NoteInputs) -> Vec<f32> {
     n.stft.iter().chain(&n.cqt).copied().collect()

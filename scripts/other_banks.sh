@@ -40,11 +40,6 @@ run=runs/other-banks/$name
 rm -rf "$run"
 time "$BIN" train --config "$config" --dataset "$DATA" --degraded "$DATA-train-domain" \
     --degraded "$DATA-train-codec" --run "$run" >/dev/null
-out=models/reports/other-banks/$name
-mkdir -p "$out"
-"$BIN" eval --run "$run" --dataset "$DATA" --split test --out "$out/test.json"
-"$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --out "$out/test_bank.json"
-for chain in rt60_1.2 pink_10db opus_24; do
-  "$BIN" eval --run "$run" --dataset "$DATA" --split test --chain "assets/chains/eval/$chain.toml" \
-      --seed 5 --out "$out/test_$chain.json"
-done
+# shellcheck source=scripts/evaluate.sh
+. scripts/evaluate.sh
+evaluate_run "$run" "$DATA" "models/reports/other-banks/$name"

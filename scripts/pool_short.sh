@@ -31,31 +31,8 @@ played=()
 [ -n "${PLAYED:-}" ] && played=(--played "$PLAYED")
 "$BIN" train --config "$config" --dataset "$DATA" "${played[@]}" --run "$run" >/dev/null
 echo "$name: trained in $(( $(date +%s) - start )) s" | tee "$REPORTS/$name/train_secs.txt"
-out=$REPORTS/$name
-"$BIN" eval --run "$run" --dataset "$DATA" --split test --out "$out/test.json"
-"$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --out "$out/test_bank.json"
-"$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --from middle --out "$out/test_bank_middle.json"
-scripts/eval_real.sh "$run" "$out/real"
-# Mixtures of the held-out library's notes (2 and 3 sources) and of the test split's (2).
-for k in 2 3; do
-  "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --mixtures $k --count 1000 --seed 11 \
-      --out "$out/test_bank_mix$k.json"
-done
-"$BIN" eval --run "$run" --dataset "$DATA" --split test --mixtures 2 --count 1000 --seed 11 --out "$out/test_mix2.json"
-"$BIN" eval --run "$run" --dataset data/real --split test_real --mixtures 2 --count 1000 --seed 11 \
-    --out "$out/real/test_real_mix2.json"
-# The same TimGM6mb mixtures mixed in power as training mixes them, and how well the model fits
-# its own training split's mixtures and notes (a model with a multi-label head).
-if grep -q '^\[polyphony\]' "$config"; then
-  "$BIN" eval --run "$run" --dataset "$DATA" --split test_bank --mixtures 2 --count 1000 --seed 11 --mix-in power \
-      --out "$out/test_bank_mix2_power.json"
-  for k in 1 2; do
-    "$BIN" eval --run "$run" --dataset "$DATA" --split train --mixtures $k --count 1000 --seed 11 --mix-in power \
-        --out "$out/train_mix${k}_power.json"
-  done
-fi
-[ "${CHAINS:-1}" = 1 ] || exit 0
-for chain in rt60_1.2 pink_10db opus_24; do
-  "$BIN" eval --run "$run" --dataset "$DATA" --split test --chain "assets/chains/eval/$chain.toml" \
-      --seed 5 --out "$out/test_$chain.json"
-done
+chains=test
+[ "${CHAINS:-1}" = 1 ] || chains=
+# shellcheck source=scripts/evaluate.sh
+. scripts/evaluate.sh
+evaluate_run "$run" "$DATA" "$REPORTS/$name" --chains "$chains" --middle --real --mixtures

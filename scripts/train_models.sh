@@ -35,20 +35,8 @@ degraded_copies() {
   "$BIN" dataset degrade --dataset "$1" --out "$1-train-codec" --chain assets/chains/train_codec.toml --seed 4
 }
 
-# A run's reports: the test split and the held-out library, each clean and in the three
-# conditions.
-evaluate() {
-  local run=$1 out=$2
-  shift 2
-  mkdir -p "$out"
-  for split in test test_bank; do
-    "$BIN" eval --run "$run" --dataset "$DATA" --split $split "$@" --out "$out/$split.json"
-    for chain in rt60_1.2 pink_10db opus_24; do
-      "$BIN" eval --run "$run" --dataset "$DATA" --split $split --chain "assets/chains/eval/$chain.toml" \
-          --seed 5 "$@" --out "$out/${split}_$chain.json"
-    done
-  done
-}
+# shellcheck source=scripts/evaluate.sh
+. scripts/evaluate.sh
 
 if ! $one_library; then
   DATA=data/pool
@@ -74,29 +62,11 @@ if ! $one_library; then
         tee "$OUT/train_secs.txt"
     if [ "$SHIP" = 1 ]; then cp "$OUT/train_secs.txt" models/reports/train_secs.txt; fi
   fi
-  # As its model file says (voting over shifts of up to 2 semitones), and hearing each note once;
-  # the valid split as training scored it when it chose the best epoch; the real recordings.
-  evaluate "$RUN" "$OUT"
-  "$BIN" eval --run "$RUN" --dataset "$DATA" --split valid --shift-votes 0 --out "$OUT/valid.json"
-  evaluate "$RUN" "$OUT-no-votes" --shift-votes 0
-  "$BIN" eval --run "$RUN" --dataset "$DATA" --split test_bank --from middle --out "$OUT/test_bank_middle.json"
-  scripts/eval_real.sh "$RUN" "$OUT/real"
-  # With a multi-label head: 1,000 seeded mixtures of 2 and 3 held-out TimGM6mb notes, of 2 in
-  # a room, of 2 real recordings and of 2 test-split notes; and how well it fits its own training
-  # split's mixtures, mixed in power as training mixes them.
-  if grep -q '^\[polyphony\]' "$RUN/config.toml"; then
-    mixtures=(--mixtures 2 --count 1000 --seed 11)
-    for k in 2 3; do
-      "$BIN" eval --run "$RUN" --dataset "$DATA" --split test_bank --mixtures $k --count 1000 --seed 11 \
-          --out "$OUT/test_bank_mix$k.json"
-    done
-    "$BIN" eval --run "$RUN" --dataset "$DATA" --split test_bank "${mixtures[@]}" \
-        --chain assets/chains/eval/rt60_1.2.toml --out "$OUT/test_bank_mix2_rt60_1.2.json"
-    "$BIN" eval --run "$RUN" --dataset data/real --split test_real "${mixtures[@]}" --out "$OUT/real/test_real_mix2.json"
-    "$BIN" eval --run "$RUN" --dataset "$DATA" --split test "${mixtures[@]}" --out "$OUT/test_mix2.json"
-    "$BIN" eval --run "$RUN" --dataset "$DATA" --split train "${mixtures[@]}" --mix-in power \
-        --out "$OUT/train_mix2_power.json"
-  fi
+  # As its model file says (voting over shifts of up to 2 semitones), the valid split as training
+  # scored it when it chose the best epoch, the held-out library from the notes' middle, the real
+  # recordings and the mixtures; and hearing each note once.
+  evaluate_run "$RUN" "$DATA" "$OUT" --chains "test test_bank" --valid --middle --real --mixtures
+  evaluate_run "$RUN" "$DATA" "$OUT-no-votes" --chains "test test_bank" -- --shift-votes 0
   [ "$SHIP" = 1 ] || exit 0
   cp "$RUN/best.safetensors" models/timbrescope-small.safetensors
   python3 scripts/report_table.py --held-out models/reports
@@ -130,7 +100,8 @@ if ! $skip_train; then
   fi
 fi
 for run in "${runs[@]}"; do
-  evaluate "runs/one-library/$run" "models/reports/one-library/$run"
+  evaluate_run "runs/one-library/$run" "$DATA" "models/reports/one-library/$run" --chains "test test_bank"
 done
-evaluate runs/one-library/default models/reports/one-library/default-no-votes --shift-votes 0
+evaluate_run runs/one-library/default "$DATA" models/reports/one-library/default-no-votes --chains "test test_bank" \
+    -- --shift-votes 0
 python3 scripts/report_table.py models/reports/one-library

@@ -183,6 +183,15 @@ fn a_tiny_run_learns_and_writes_every_file() {
     // The training split: more notes than the test split's, and ones the tiny model has learnt.
     let train_split = EvalOptions::new(run.clone(), data.clone(), Split::Train);
     let clean_train = evaluate(&train_split, &|_, _| {}).unwrap();
+    // The same notes analysed from their audio instead of read from the store's 0.5-dB steps:
+    // the steps cost next to nothing.
+    let audio_split = EvalOptions { from_audio: true, ..EvalOptions::new(run.clone(), data.clone(), Split::Train) };
+    let from_audio = evaluate(&audio_split, &|_, _| {}).unwrap();
+    assert!(from_audio.from_audio && !clean_train.from_audio);
+    assert_eq!(from_audio.notes, clean_train.notes);
+    let (a, s) = (from_audio.metrics["acc_instrument"], clean_train.metrics["acc_instrument"]);
+    eprintln!("train split from the audio {a:.4}, from the store {s:.4}");
+    assert!((a - s).abs() <= 0.05, "from the audio {a}, from the store {s}");
     let sweep = Sweep::parse("snr=-30:50:20").unwrap();
     let swept = timbrescope::learn::assessment::sweep::sweep(&train_split, &sweep, 3, &|_, _, _, _| {}).unwrap();
     assert_eq!(swept.notes, clean_train.notes);

@@ -8,11 +8,11 @@ use std::path::Path;
 use common::tiny_data;
 use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::features::Analyzer;
-use timbrescope::learn::notes::inputs::InputConfig;
-use timbrescope::learn::notes::inputs::note_power;
-use timbrescope::learn::notes::inputs::raw_views;
+use timbrescope::learn::notes::inputs::{InputConfig, note_power, raw_views};
 use timbrescope::learn::notes::moments::Moments;
-use timbrescope::learn::notes::store::{BuildOptions, STEP_DB, STORE_DIR, Store, StoreError, StoreSettings, build};
+use timbrescope::learn::notes::store::{
+    BuildOptions, STEP_DB, STORE_DIR, STORE_FORMAT, Store, StoreError, StoreSettings, build,
+};
 
 fn open(root: &Path) -> Dataset {
     Dataset::open_with(root, tiny_data::taxonomy(), &Default::default()).unwrap()
@@ -121,17 +121,20 @@ fn truncated_and_foreign_shards_are_refused_by_name_and_rebuilt() {
     assert_eq!((report.built, report.replaced), (1, 1));
     assert_eq!(std::fs::metadata(&shard).unwrap().len(), full);
 
-    // A record damaged in place (records are outside the shard's checksum) is refused when
-    // read, naming its shard, rather than decoded into other values.
+    // A record damaged in place, one byte in its middle, is refused by its own checksum when read
+    // (opening reads no record), naming its shard; the shard's other notes still read.
     let mut bytes = std::fs::read(&shard).unwrap();
     let notes = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
     let first = u64::from_le_bytes(bytes[16..24].try_into().unwrap()) as usize;
-    let records_at = 64 + 16 * notes;
-    bytes[records_at..records_at + 16].fill(0);
+    let (ends_at, records_at) = (64 + 8 * notes, 64 + 24 * notes);
+    let end = u64::from_le_bytes(bytes[ends_at..ends_at + 8].try_into().unwrap()) as usize;
+    bytes[records_at + end / 2] ^= 0x10;
     std::fs::write(&shard, &bytes).unwrap();
     let store = Store::open(&dataset, &settings(4)).unwrap();
     let err = store.read(first).expect_err("a damaged record must not decode");
     assert!(matches!(err, StoreError::Damaged { .. }) && err.to_string().contains("shard-00002.bin"), "{err}");
+    assert!(err.to_string().contains("checksum"), "{err}");
+    assert!(store.read(first + 1).is_ok(), "the shard's other records are whole");
     drop(store);
     std::fs::write(&shard, vec![0u8; 0]).unwrap();
     assert_eq!(build_tiny(&dataset).built, 1);
@@ -211,4 +214,28 @@ fn a_note_that_cannot_be_read_is_named_and_no_shard_is_half_written() {
     let (store_dir, ..) = timbrescope::learn::notes::store::location(&dataset, &settings(4)).unwrap();
     // The first shard was whole before the second met the bad note.
     assert_eq!(files_in(&store_dir), ["shard-00000.bin", "store.json"]);
+}
+
+#[test]
+fn stores_of_an_older_format_are_removed_and_others_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _) = tiny_data::build(dir.path());
+    let dataset = open(&root);
+    let other = build(&dataset, &settings(2), &options(), &|_, _| {}).unwrap().dir;
+    let stores = other.parent().unwrap().to_owned();
+    // A store an older version wrote, and a folder that is not known to be a store.
+    let old = stores.join("00000000000000aa");
+    std::fs::create_dir_all(&old).unwrap();
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(other.join("store.json")).unwrap()).unwrap();
+    meta["settings"]["format"] = serde_json::json!(STORE_FORMAT - 1);
+    std::fs::write(old.join("store.json"), meta.to_string()).unwrap();
+    std::fs::write(old.join("shard-00000.bin"), [0u8; 64]).unwrap();
+    let unknown = stores.join("notes-by-hand");
+    std::fs::create_dir_all(&unknown).unwrap();
+    let report = build_tiny(&dataset);
+    assert_eq!(report.removed_old, vec![old.clone()]);
+    assert!(!old.exists() && unknown.exists(), "only the older format goes");
+    assert!(Store::open(&dataset, &settings(2)).is_ok(), "a store of other settings in this format stays");
+    assert!(build_tiny(&dataset).removed_old.is_empty());
 }

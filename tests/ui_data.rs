@@ -11,8 +11,7 @@ use timbrescope::data::dataset::{Dataset, Split};
 use timbrescope::data::expressive::copy::{PlayedCopyOptions, played_copy};
 use timbrescope::data::mixing::{MixOptions, make_mixtures, mixture_path};
 use timbrescope::dsp::View;
-use timbrescope::jobs::data::GridRequest;
-use timbrescope::jobs::data::played_copy_of;
+use timbrescope::jobs::data::{GridRequest, played_copy_of};
 use timbrescope::ui::{Mode, Workbench};
 
 fn harness() -> Harness<'static, Workbench> {

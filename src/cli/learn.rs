@@ -126,6 +126,10 @@ pub struct EvalArgs {
     /// Where each note starts: at its onset, or at the middle of its sounding part.
     #[arg(long, value_enum, default_value = "onset")]
     from: FromArg,
+    /// Analyse the clean notes from their audio instead of reading the feature store (whose
+    /// values are kept in 0.5-dB steps), to measure what the steps cost.
+    #[arg(long, conflicts_with_all = ["chain", "sweep", "mixtures"])]
+    from_audio: bool,
     /// Score mixtures of this many notes of different instruments instead of single notes:
     /// mAP, F1, per-class AP, exact set, and the mask head's SDR (seeded by --seed).
     #[arg(long, conflicts_with_all = ["sweep", "from"], value_parser = clap::value_parser!(u32).range(1..=8))]
@@ -242,6 +246,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         chain: args.chain.map(|c| (c, args.seed)),
         shift_votes: args.shift_votes,
         from: args.from.into(),
+        from_audio: args.from_audio,
         ..args.source.options(args.threads)?
     };
     if let Some(sweep) = sweep {
@@ -273,9 +278,10 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         .filter_map(|(k, v)| k.strip_prefix("acc_").map(|h| format!("{} {:.2}%", h.replace('_', " "), 100.0 * v)))
         .collect();
     println!(
-        "{} notes ({}{}{}): {}{}{}",
+        "{} notes ({}{}{}{}): {}{}{}",
         report.notes,
         report.split,
+        if report.from_audio { ", analysed from the audio" } else { "" },
         report.chain.as_ref().map(|c| format!(", chain {c}")).unwrap_or_default(),
         if report.shift_votes > 0 { format!(", shift votes ±{}", report.shift_votes) } else { String::new() },
         heads.join(", "),

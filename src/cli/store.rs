@@ -60,6 +60,9 @@ pub fn run(verb: StoreVerb) -> anyhow::Result<()> {
                 report.bytes as f64 / 1e6,
                 report.elapsed_secs
             );
+            for old in &report.removed_old {
+                eprintln!("removed {}: a store in an older format", old.display());
+            }
             Ok(())
         }
     }

@@ -4,8 +4,7 @@
 //! The room is drawn once, so it stays the same room; the noise is drawn afresh per chunk, so it
 //! never repeats.
 
-use crate::degrade::DegradeError;
-use crate::degrade::{ChainSpec, Stage, apply_chain};
+use crate::degrade::{ChainSpec, DegradeError, Stage, apply_chain};
 
 /// Samples per chunk: 64 ms, the delay the chain adds to the views at most.
 pub const CHAIN_CHUNK: usize = 1024;

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::dataset::Note;
-use crate::data::dataset::{Dataset, Split};
+use crate::data::dataset::{Dataset, Note, Split};
 use crate::data::schema::{NoteClasses, SchemaKind};
 use crate::degrade::ChainSpec;
 use crate::dsp::descriptors::Descriptors;
@@ -18,8 +17,7 @@ use crate::learn::network::modelfile::{self, LoadedModel};
 use crate::learn::notes::augment::input_frames;
 use crate::learn::notes::batch::{Examples, NO_LIBRARY, NoteSource, Targets};
 use crate::learn::notes::inputs::{InputShape, labelled};
-use crate::learn::notes::store::dataset_views;
-use crate::learn::notes::store::{BuildOptions, Store, StoreSettings, build};
+use crate::learn::notes::store::{BuildOptions, Store, StoreSettings, build, dataset_views};
 use crate::learn::scoring::confusion::Confusion;
 use crate::learn::scoring::probe::{ProbeReport, library_probe};
 use crate::learn::scoring::score::{Scores, score};
@@ -36,6 +34,9 @@ pub struct EvalOptions {
     pub threads: usize,
     /// Where in each note the model starts listening.
     pub from: NoteStart,
+    /// Analyse each clean note from its audio instead of reading the feature store, whose values
+    /// are kept in 0.5-dB steps: what those steps cost, measured.
+    pub from_audio: bool,
 }
 
 /// Where an evaluated note starts: at its onset, as rendered and cut, or at the middle of its
@@ -66,6 +67,7 @@ impl EvalOptions {
             shift_votes: None,
             threads,
             from: NoteStart::Onset,
+            from_audio: false,
         }
     }
 }
@@ -83,6 +85,9 @@ pub struct EvalReport {
     /// Where each note started.
     #[serde(default)]
     pub from: NoteStart,
+    /// The clean notes were analysed from their audio, not read from the feature store.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_audio: bool,
     pub notes: usize,
     /// `acc_<head>` for each head of the model's labels (`acc_instrument`, `acc_family`, ...),
     /// `f1_<quality>` and `f1_qualities` with NSynth's, `r2_<descriptor>` and `r2_descriptors`;
@@ -178,6 +183,7 @@ pub struct EvalSet {
     split: Split,
     idx: Vec<usize>,
     from: NoteStart,
+    from_audio: bool,
     /// Notes of the split whose instrument the model does not know but whose family it does.
     unseen: Vec<usize>,
 }
@@ -227,6 +233,7 @@ impl EvalSet {
             split: opts.split,
             idx,
             from: opts.from,
+            from_audio: opts.from_audio,
             unseen,
         })
     }
@@ -262,7 +269,8 @@ impl EvalSet {
     }
 
     /// The split's notes as the model reads them: from the data set's store (built where
-    /// missing) when clean, degraded and analysed as they are read through a chain.
+    /// missing) when clean, degraded and analysed as they are read through a chain; analysed
+    /// from the audio when clean too with `from_audio`.
     pub fn examples(
         &self,
         chain: Option<(&ChainSpec, u64)>,
@@ -287,13 +295,13 @@ impl EvalSet {
         let input = meta.spec.input;
         let settings = StoreSettings::for_input(&input);
         let source = match chain {
-            None => {
+            None if !self.from_audio => {
                 let options = BuildOptions { threads: threads.max(1), ..Default::default() };
                 build(dataset, &settings, &options, progress)?;
                 NoteSource::Store { store: Arc::new(Store::open(dataset, &settings)?), rows: idx.to_vec() }
             }
-            Some(chain) => NoteSource::Memory(
-                dataset_views(dataset, idx, Some(chain), &input, threads.max(1), progress)
+            chain => NoteSource::Memory(
+                dataset_views(dataset, idx, chain, &input, threads.max(1), progress)
                     .map_err(|problem| LearnError::Dataset { path: self.dataset_path.clone(), problem })?,
             ),
         };
@@ -413,6 +421,7 @@ impl EvalSet {
             chain_seed: chain.map(|(_, s)| s),
             shift_votes: self.voter.votes(),
             from: self.from,
+            from_audio: self.from_audio,
             notes: examples.len(),
             metrics,
             per_class_recall,

@@ -146,6 +146,7 @@ mod tests {
             chain_seed: None,
             shift_votes: 0,
             from: Default::default(),
+            from_audio: false,
             notes: notes.len(),
             metrics: [("acc_instrument".to_string(), right as f64 / notes.len() as f64)].into(),
             per_class_recall: labels.iter().cloned().zip(confusion.recall()).collect(),

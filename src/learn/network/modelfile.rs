@@ -15,8 +15,7 @@ use crate::dsp::{CqtConfig, StftConfig};
 use crate::learn::error::LearnError;
 use crate::learn::network::model::{Model, ModelSpec};
 use crate::learn::network::stage::TrainStage;
-use crate::learn::notes::inputs::CACHE_FRAMES;
-use crate::learn::notes::inputs::Standardizer;
+use crate::learn::notes::inputs::{CACHE_FRAMES, Standardizer};
 
 pub const MODEL_FORMAT: &str = "timbrescope-model-1";
 const META_KEY: &str = "timbrescope";

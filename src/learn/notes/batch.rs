@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use crate::data::schema::MAX_HEADS;
 use crate::learn::notes::augment::{FeatureAugment, FeatureEq, PitchShift, RandomCrop, crop_from};
-use crate::learn::notes::inputs::InputConfig;
-use crate::learn::notes::inputs::{InputShape, NoteInputs, Standardizer};
+use crate::learn::notes::inputs::{InputConfig, InputShape, NoteInputs, Standardizer};
 use crate::learn::notes::store::{Store, StoreError, StoredNote};
 
 /// The targets of one note (descriptors standardised).

@@ -12,8 +12,7 @@ use crate::learn::network::model::Model;
 use crate::learn::network::modelfile::ModelMeta;
 use crate::learn::notes::augment::{PitchShift, PitchShiftConfig};
 use crate::learn::notes::batch::to_tensors;
-use crate::learn::notes::inputs::InputConfig;
-use crate::learn::notes::inputs::{InputShape, NoteInputs, Standardizer};
+use crate::learn::notes::inputs::{InputConfig, InputShape, NoteInputs, Standardizer};
 
 /// The pitch shift's own limit (`pitch_shift.semitones`): an octave either way.
 pub const MAX_VOTES: u32 = 12;

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::NOTE_RATE_HZ;
 use crate::dsp::StftConfig;
-use crate::learn::notes::inputs::InputConfig;
-use crate::learn::notes::inputs::{InputShape, NoteInputs};
+use crate::learn::notes::inputs::{InputConfig, InputShape, NoteInputs};
 
 /// `[crop]` in the config: how often a drawn training example starts later than its onset, and
 /// the latest start, in seconds (drawn uniformly from a frame to it).

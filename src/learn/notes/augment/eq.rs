@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dsp::cqt::CqtConfig;
 use crate::dsp::stft::StftConfig;
-use crate::learn::notes::inputs::InputConfig;
-use crate::learn::notes::inputs::{NoteInputs, Standardizer};
+use crate::learn::notes::inputs::{InputConfig, NoteInputs, Standardizer};
 
 /// Cosines over log frequency that make up a curve: smooth, up to three bumps across the band.
 const COSINES: usize = 3;

@@ -9,8 +9,7 @@ use rand::SeedableRng as _;
 use super::log_add::LogAdd;
 use crate::degrade::noise::{NoiseColor, noise, power};
 use crate::features::Analyzer;
-use crate::learn::notes::inputs::InputConfig;
-use crate::learn::notes::inputs::{NOTE_SAMPLES, RawViews, raw_views};
+use crate::learn::notes::inputs::{InputConfig, NOTE_SAMPLES, RawViews, raw_views};
 
 /// Noise realisations, each a note's length at unit power, analysed and pooled over time.
 const REALISATIONS: usize = 8;

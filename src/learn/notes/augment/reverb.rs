@@ -11,8 +11,7 @@ use crate::degrade::DegradeError;
 use crate::degrade::rir::{RirSpec, room_response};
 use crate::dsp::db::power_to_db_fast;
 use crate::features::Analyzer;
-use crate::learn::notes::inputs::InputConfig;
-use crate::learn::notes::inputs::{NOTE_RATE_HZ, NOTE_SAMPLES, RawViews, raw_views};
+use crate::learn::notes::inputs::{InputConfig, NOTE_RATE_HZ, NOTE_SAMPLES, RawViews, raw_views};
 
 /// A room's power transfer per block of frames and bin, `[lag][bins]` per view.
 struct Kernel {

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::schema::PitchLabels;
 use crate::dsp::cqt::CqtConfig;
 use crate::learn::notes::batch::Targets;
-use crate::learn::notes::inputs::InputConfig;
-use crate::learn::notes::inputs::{NoteInputs, Standardizer};
+use crate::learn::notes::inputs::{InputConfig, NoteInputs, Standardizer};
 
 /// Descriptors that scale with frequency (centroid, spread, zero-crossing rate), by their index
 /// in `Descriptors::NAMES`; flatness and the harmonic balance do not move.

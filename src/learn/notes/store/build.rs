@@ -11,8 +11,7 @@ use super::format::{self, Geometry, Header};
 use super::{STORE_FORMAT, STORE_JSON, Store, StoreError, StoreMeta, StoreSettings, check_shard, fingerprint};
 use crate::data::dataset::Dataset;
 use crate::features::Analyzer;
-use crate::learn::notes::inputs::note_power;
-use crate::learn::notes::inputs::raw_views;
+use crate::learn::notes::inputs::{note_power, raw_views};
 use crate::learn::notes::moments::Moments;
 
 pub struct BuildOptions {
@@ -40,6 +39,8 @@ pub struct BuildReport {
     pub replaced: usize,
     pub bytes: u64,
     pub elapsed_secs: f64,
+    /// Stores of this data set in an older format, removed: no version reads them.
+    pub removed_old: Vec<PathBuf>,
 }
 
 /// Builds what is missing of the store of `dataset` with `settings`, reading each note's audio;
@@ -75,6 +76,7 @@ pub fn build_from(
     };
     std::fs::create_dir_all(&dir).map_err(werr(&dir))?;
     remove_dead_partials(&dir);
+    let removed_old = remove_old_versions(&dir);
     let meta_path = dir.join(STORE_JSON);
     let shard_notes =
         match std::fs::read_to_string(&meta_path).ok().and_then(|t| serde_json::from_str::<StoreMeta>(&t).ok()) {
@@ -180,6 +182,7 @@ pub fn build_from(
         replaced,
         bytes: existing + written,
         elapsed_secs: start.elapsed().as_secs_f64(),
+        removed_old,
     })
 }
 
@@ -244,23 +247,50 @@ fn write_shard(path: &Path, header: &Header, records: &[Analysed], g: &Geometry)
         })
         .flat_map(u64::to_le_bytes)
         .collect();
+    let sums: Vec<u8> = records.iter().flat_map(|r| format::record_sum(&r.record).to_le_bytes()).collect();
     let mut tail = Vec::new();
     format::encode_moments(&groups, &mut tail);
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(&head);
     hasher.update(&prints);
     hasher.update(&ends);
+    hasher.update(&sums);
     hasher.update(&tail);
     tail.extend_from_slice(&hasher.digest().to_le_bytes());
     crate::atomic_file::write_atomically(path, |w| {
         w.write_all(&head)?;
         w.write_all(&prints)?;
         w.write_all(&ends)?;
+        w.write_all(&sums)?;
         for r in records {
             w.write_all(&r.record)?;
         }
         w.write_all(&tail)
     })
+}
+
+/// Stores beside `dir` (the same data set's `store/` folder) written in an older format: the
+/// format is in their key, so a new version builds anew beside them and they would otherwise stay
+/// on the disk for good. Stores of other settings in this format are kept; so is a folder whose
+/// `store.json` cannot be read (not known to be a store).
+fn remove_old_versions(dir: &Path) -> Vec<PathBuf> {
+    let Some(Ok(entries)) = dir.parent().map(std::fs::read_dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path == dir {
+            continue;
+        }
+        let format = std::fs::read_to_string(path.join(STORE_JSON))
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|meta| meta["settings"]["format"].as_u64());
+        if format.is_some_and(|f| f < u64::from(STORE_FORMAT)) && std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
 }
 
 /// Temporary files of builds that were killed would otherwise pile up.

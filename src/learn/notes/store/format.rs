@@ -1,6 +1,7 @@
 //! One shard's bytes: a header, each note's audio fingerprint, where each note's record ends,
-//! the records, and the raw frames' per-bin sums of each split; the last 8 bytes checksum
-//! everything but the records.
+//! each record's checksum, the records, and the raw frames' per-bin sums of each split; the last
+//! 8 bytes checksum everything but the records. A record is checked against its own checksum
+//! when it is read, so opening a store need not read every record, and none goes unchecked.
 //!
 //! A record holds the note's power (f64), each view's loudest value (f32) and the time-pooled
 //! views as 8-bit steps below it. Each step is stored as its difference from the same bin in the
@@ -46,8 +47,13 @@ impl Geometry {
         HEADER_BYTES + 8 * notes
     }
 
-    pub fn records_offset(notes: usize) -> usize {
+    /// Where the records' checksums start: after the record ends.
+    pub fn sums_offset(notes: usize) -> usize {
         HEADER_BYTES + 16 * notes
+    }
+
+    pub fn records_offset(notes: usize) -> usize {
+        HEADER_BYTES + 24 * notes
     }
 
     /// The size of a complete shard of `notes` notes whose compressed records take `records`
@@ -55,6 +61,11 @@ impl Geometry {
     pub fn shard_bytes(&self, notes: usize, records: usize) -> usize {
         Self::records_offset(notes) + records + self.moments_bytes() + 8
     }
+}
+
+/// A compressed record's checksum.
+pub fn record_sum(record: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(record)
 }
 
 /// What a shard's header says.

@@ -29,13 +29,14 @@ use crate::degrade::ChainSpec;
 use crate::dsp::{CqtConfig, StftConfig};
 use crate::features::Analyzer;
 use crate::learn::notes::floor::NoiseFloor;
-use crate::learn::notes::inputs::{CACHE_FRAMES, InputConfig};
-use crate::learn::notes::inputs::{NOTE_RATE_HZ, NOTE_SAMPLES, RawViews, note_power, raw_views};
+use crate::learn::notes::inputs::{
+    CACHE_FRAMES, InputConfig, NOTE_RATE_HZ, NOTE_SAMPLES, RawViews, note_power, raw_views,
+};
 use crate::learn::notes::moments::Moments;
 use crate::platform::read_exact_at;
 
 /// Bump when the analysis or the layout changes in a way the settings do not show.
-pub const STORE_FORMAT: u32 = 2;
+pub const STORE_FORMAT: u32 = 3;
 pub const STORE_DIR: &str = "store";
 const STORE_JSON: &str = "store.json";
 /// About 160 MB a shard at the default settings before compression: a killed build loses at
@@ -156,6 +157,8 @@ struct Shard {
     file: File,
     path: PathBuf,
     ends: Vec<u64>,
+    /// Each record's checksum, checked as it is read.
+    sums: Vec<u64>,
 }
 
 impl Store {
@@ -203,7 +206,7 @@ impl Store {
                 total.0.merge(s);
                 total.1.merge(c);
             }
-            shards.push(Shard { file: shard.file, path, ends: shard.ends });
+            shards.push(Shard { file: shard.file, path, ends: shard.ends, sums: shard.sums });
         }
         Ok(Self { dir, geometry, shard_notes: meta.shard_notes, notes: meta.notes, shards, moments })
     }
@@ -232,6 +235,12 @@ impl Store {
         let offset = format::Geometry::records_offset(shard.ends.len()) as u64 + start;
         read_exact_at(&shard.file, &mut bytes, offset)
             .map_err(|source| StoreError::Read { path: shard.path.clone(), source })?;
+        if format::record_sum(&bytes) != shard.sums[j] {
+            return Err(StoreError::Damaged {
+                path: shard.path.clone(),
+                problem: format!("corrupt (the record of its note {j} does not match its checksum)"),
+            });
+        }
         format::decompress_record(&bytes, &self.geometry)
             .map_err(|problem| StoreError::Damaged { path: shard.path.clone(), problem })
     }
@@ -268,6 +277,7 @@ struct CheckedShard {
     file: File,
     fingerprints: Vec<u64>,
     ends: Vec<u64>,
+    sums: Vec<u64>,
     moments: [(Moments, Moments); GROUPS],
 }
 
@@ -306,6 +316,8 @@ fn check_shard(path: &Path, key: u64, first: usize, notes: usize, g: &Geometry) 
         b.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))).collect()
     };
     let ends = words(&ends_bytes);
+    let mut sums_bytes = vec![0u8; 8 * notes];
+    read(&mut sums_bytes, format::Geometry::sums_offset(notes))?;
     let records = ends.last().copied().unwrap_or(0) as usize;
     if len != g.shard_bytes(notes, records) {
         return Err(truncated());
@@ -318,6 +330,7 @@ fn check_shard(path: &Path, key: u64, first: usize, notes: usize, g: &Geometry) 
     hasher.update(&header);
     hasher.update(&prints);
     hasher.update(&ends_bytes);
+    hasher.update(&sums_bytes);
     hasher.update(moments_bytes);
     if hasher.digest() != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
         return Err(damaged("corrupt (its checksum does not match)".into()));
@@ -326,7 +339,8 @@ fn check_shard(path: &Path, key: u64, first: usize, notes: usize, g: &Geometry) 
         return Err(damaged("corrupt (its record ends go backwards)".into()));
     }
     let fingerprints = words(&prints);
-    Ok(CheckedShard { file, fingerprints, ends, moments: format::decode_moments(moments_bytes, g) })
+    let sums = words(&sums_bytes);
+    Ok(CheckedShard { file, fingerprints, ends, sums, moments: format::decode_moments(moments_bytes, g) })
 }
 
 /// The given notes of a data set analysed as a store holds them, optionally through a
