@@ -42,7 +42,7 @@ impl AdamW {
         let corrections = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
         for (_, var, m, v) in &self.params {
             let Some(g) = grads.get(var) else { continue };
-            if var.device().is_cpu() {
+            if crate::learn::network::fused::runs_fused(var.device()) {
                 self.update_fused(var, m, v, g, corrections)?;
             } else {
                 self.update_composed(var, m, v, g, corrections)?;

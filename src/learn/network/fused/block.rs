@@ -133,7 +133,7 @@ impl CustomOp3 for BlockTailOp {
 /// `halve(layer_norm(skip + gelu(pre)))` over `[B, T, C]`, the norm's scale `gamma` and shift
 /// `beta` (`[C]`): `[B, T / 2, C]`.
 pub fn block_tail(skip: &Tensor, pre: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f32) -> Result<Tensor> {
-    if skip.device().is_cpu() {
+    if super::runs_fused(skip.device()) {
         let params = Tensor::stack(&[gamma, beta], 0)?;
         skip.contiguous()?.apply_op3(&pre.contiguous()?, &params, BlockTailOp { eps })
     } else {

@@ -229,7 +229,7 @@ impl CustomOp3 for DenseOp {
 /// `[..., outputs]`. Leading dimensions are rows of one product, without a reshape in the graph
 /// (each one would cost the backward pass a zero-filled gradient and an addition at full size).
 pub fn dense(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() {
+    if super::runs_fused(x.device()) {
         x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, DenseOp { kernel: 1 })
     } else {
         dense_composed(x, w, b)
@@ -244,7 +244,7 @@ pub fn dense_composed(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// neighbours (zeros beyond the ends), `kernel * C` values, through a dense layer `W`
 /// (`[outputs, kernel * C]`, frames in time order) and `b`.
 pub fn conv_time(x: &Tensor, w: &Tensor, b: &Tensor, kernel: usize) -> Result<Tensor> {
-    if x.device().is_cpu() {
+    if super::runs_fused(x.device()) {
         x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, DenseOp { kernel })
     } else {
         conv_time_composed(x, w, b, kernel)

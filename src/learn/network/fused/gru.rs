@@ -203,7 +203,7 @@ impl CustomOp3 for GruOp {
 /// gates `gates` (`[B, T, 3H]`, the input projection already applied), the hidden weight `w`
 /// (`[3H, H]`) and bias `b` (`[3H]`), starting from zeros; read backwards in time when `reverse`.
 pub fn gru(gates: &Tensor, w: &Tensor, b: &Tensor, reverse: bool) -> Result<Tensor> {
-    if gates.device().is_cpu() {
+    if super::runs_fused(gates.device()) {
         gates.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, GruOp { reverse })
     } else {
         gru_composed(gates, w, b, reverse)

@@ -6,8 +6,11 @@
 //! stop there and everything upstream trains as if frozen (huggingface/candle#3011); its GELU
 //! backward takes about ten tensor passes, two with `powf`; and narrow/pad/cat chains copy their
 //! input several times in each direction. Each op here is one pass forward and one backward.
-//! Other devices get the composed Candle operations (`*_composed`), which are also the oracles
-//! the tests hold the fused kernels to.
+//!
+//! The kernels are CPU code: on any other device (a CUDA GPU with the `cuda` feature) every op
+//! takes its composed Candle path (`*_composed`), decided in one place, [`runs_fused`]. The
+//! composed ops are also the oracles the tests hold the fused kernels to, and the composed layer
+//! norm is written out of Candle's elementwise ops, so its gradients flow on a GPU too.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
@@ -18,6 +21,12 @@ mod gru;
 pub use block::{block_tail, block_tail_composed};
 pub use dense::{conv_time, conv_time_composed, dense, dense_composed};
 pub use gru::{gru, gru_composed};
+
+/// Whether tensors on `device` go through the fused CPU kernels; elsewhere (CUDA) each op falls
+/// back to its composed Candle operations.
+pub fn runs_fused(device: &candle_core::Device) -> bool {
+    device.is_cpu()
+}
 
 /// Elements per parallel task: below this, handing work to another thread costs more than it saves.
 const CHUNK: usize = 1 << 13;
@@ -211,7 +220,7 @@ fn norm_row_backward(x: &[f32], g: &[f32], gamma: &[f32], eps: f32, dx: &mut [f3
 
 /// Layer norm over the last dimension with scale `gamma` and shift `beta`.
 pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f32) -> Result<Tensor> {
-    if x.device().is_cpu() {
+    if runs_fused(x.device()) {
         x.contiguous()?.apply_op3(gamma, beta, LayerNormOp { eps })
     } else {
         layer_norm_composed(x, gamma, beta, eps)
@@ -299,7 +308,7 @@ impl CustomOp1 for GeluOp {
 }
 
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() { x.contiguous()?.apply_op1(GeluOp) } else { x.gelu() }
+    if runs_fused(x.device()) { x.contiguous()?.apply_op1(GeluOp) } else { x.gelu() }
 }
 
 // ---------------------------------------------------------------------------------------------

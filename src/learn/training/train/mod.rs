@@ -142,6 +142,9 @@ fn improves(accuracy: f64, loss: f64, (best_accuracy, best_loss): (f64, f64)) ->
 
 impl<'a> Trainer<'a> {
     fn new(opts: &'a TrainOptions, run: RunFolder, data: Prepared, cancel: &'a AtomicBool) -> Result<Self, LearnError> {
+        if !crate::learn::network::fused::runs_fused(&opts.device) {
+            log::info!("training on {:?}: the fused CPU kernels give way to Candle's composed ops", opts.device);
+        }
         let (varmap, model) = build(&data.meta.spec, opts.config.seed, &opts.device)?;
         if let Some(init) = &opts.init {
             let (meta, tensors) = modelfile::read(init, &opts.device)?;
