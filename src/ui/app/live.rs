@@ -240,8 +240,17 @@ impl LiveMode {
             self.frames.pending = state.newest_arrival;
         }
         if state.predicted != self.predicted {
+            // Only the answers that came since the last look are copied (the history holds up to
+            // 2,000); the copy stays the same as the stream's history.
+            let new = state.predicted.saturating_sub(self.predicted) as usize;
+            if state.predicted < self.predicted || new >= state.predictions.len() {
+                self.predictions = state.predictions.iter().cloned().collect();
+            } else {
+                self.predictions.extend(state.predictions.iter().skip(state.predictions.len() - new).cloned());
+                let excess = self.predictions.len().saturating_sub(state.predictions.len());
+                self.predictions.drain(..excess);
+            }
             self.predicted = state.predicted;
-            self.predictions = state.predictions.iter().cloned().collect();
         }
         if self.report_at.is_none_or(|t| now.duration_since(t) > Duration::from_millis(500)) {
             self.report = Some(state.stats.report(self.now_secs));
