@@ -1,8 +1,8 @@
 //! Learning with Candle: contrastive STFT/CQT pretraining, multi-task training, evaluation and
 //! prediction. Plain Rust: the workbench drives it through `jobs::train`.
 //!
-//! The sub-areas follow the flow, and each imports only from those before it (a test in this
-//! module holds them to it):
+//! The sub-areas follow the flow, and each imports only from those before it (`tests/layout.rs`
+//! holds them to it):
 //! [`error`] → [`notes`] → [`network`] → [`scoring`] → [`training`] → [`assessment`] →
 //! [`explanation`].
 
