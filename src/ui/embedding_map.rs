@@ -200,9 +200,29 @@ pub fn category_color(i: usize, n: usize) -> Color32 {
     egui::ecolor::Hsva::new(hue, 0.75, value, 1.0).into()
 }
 
+/// Black or white, whichever reads better on the opaque `background` (by its relative
+/// luminance; the crossover where both contrast ratios are equal). A translucent fill is to be
+/// blended over what lies under it first.
+pub fn text_color_on(background: Color32) -> Color32 {
+    let linear = egui::Rgba::from(background);
+    let luminance = 0.2126 * linear.r() + 0.7152 * linear.g() + 0.0722 * linear.b();
+    if luminance > 0.179 { Color32::BLACK } else { Color32::WHITE }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_black_on_light_colours_and_white_on_dark_ones() {
+        assert_eq!(text_color_on(Color32::from_rgb(250, 230, 80)), Color32::BLACK);
+        assert_eq!(text_color_on(Color32::from_rgb(20, 30, 90)), Color32::WHITE);
+        // A category colour dimmed for a weak answer over the live strip's backing, as it draws it.
+        let dimmed = Color32::from_gray(12).blend(category_color(5, 16).gamma_multiply(0.35));
+        assert_eq!(text_color_on(dimmed), Color32::WHITE);
+        assert_eq!(text_color_on(Color32::from_gray(12).blend(category_color(5, 16))), Color32::BLACK);
+        assert_eq!(text_color_on(Color32::from_gray(140)), Color32::BLACK);
+    }
 
     #[test]
     fn screen_and_map_coordinates_invert_and_zoom_keeps_its_anchor() {

@@ -69,13 +69,14 @@ pub fn lolo_ui(ui: &mut egui::Ui, report: &LoloReport, state: &mut LoloState) ->
             let r = egui::Rect::from_min_size(egui::pos2(grid_left + i as f32 * cell, y), vec2(cell, cell));
             match fold.recall.get(i).copied().flatten() {
                 Some(recall) => {
-                    painter.rect_filled(r.shrink(0.5), 0.0, shade(recall as f32));
+                    let fill = shade(recall as f32);
+                    painter.rect_filled(r.shrink(0.5), 0.0, fill);
                     painter.text(
                         r.center(),
                         egui::Align2::CENTER_CENTER,
                         format!("{:.0}", 100.0 * recall),
                         font.clone(),
-                        Color32::BLACK,
+                        crate::ui::embedding_map::text_color_on(fill),
                     );
                 }
                 None => {

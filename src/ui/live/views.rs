@@ -10,7 +10,7 @@ use crate::dsp::notes::hz_to_note;
 use crate::dsp::{FrequencyAxis, Scale, Spectrogram};
 use crate::live::{ENVELOPE_BLOCK, LivePrediction, PREDICTION_HOP_SECS};
 use crate::render::{EnvelopeParams, SpectrogramParams};
-use crate::ui::embedding_map::category_color;
+use crate::ui::embedding_map::{category_color, text_color_on};
 use crate::ui::gpu_views::{Slot, SlotParams, view_shape};
 use crate::ui::views::axes::{amplitude_axis, cqt_axis, stft_axis, time_axis};
 use crate::ui::views::{AXIS_COLOR, ColorSettings, GAP_PX, GUTTER_PX, TIME_AXIS_PX, WAVE_COLOR};
@@ -203,7 +203,8 @@ pub fn live_views_ui(
 /// The winning instrument of each hop's prediction, coloured by instrument, named where it
 /// changes.
 fn strip_ui(painter: &egui::Painter, rect: Rect, view: &LiveView<'_>, time: [f64; 2], secs_to_x: &dyn Fn(f64) -> f32) {
-    painter.rect_filled(rect, 2.0, Color32::from_gray(12));
+    let backing = Color32::from_gray(12);
+    painter.rect_filled(rect, 2.0, backing);
     if view.classes.is_empty() {
         painter.text(
             rect.left_center() + Vec2::new(4.0, 0.0),
@@ -214,7 +215,9 @@ fn strip_ui(painter: &egui::Painter, rect: Rect, view: &LiveView<'_>, time: [f64
         );
         return;
     }
-    let mut last_name: Option<&str> = None;
+    // Each hop's fill first, then a label for each run of hops with the same winner, clipped to
+    // its run so that neither the next fill nor the next label covers it.
+    let mut runs: Vec<(f32, f32, &str, Color32)> = Vec::new();
     for p in view.predictions.iter().filter(|p| p.at_secs >= time[0] && p.at_secs - PREDICTION_HOP_SECS <= time[1]) {
         let Some((name, prob)) = p.top.first() else { continue };
         let class = view.classes.iter().position(|c| c == name).unwrap_or(0);
@@ -229,16 +232,20 @@ fn strip_ui(painter: &egui::Painter, rect: Rect, view: &LiveView<'_>, time: [f64
             0.0,
             color,
         );
-        if last_name != Some(name.as_str()) {
-            painter.text(
-                Pos2::new(x0 + 2.0, rect.center().y),
-                Align2::LEFT_CENTER,
-                name.replace('_', " "),
-                FontId::proportional(11.0),
-                Color32::BLACK,
-            );
+        match runs.last_mut() {
+            Some(run) if run.2 == name.as_str() => run.1 = x1,
+            _ => runs.push((x0, x1, name.as_str(), backing.blend(color))),
         }
-        last_name = Some(name);
+    }
+    for (x0, x1, name, fill) in runs {
+        let clip = Rect::from_min_max(Pos2::new(x0, rect.top()), Pos2::new(x1, rect.bottom()));
+        painter.with_clip_rect(clip.intersect(painter.clip_rect())).text(
+            Pos2::new(x0 + 2.0, rect.center().y),
+            Align2::LEFT_CENTER,
+            name.replace('_', " "),
+            FontId::proportional(11.0),
+            text_color_on(fill),
+        );
     }
     let galley = painter.layout_no_wrap("winning instrument".into(), FontId::proportional(10.0), Color32::GRAY);
     painter.galley(
