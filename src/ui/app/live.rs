@@ -12,62 +12,12 @@ use super::{Effect, Effects};
 use crate::audio::{ANALYSIS_RATE_HZ, Clip};
 use crate::degrade::ChainSpec;
 use crate::learn::ModelSource;
-use crate::live::stats::{Latencies, LatencySummary};
 use crate::live::{ColumnRing, LiveConfig, LiveInput, LivePrediction, LiveReport, LiveSession};
 use crate::ui::gpu_views::{self, Slot};
+use crate::ui::live::frames::{FrameTimes, LiveWindowStats};
 use crate::ui::live::views;
 use crate::ui::live::window::LiveWindow;
 use crate::ui::views::ColorSettings;
-
-/// How long a window's frame timings are kept for the read-out.
-const RECENT_FRAMES: usize = 240;
-
-/// Frame timing as the window measures it.
-#[derive(Default)]
-struct FrameTimes {
-    last: Option<Instant>,
-    /// Between consecutive frames, ms.
-    intervals: Latencies,
-    /// The newest block uploaded, from its arrival to the next frame starting (the frame that
-    /// showed it has then been drawn), ms.
-    block_to_pixel: Latencies,
-    pending: Option<Instant>,
-    recent: std::collections::VecDeque<f64>,
-}
-
-impl FrameTimes {
-    fn tick(&mut self, now: Instant) {
-        if let Some(last) = self.last {
-            let ms = now.duration_since(last).as_secs_f64() * 1e3;
-            self.intervals.push(ms);
-            self.recent.push_back(ms);
-            if self.recent.len() > RECENT_FRAMES {
-                self.recent.pop_front();
-            }
-        }
-        self.last = Some(now);
-        if let Some(arrived) = self.pending.take() {
-            self.block_to_pixel.push(now.duration_since(arrived).as_secs_f64() * 1e3);
-        }
-    }
-
-    /// Frames per second over the recent frames (median interval).
-    fn fps(&self) -> Option<f64> {
-        let mut v: Vec<f64> = self.recent.iter().copied().collect();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).map(|ms| 1e3 / ms.max(1e-3))
-    }
-}
-
-/// What `--stats` writes when the window closes: the window's timings and the stream's report.
-#[derive(serde::Serialize)]
-pub struct LiveWindowStats {
-    pub frames: u64,
-    pub frame_interval: LatencySummary,
-    pub fps_median: Option<f64>,
-    pub block_to_pixel: LatencySummary,
-    pub stream: Option<LiveReport>,
-}
 
 pub struct LiveMode {
     session: Option<LiveSession>,
