@@ -32,6 +32,8 @@ pub struct LiveMode {
     pub config: LiveConfig,
     now_secs: f64,
     oldest_secs: f64,
+    /// Where the CQT's columns stop being final (the newer ones are provisional), in seconds.
+    cqt_final_secs: f64,
     level_dbfs: f32,
     /// The loudest dB seen in each view lately (STFT, CQT), for the colour range.
     top_db: [f32; 2],
@@ -69,6 +71,7 @@ impl LiveMode {
             config: LiveConfig::default(),
             now_secs: 0.0,
             oldest_secs: 0.0,
+            cqt_final_secs: 0.0,
             level_dbfs: -120.0,
             top_db: [-40.0, -40.0],
             predictions: Vec::new(),
@@ -162,6 +165,7 @@ impl LiveMode {
         let rate = f64::from(a.sample_rate_hz());
         self.now_secs = a.samples.end() as f64 / rate;
         self.oldest_secs = a.samples.start() as f64 / rate;
+        self.cqt_final_secs = (a.cqt_final() * a.hop() as u64) as f64 / rate;
         let fresh = self.rings_of != Some(self.generation);
         if fresh && let Some(rs) = render_state {
             gpu_views::live_rings(rs, a.stft.bins(), a.cqt.bins(), a.stft.capacity(), a.envelope.capacity());
@@ -334,6 +338,7 @@ impl LiveMode {
         let view = views::LiveView {
             now_secs: self.now_secs,
             oldest_secs: self.oldest_secs,
+            cqt_final_secs: self.cqt_final_secs,
             top_db: self.top_db,
             overlay_opacity: if self.saliency { self.saliency_opacity } else { 0.0 },
             predictions: &self.predictions,

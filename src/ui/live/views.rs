@@ -24,6 +24,9 @@ const STRIP_PX: f32 = 30.0;
 pub struct LiveView<'a> {
     pub now_secs: f64,
     pub oldest_secs: f64,
+    /// Where the CQT's final columns end: those after are provisional (the future heard as
+    /// silence) until half a kernel of audio has come.
+    pub cqt_final_secs: f64,
     /// The loudest recent dB of the STFT and the CQT: the top of their colour ranges.
     pub top_db: [f32; 2],
     /// How strongly the saliency tints the STFT and CQT (0: not at all).
@@ -122,6 +125,7 @@ pub fn live_views_ui(
         painter.rect_filled(Rect::from_min_size(at, galley.size()).expand(2.0), 2.0, Color32::from_black_alpha(150));
         painter.galley(at, galley, Color32::WHITE);
     }
+    provisional_mark(&painter, rects[2], secs_to_x(view.cqt_final_secs));
     amplitude_axis(&painter, rects[0], window.amplitude);
     stft_axis(&painter, rects[1], &stft, stft_bins);
     cqt_axis(&painter, rects[2], window.cqt_bins);
@@ -198,6 +202,25 @@ pub fn live_views_ui(
         }
     }
     LiveViewsResponse { rects, time_secs: time }
+}
+
+/// The CQT's provisional columns, right of `x`: a dashed line where they start and a label.
+fn provisional_mark(painter: &egui::Painter, rect: Rect, x: f32) {
+    if !(rect.left()..rect.right()).contains(&x) {
+        return;
+    }
+    let color = Color32::from_white_alpha(110);
+    let dashes = egui::Shape::dashed_line(
+        &[Pos2::new(x, rect.top() + 22.0), Pos2::new(x, rect.bottom())],
+        egui::Stroke::new(1.0, color),
+        4.0,
+        4.0,
+    );
+    painter.extend(dashes);
+    let galley = painter.layout_no_wrap("provisional".into(), FontId::proportional(10.0), color);
+    if x + 4.0 + galley.size().x < rect.right() {
+        painter.galley(Pos2::new(x + 4.0, rect.top() + 22.0), galley, color);
+    }
 }
 
 /// The winning instrument of each hop's prediction, coloured by instrument, named where it
