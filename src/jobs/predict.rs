@@ -8,6 +8,7 @@ use super::worker::{Context, Job, Worker};
 use crate::dsp::{Spectrogram, View};
 use crate::learn::explanation::activity::{Activity, PredictedMasks, activity};
 use crate::learn::explanation::saliency::{Explanation, explain};
+use crate::learn::network::modelfile::ModelMeta;
 use crate::learn::{ModelSource, Prediction, Predictor};
 
 /// Which version of the clip in the views a prediction is for.
@@ -103,6 +104,12 @@ impl AnswerRows {
         let multi = usize::from(multi_label);
         Self { bars: 3 + 3 * multi, lines: heads.saturating_sub(1) + 1 + 3 * multi }
     }
+
+    /// An answer of the model `meta` describes: a line for each head and for the qualities.
+    pub fn of_model(meta: &ModelMeta) -> Self {
+        let heads = meta.schema.heads.len() + usize::from(!meta.schema.qualities.is_empty());
+        Self::of(heads, !meta.spec.classes.multi_label.is_empty())
+    }
 }
 
 /// Holds the loaded model and predicts the newest clip of each version.
@@ -142,8 +149,7 @@ impl Job for PredictJob {
                     m.stage.map_or("untrained", |s| s.name())
                 );
                 let classes = primary.classes.clone();
-                let heads = m.schema.heads.len() + usize::from(!m.schema.qualities.is_empty());
-                let rows = AnswerRows::of(heads, !m.spec.classes.multi_label.is_empty());
+                let rows = AnswerRows::of_model(m);
                 self.predictor = Some(p);
                 ctx.report(PredictEvent::Loaded { source, summary, classes, rows });
             }
