@@ -49,7 +49,7 @@ fn a_file_played_as_live_puts_a_tone_in_its_rows_at_its_time() {
     // Played at the pace of the clock, not faster.
     assert!(started.elapsed() >= Duration::from_millis(2400), "{:?}", started.elapsed());
     let state = session.state();
-    let a = &state.analyser;
+    let a = &state.views;
     assert_eq!(a.samples.end(), 40_000);
     // 40,000 samples in blocks of 256, all delivered.
     assert_eq!((state.stats.blocks, state.stats.dropped_blocks), (157, 0));
@@ -89,11 +89,11 @@ fn a_chain_degrades_the_stream_the_views_see() {
     assert_eq!(state.stats.dropped_blocks, 0);
     // Column 100 (1.6 s): the tone still in its bin, and bin 400 (6.25 kHz) well above the
     // clean tone's floor (-100 dB), within a few dB of where white noise of the tone's power sits.
-    let col = state.analyser.stft.column(100).unwrap();
+    let col = state.views.stft.column(100).unwrap();
     assert_eq!(argmax(col), 28);
     assert!(col[400] > -60.0, "bin 400 at {} dB", col[400]);
     // The stream lost nothing to the chain but what still waits for its 64-ms chunk.
-    assert!(state.analyser.samples.end() > 40_000 - 1024, "{}", state.analyser.samples.end());
+    assert!(state.views.samples.end() > 40_000 - 1024, "{}", state.views.samples.end());
 }
 
 #[test]

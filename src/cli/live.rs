@@ -99,7 +99,7 @@ pub fn run_headless(args: &LiveArgs) -> anyhow::Result<()> {
         (LiveInput::File { looped: true, .. }, None) => anyhow::bail!("--loop plays forever headless: give --secs"),
         (LiveInput::File { .. }, None) => None,
     };
-    let session = LiveSession::start(input.clone(), args.model(), args.config())
+    let mut session = LiveSession::start(input.clone(), args.model(), args.config())
         .map_err(anyhow::Error::msg)
         .context("live listening could not start")?;
     let started = Instant::now();
@@ -122,11 +122,9 @@ pub fn run_headless(args: &LiveArgs) -> anyhow::Result<()> {
             anyhow::bail!("{}: only {secs:.1} s arrived in {:.0} s", input.describe(), started.elapsed().as_secs_f64());
         }
     }
-    let report = {
-        let mut state = session.state();
-        state.analyser.flush();
-        report(&input, &state)
-    };
+    // Stopped first, so the analysis thread makes the CQT's provisional columns final.
+    session.halt();
+    let report = report(&input, &session.state());
     drop(session);
     let text = serde_json::to_string_pretty(&report)? + "\n";
     match &args.report {
@@ -151,7 +149,7 @@ pub fn run_headless(args: &LiveArgs) -> anyhow::Result<()> {
 }
 
 fn report(input: &LiveInput, state: &LiveState) -> HeadlessReport {
-    let a = &state.analyser;
+    let a = &state.views;
     let hop_secs = a.hop() as f64 / f64::from(a.sample_rate_hz());
     let argmax =
         |col: &[f32]| col.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).map_or((0, f32::NAN), |(i, v)| (i, *v));

@@ -1,6 +1,6 @@
-//! A running live stream: the analysis thread reads the source and updates the views, the
+//! A running live stream: the analysis thread reads the source and computes the views, the
 //! prediction thread hears the last 4 s every hop; both write into one shared state that the
-//! window (or a headless run) reads.
+//! window (or a headless run) reads, and hold its lock only to copy their results in.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +16,7 @@ use super::chain::LiveChain;
 use super::saliency::{LiveSaliency, SaliencyRequest, saliency_loop};
 use super::source::{Feed, LiveInput, SourceCounts};
 use super::stats::LiveStats;
+use super::views::LiveViews;
 use crate::audio::ANALYSIS_RATE_HZ;
 use crate::degrade::{ChainSpec, Stage};
 use crate::learn::notes::inputs::NOTE_SAMPLES;
@@ -50,7 +51,7 @@ pub struct LivePrediction {
 
 /// What the analysis and prediction threads share with their reader.
 pub struct LiveState {
-    pub analyser: LiveAnalyser,
+    pub views: LiveViews,
     pub predictions: VecDeque<LivePrediction>,
     /// Peak absolute sample since the reader last took it.
     pub peak: f32,
@@ -85,7 +86,7 @@ impl LiveState {
 
     /// Stream seconds received.
     pub fn secs(&self) -> f64 {
-        self.analyser.samples.end() as f64 / f64::from(ANALYSIS_RATE_HZ)
+        self.views.samples.end() as f64 / f64::from(ANALYSIS_RATE_HZ)
     }
 }
 
@@ -117,7 +118,7 @@ impl LiveSession {
             .map(|h| h.classes.clone())
             .unwrap_or_default();
         let state = Arc::new(Mutex::new(LiveState {
-            analyser,
+            views: analyser.views(),
             predictions: VecDeque::new(),
             peak: 0.0,
             stats: LiveStats::new(),
@@ -158,7 +159,7 @@ impl LiveSession {
             _ => None,
         };
         let (st, flag, source) = (state.clone(), stop.clone(), input.clone());
-        threads.push(spawn("live analysis", move || analysis_loop(&source, &st, &flag, windows))?);
+        threads.push(spawn("live analysis", move || analysis_loop(&source, analyser, &st, &flag, windows))?);
         Ok(LiveSession { input, classes, state, stop, threads })
     }
 
@@ -179,7 +180,8 @@ impl LiveSession {
         self.state().chain_request = Some(chain);
     }
 
-    /// Stops the threads and waits for them; what was heard stays readable.
+    /// Stops the threads and waits for them; what was heard stays readable, the CQT's
+    /// provisional columns made final.
     pub fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads.drain(..) {
@@ -205,7 +207,13 @@ fn lock(state: &Mutex<LiveState>) -> MutexGuard<'_, LiveState> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn analysis_loop(input: &LiveInput, state: &Mutex<LiveState>, stop: &AtomicBool, windows: Option<SyncSender<Window>>) {
+fn analysis_loop(
+    input: &LiveInput,
+    mut analyser: LiveAnalyser,
+    state: &Mutex<LiveState>,
+    stop: &AtomicBool,
+    windows: Option<SyncSender<Window>>,
+) {
     let counts = Arc::new(SourceCounts::default());
     let mut feed = match Feed::start(input, counts.clone()) {
         Ok(feed) => feed,
@@ -217,84 +225,90 @@ fn analysis_loop(input: &LiveInput, state: &Mutex<LiveState>, stop: &AtomicBool,
     let hop = (PREDICTION_HOP_SECS * f64::from(ANALYSIS_RATE_HZ)).round() as u64;
     let mut next_prediction = hop;
     let mut chain: Option<LiveChain> = None;
-    while !stop.load(Ordering::Relaxed) {
+    let ended = loop {
+        if stop.load(Ordering::Relaxed) {
+            break None;
+        }
         let blocks = match feed.next(Duration::from_millis(20)) {
             Ok(Some(blocks)) => blocks,
-            Ok(None) => {
-                let mut s = lock(state);
-                s.analyser.flush();
-                s.ended = Some(Ok(()));
-                return;
-            }
-            Err(e) => {
-                lock(state).ended = Some(Err(e));
-                return;
-            }
+            Ok(None) => break Some(Ok(())),
+            Err(e) => break Some(Err(e)),
         };
         let cpu = Instant::now();
-        // A chain is applied outside the lock: an Opus stage takes milliseconds a chunk, and the
-        // window must not wait on it.
+        // The chain and the transforms run outside the lock: an Opus stage takes milliseconds a
+        // chunk, a CQT refresh about two, and the window must not wait on them.
         let request = lock(state).chain_request.take();
+        let (mut chain_error, mut chain_changed) = (None, request.is_some());
         if let Some(request) = request {
-            let pending = chain.take().map(LiveChain::into_pending);
-            let made = request.map(|(spec, seed)| LiveChain::new(&spec, seed, ANALYSIS_RATE_HZ));
-            let mut s = lock(state);
             // Samples waiting in the old chain go on clean, so the stream loses nothing.
-            if let Some(pending) = pending {
-                s.analyser.push(&pending);
+            if let Some(pending) = chain.take().map(LiveChain::into_pending) {
+                analyser.push(&pending);
             }
-            chain = match made {
+            chain = match request.map(|(spec, seed)| LiveChain::new(&spec, seed, ANALYSIS_RATE_HZ)) {
                 None => None,
                 Some(Ok(c)) => Some(c),
                 Some(Err(e)) => {
-                    s.chain_error = Some(e.to_string());
+                    chain_error = Some(e.to_string());
                     None
                 }
             };
-            s.chain = chain.as_ref().map(|c| c.stages().to_vec());
         }
-        let mut chain_error = None;
-        let heard: Vec<Vec<f32>> = blocks
-            .iter()
-            .map(|block| match chain.as_mut().map(|c| c.push(&block.samples)) {
-                None => block.samples.clone(),
-                Some(Ok(degraded)) => degraded,
+        let (mut peak, mut skipped) = (0.0f32, 0);
+        for block in &blocks {
+            let heard = match chain.as_mut().map(|c| c.push(&block.samples)) {
+                None => None,
+                Some(Ok(degraded)) => Some(degraded),
                 Some(Err(e)) => {
                     chain_error = Some(e.to_string());
                     chain = None;
-                    block.samples.clone()
+                    chain_changed = true;
+                    None
                 }
-            })
-            .collect();
-        let mut s = lock(state);
-        if let Some(e) = chain_error {
-            s.chain_error = Some(e);
-            s.chain = None;
-        }
-        for (block, heard) in blocks.iter().zip(&heard) {
-            s.peak = block.samples.iter().fold(s.peak, |p, x| p.max(x.abs()));
-            s.analyser.push(heard);
-            s.newest_arrival = Some(block.arrived);
-            let done = Instant::now();
-            s.stats.block_latency.push(done.duration_since(block.arrived).as_secs_f64() * 1e3);
-            let end = s.analyser.samples.end();
+            };
+            peak = block.samples.iter().fold(peak, |p, x| p.max(x.abs()));
+            analyser.push(heard.as_deref().unwrap_or(&block.samples));
+            let end = analyser.samples.end();
             if end >= next_prediction {
                 // The window ends on the latest hop boundary, so answers come at exact hops.
                 let at = end - end % hop;
                 next_prediction = at + hop;
                 if let Some(tx) = &windows {
-                    let samples = s.analyser.samples.read(at as i64 - NOTE_SAMPLES as i64..at as i64);
+                    let samples = analyser.samples.read(at as i64 - NOTE_SAMPLES as i64..at as i64);
                     let window =
                         Window { samples, at_secs: at as f64 / f64::from(ANALYSIS_RATE_HZ), arrived: block.arrived };
                     if let Err(TrySendError::Full(_)) = tx.try_send(window) {
-                        s.stats.skipped_predictions += 1;
+                        skipped += 1;
                     }
                 }
             }
         }
+        let update = analyser.take_update();
+        let mut s = lock(state);
+        s.views.apply(update);
+        let done = Instant::now();
+        if let Some(e) = chain_error {
+            s.chain_error = Some(e);
+        }
+        if chain_changed {
+            s.chain = chain.as_ref().map(|c| c.stages().to_vec());
+        }
+        s.peak = s.peak.max(peak);
+        s.stats.skipped_predictions += skipped;
+        for block in &blocks {
+            s.stats.block_latency.push(done.duration_since(block.arrived).as_secs_f64() * 1e3);
+        }
+        s.newest_arrival = blocks.last().map(|b| b.arrived).or(s.newest_arrival);
         s.stats.blocks = counts.blocks.load(Ordering::Relaxed);
         s.stats.dropped_blocks = counts.dropped_blocks.load(Ordering::Relaxed);
         s.stats.analysis_ms += cpu.elapsed().as_secs_f64() * 1e3;
+    };
+    // What was heard, every column final: a file played out, or a stream stopped.
+    analyser.flush();
+    let update = analyser.take_update();
+    let mut s = lock(state);
+    s.views.apply(update);
+    if ended.is_some() {
+        s.ended = ended;
     }
 }
 

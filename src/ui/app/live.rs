@@ -161,7 +161,7 @@ impl LiveMode {
         self.frames.tick(now);
         let mut state = session.state();
         self.level_dbfs = state.take_level_dbfs().max(self.level_dbfs - 1.0);
-        let a = &mut state.analyser;
+        let a = &mut state.views;
         let rate = f64::from(a.sample_rate_hz());
         self.now_secs = a.samples.end() as f64 / rate;
         self.oldest_secs = a.samples.start() as f64 / rate;
@@ -305,7 +305,7 @@ impl LiveMode {
             return;
         }
         let rate = f64::from(ANALYSIS_RATE_HZ);
-        let samples = session.state().analyser.samples.read((lo * rate) as i64..(hi * rate) as i64);
+        let samples = session.state().views.samples.read((lo * rate) as i64..(hi * rate) as i64);
         let clip = Clip::new(format!("live {lo:.1}-{hi:.1} s"), samples, ANALYSIS_RATE_HZ);
         fx.info(format!("Kept {:.1} s as \"{}\"", hi - lo, clip.name));
         fx.push(Effect::AddClip(clip));
