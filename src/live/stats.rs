@@ -71,7 +71,7 @@ pub struct LiveStats {
     pub dropped_blocks: u64,
     /// Hops whose window was not predicted because the last prediction was still running.
     pub skipped_predictions: u64,
-    /// From a block's arrival to its columns being computed.
+    /// From a block's arrival to its columns in the views a reader sees.
     pub block_latency: Latencies,
     /// From a hop's last block arriving to its prediction.
     pub prediction_latency: Latencies,
@@ -132,7 +132,7 @@ pub struct LiveReport {
     pub blocks: u64,
     pub dropped_blocks: u64,
     pub skipped_predictions: u64,
-    /// Block arrival to its STFT, CQT and envelope columns computed.
+    /// Block arrival to its STFT, CQT and envelope columns in the views a reader sees.
     pub block_to_columns: LatencySummary,
     /// A hop's last block arriving to its prediction.
     pub prediction: LatencySummary,
