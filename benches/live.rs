@@ -10,7 +10,7 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, criterion_group};
 use timbrescope::learn::notes::inputs::NOTE_SAMPLES;
 use timbrescope::learn::{ModelSource, Predictor};
-use timbrescope::live::{LiveAnalyser, LiveConfig};
+use timbrescope::live::{LiveAnalyser, LiveConfig, PREDICTION_HOP_SECS};
 
 const BLOCK: usize = 256;
 
@@ -54,8 +54,9 @@ fn blocks(c: &mut Criterion) {
     let mut predictor = Predictor::open(&ModelSource::Shipped).unwrap();
     // Two windows a hop apart, taken in turn: live hops never repeat, and the predictor keeps
     // the last window's inputs, so the same window twice would skip its analysis.
-    let heard = signal(NOTE_SAMPLES + 4_000);
-    let windows = [&heard[..NOTE_SAMPLES], &heard[4_000..]];
+    let hop = (PREDICTION_HOP_SECS * 16_000.0) as usize;
+    let heard = signal(NOTE_SAMPLES + hop);
+    let windows = [&heard[..NOTE_SAMPLES], &heard[hop..]];
     let mut turn = 0;
     group.bench_function("prediction_of_one_hop", |bench| {
         bench.iter(|| {

@@ -14,12 +14,6 @@ pub struct ViewUpdate {
     pub(super) cqt_final: u64,
 }
 
-impl ViewUpdate {
-    pub fn is_empty(&self) -> bool {
-        self.samples.is_empty() && self.columns.iter().all(Vec::is_empty)
-    }
-}
-
 /// The stream's history as a reader sees it.
 pub struct LiveViews {
     pub samples: SampleRing,
